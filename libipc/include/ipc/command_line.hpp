@@ -1,0 +1,61 @@
+// The flags every program shares (DESIGN §12, §13) and their parsing, in one place:
+// --help, --version, --rundir DIR, --log-level LEVEL, and for daemons --config FILE, a JSON
+// object whose keys mirror the long flags (flags given on the command line win).
+//
+// A bad flag or value exits with status 2 and one line saying which and why.
+#pragma once
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <string>
+
+#include "ipc/log.hpp"
+
+namespace ipc {
+
+namespace po = boost::program_options;
+
+[[nodiscard]] const char* version() noexcept;
+
+struct CommonOptions {
+  std::filesystem::path rundir;
+  LogLevel log_level = LogLevel::info;
+  std::filesystem::path config;  // empty unless --config was given
+};
+
+class CommandLine {
+ public:
+  // `usage` is the synopsis after the program name, e.g. "[OPTIONS] [SERVICE] [MESSAGE]".
+  CommandLine(std::string program, std::string usage, std::string description);
+
+  // The program's own flags.
+  po::options_description& options() noexcept { return own_; }
+  // Positional arguments, in order; max_count -1 means "the rest".
+  void add_positional(const char* name, int max_count);
+  // Adds --config FILE (daemons).
+  void enable_config() noexcept { config_enabled_ = true; }
+  // Text printed after the flags in --help (examples, environment).
+  void set_epilog(std::string text) { epilog_ = std::move(text); }
+
+  // Parses argv (and the config file). Handles --help and --version (prints, exits 0) and every
+  // error (prints "program: reason", exits 2). Applies --log-level.
+  [[nodiscard]] po::variables_map parse(int argc, const char* const argv[]);
+
+  [[nodiscard]] const CommonOptions& common() const noexcept { return common_; }
+  // For checks after parsing: prints "program: why" and exits 2.
+  [[noreturn]] void fail(const std::string& why) const;
+
+ private:
+  void load_config(po::variables_map& vm, const po::options_description& all);
+
+  std::string program_;
+  std::string usage_;
+  std::string description_;
+  std::string epilog_;
+  po::options_description own_;
+  po::positional_options_description positional_;
+  bool config_enabled_ = false;
+  CommonOptions common_;
+};
+
+}  // namespace ipc

@@ -1,0 +1,63 @@
+// UniqueFd owns a file descriptor from the moment it exists, and the fd-passing primitives
+// (SCM_RIGHTS) that move one between processes next to a frame.
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <utility>
+#include <vector>
+
+#include "ipc/message.hpp"
+
+namespace ipc {
+
+class UniqueFd {
+ public:
+  UniqueFd() noexcept = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& other) noexcept {
+    if (this != &other) reset(std::exchange(other.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept { return valid(); }
+  [[nodiscard]] int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// Sends one whole frame on a connected Unix stream socket with `fd` attached (SCM_RIGHTS),
+// in one sendmsg so the fd travels with the frame's first byte. `fd` < 0 sends no fd.
+// Blocking: on a non-blocking socket EAGAIN is retried after poll(), bounded by `timeout_ms`.
+// Throws ipc::Error(internal / timeout) on failure.
+void send_frame_with_fd(int socket, const Message& message, int fd, int timeout_ms = 10000);
+
+// What recv_frame_with_fd() got.
+struct FrameWithFd {
+  Message message;
+  UniqueFd fd;  // invalid when the frame carried none
+};
+
+// Receives exactly one frame (and not a byte more) from a Unix stream socket with recvmsg and a
+// control buffer, collecting at most one passed fd (MSG_CMSG_CLOEXEC). More than one fd, or a
+// truncated control message (MSG_CTRUNC), is a protocol error: every fd received is closed and
+// ipc::Error(bad_request) thrown. EOF before a whole frame throws ipc::Error(unavailable).
+// A payload over `max_payload` throws ipc::Error(too_large). Waits at most `timeout_ms`.
+[[nodiscard]] FrameWithFd recv_frame_with_fd(int socket, std::size_t max_payload = default_max_payload,
+                                             int timeout_ms = 10000);
+
+// Low level: one recvmsg() of up to buffer.size() bytes; the fds that came with it are appended
+// to `fds` (owned, close-on-exec). A truncated control message (MSG_CTRUNC: more fds than fit)
+// closes them all and throws ipc::Error(bad_request). Returns the byte count (0 at EOF) or -1
+// with errno set (e.g. EAGAIN).
+[[nodiscard]] long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fds);
+
+}  // namespace ipc

@@ -1,0 +1,160 @@
+// Connecting to services and the blocking client.
+#include "ipc/client.hpp"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "ipc/error.hpp"
+
+namespace ipc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+void wait_for(int fd, short events, Clock::time_point deadline, const char* what) {
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) throw Error(ErrorCode::timeout, std::string("the service did not ") + what + " in time");
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left));
+    if (r > 0) return;
+    if (r < 0 && errno != EINTR) throw Error(ErrorCode::internal, std::string("poll: ") + std::strerror(errno));
+  }
+}
+
+void set_send_timeout(int fd, std::chrono::milliseconds timeout) {
+  timeval tv{};
+  tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
+  tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
+
+}  // namespace
+
+UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.native().size() >= sizeof addr.sun_path)
+    throw Error(ErrorCode::bad_request, "socket path " + path.string() + " is too long");
+  std::memcpy(addr.sun_path, path.c_str(), path.native().size() + 1);
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) throw Error(ErrorCode::internal, std::string("socket: ") + std::strerror(errno));
+  // A Unix connect() only blocks while the listener's backlog is full, and for that wait the
+  // kernel honours SO_SNDTIMEO (a non-blocking connect would just fail with EAGAIN).
+  set_send_timeout(fd.get(), timeout);
+  int rc;
+  do {
+    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
+  if (rc != 0) {
+    if (errno == ENOENT || errno == ECONNREFUSED)
+      throw Error(ErrorCode::not_found, "no service answers on " + path.string());
+    if (errno == EAGAIN) throw Error(ErrorCode::timeout, path.string() + " did not accept the connection in time");
+    throw Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + std::strerror(errno));
+  }
+  set_send_timeout(fd.get(), std::chrono::milliseconds(0));
+  return fd;
+}
+
+UniqueFd connect(const ServiceName& service, const ConnectOptions& options) {
+  return connect_unix(socket_path(options.rundir, service), options.timeout);
+}
+
+asio::awaitable<UnixSocket> async_connect(const ServiceName& service, ConnectOptions options) {
+  const auto path = socket_path(options.rundir, service);
+  UnixSocket socket(co_await asio::this_coro::executor);
+  asio::steady_timer deadline(socket.get_executor(), options.timeout);
+  deadline.async_wait([&socket](const boost::system::error_code& ec) {
+    if (!ec) socket.close();
+  });
+  auto [ec] = co_await socket.async_connect(asio::local::stream_protocol::endpoint(path.native()), use_nothrow);
+  const bool timed_out = !socket.is_open();
+  deadline.cancel();
+  if (timed_out) throw Error(ErrorCode::timeout, "no answer from " + path.string() + " in time");
+  if (ec == asio::error::not_found || ec == asio::error::connection_refused)
+    throw Error(ErrorCode::not_found, "no service answers on " + path.string());
+  if (ec) throw Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + ec.message());
+  co_return socket;
+}
+
+Client::Client(UniqueFd fd, std::size_t max_payload) : fd_(std::move(fd)), decoder_(max_payload) {}
+
+Client Client::connect(const ServiceName& service, const ConnectOptions& options) {
+  Client client(ipc::connect(service, options));
+  client.set_timeout(options.timeout);
+  return client;
+}
+
+void Client::send(const Message& message) {
+  const auto deadline = Clock::now() + timeout_;
+  std::uint8_t header[header_size];
+  encode_header(std::span<std::uint8_t, header_size>(header), message.type,
+                static_cast<std::uint32_t>(message.payload.size()), message.user_type);
+  iovec iov[2] = {{header, header_size}, {const_cast<char*>(message.payload.data()), message.payload.size()}};
+  iovec* next = iov;
+  int count = message.payload.empty() ? 1 : 2;
+  while (count > 0) {
+    msghdr msg{};
+    msg.msg_iov = next;
+    msg.msg_iovlen = static_cast<std::size_t>(count);
+    const ssize_t n = ::sendmsg(fd_.get(), &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        wait_for(fd_.get(), POLLOUT, deadline, "read what we sent");
+        continue;
+      }
+      throw Error(ErrorCode::unavailable, std::string("the service went away: ") + std::strerror(errno));
+    }
+    auto done = static_cast<std::size_t>(n);
+    while (count > 0 && done >= next->iov_len) {
+      done -= next->iov_len;
+      ++next;
+      --count;
+    }
+    if (count > 0) {
+      next->iov_base = static_cast<char*>(next->iov_base) + done;
+      next->iov_len -= done;
+    }
+  }
+}
+
+Message Client::receive() {
+  Message out;
+  receive(out);
+  return out;
+}
+
+void Client::receive(Message& out) {
+  const auto deadline = Clock::now() + timeout_;
+  for (;;) {
+    switch (decoder_.next(out)) {
+      case FrameDecoder::Status::frame:
+        return;
+      case FrameDecoder::Status::too_large:
+        throw Error(ErrorCode::too_large, "the service sent a frame of " + std::to_string(decoder_.announced_length()) +
+                                              " bytes, over the limit of " + std::to_string(decoder_.max_payload()));
+      case FrameDecoder::Status::need_more:
+        break;
+    }
+    auto room = decoder_.prepare();
+    const ssize_t n = ::recv(fd_.get(), room.data(), room.size(), MSG_DONTWAIT);
+    if (n > 0) {
+      decoder_.commit(static_cast<std::size_t>(n));
+    } else if (n == 0) {
+      throw Error(ErrorCode::unavailable, "the service closed the connection");
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      wait_for(fd_.get(), POLLIN, deadline, "answer");
+    } else if (errno != EINTR) {
+      throw Error(ErrorCode::unavailable, std::string("the service went away: ") + std::strerror(errno));
+    }
+  }
+}
+
+}  // namespace ipc

@@ -1,0 +1,136 @@
+// Common flags and their parsing (DESIGN §12, §13).
+#include "ipc/command_line.hpp"
+
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "ipc/rundir.hpp"
+
+#ifndef IPC_VERSION
+#define IPC_VERSION "0.0.0"
+#endif
+
+namespace ipc {
+
+const char* version() noexcept { return IPC_VERSION; }
+
+CommandLine::CommandLine(std::string program, std::string usage, std::string description)
+    : program_(std::move(program)),
+      usage_(std::move(usage)),
+      description_(std::move(description)),
+      own_("Options") {
+  set_log_program(program_);
+}
+
+void CommandLine::add_positional(const char* name, int max_count) { positional_.add(name, max_count); }
+
+void CommandLine::fail(const std::string& why) const {
+  std::cerr << program_ << ": " << why << "\n";
+  std::exit(2);
+}
+
+po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
+  po::options_description common("Common options");
+  common.add_options()
+      ("help,h", "print this help and exit")
+      ("version", "print the version and exit")
+      ("rundir", po::value<std::string>()->value_name("DIR"),
+       "run directory holding the service sockets (default $IPC_RUNDIR, else /run/ipc)")
+      ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
+       "error, warn, info or debug");
+  if (config_enabled_) {
+    common.add_options()("config", po::value<std::string>()->value_name("FILE"),
+                         "JSON file whose keys mirror the long flags; flags win");
+  }
+  po::options_description all;
+  all.add(own_).add(common);
+
+  po::variables_map vm;
+  try {
+    po::store(po::command_line_parser(argc, argv).options(all).positional(positional_).run(), vm);
+    if (vm.count("help")) {
+      std::cout << "Usage: " << program_ << " " << usage_ << "\n\n" << description_ << "\n\n" << all;
+      if (!epilog_.empty()) std::cout << "\n" << epilog_;
+      std::cout << std::flush;
+      std::exit(0);
+    }
+    if (vm.count("version")) {
+      std::cout << program_ << " (ipc suite) " << version() << std::endl;
+      std::exit(0);
+    }
+    if (config_enabled_ && vm.count("config")) {
+      common_.config = vm["config"].as<std::string>();
+      load_config(vm, all);
+    }
+    po::notify(vm);
+  } catch (const po::error& e) {
+    fail(std::string(e.what()) + " (see --help)");
+  }
+
+  const auto level_text = vm["log-level"].as<std::string>();
+  const auto level = parse_log_level(level_text);
+  if (!level) fail("invalid --log-level '" + level_text + "' (expected error, warn, info or debug)");
+  common_.log_level = *level;
+  set_log_level(*level);
+
+  if (vm.count("rundir")) {
+    common_.rundir = vm["rundir"].as<std::string>();
+    if (common_.rundir.empty()) fail("--rundir must not be empty");
+  } else {
+    common_.rundir = default_rundir();
+  }
+  return vm;
+}
+
+// Turns {"key": value} into "--key value" tokens and stores them after the command line, so
+// that flags given on the command line win (po::store keeps the first value it sees).
+void CommandLine::load_config(po::variables_map& vm, const po::options_description& all) {
+  const auto& path = common_.config;
+  std::ifstream in(path);
+  if (!in) fail("cannot read config file " + path.string());
+  nlohmann::json doc;
+  try {
+    doc = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    fail("config file " + path.string() + ": not valid JSON: " + e.what());
+  }
+  if (!doc.is_object()) fail("config file " + path.string() + ": expected a JSON object");
+
+  std::vector<std::string> tokens;
+  auto scalar = [&](const std::string& key, const nlohmann::json& v) -> std::string {
+    if (v.is_string()) return v.get<std::string>();
+    if (v.is_number_integer()) return std::to_string(v.get<long long>());
+    if (v.is_number()) return v.dump();
+    fail("config file " + path.string() + ": key '" + key + "': expected a string or a number");
+  };
+  for (const auto& [key, value] : doc.items()) {
+    if (key == "config" || key == "help" || key == "version")
+      fail("config file " + path.string() + ": key '" + key + "' is not allowed in a config file");
+    const auto* option = all.find_nothrow(key, false);
+    if (option == nullptr) fail("config file " + path.string() + ": unknown key '" + key + "'");
+    const bool is_switch = option->semantic()->max_tokens() == 0;
+    if (is_switch) {
+      if (!value.is_boolean()) fail("config file " + path.string() + ": key '" + key + "': expected true or false");
+      if (value.get<bool>()) tokens.push_back("--" + key);
+      continue;
+    }
+    const auto items = value.is_array() ? value : nlohmann::json::array({value});
+    for (const auto& item : items) {
+      tokens.push_back("--" + key);
+      if (item.is_array()) {
+        for (const auto& part : item) tokens.push_back(scalar(key, part));
+      } else {
+        tokens.push_back(scalar(key, item));
+      }
+    }
+  }
+  try {
+    po::store(po::command_line_parser(tokens).options(all).run(), vm);
+  } catch (const po::error& e) {
+    fail("config file " + path.string() + ": " + e.what());
+  }
+}
+
+}  // namespace ipc

@@ -1,0 +1,60 @@
+// pongd: the echo service, and the template for writing a new service.
+//
+// Copy this folder, rename the program, and replace `echo` with your service's job. libipc does
+// the rest: the socket at RUNDIR/NAME (or the one systemd passes), one coroutine per client,
+// the frame parser and its size limit, a bounded write queue, sd_notify readiness, and a clean
+// shutdown on SIGTERM that removes the socket file.
+#include <ipc/command_line.hpp>
+#include <ipc/log.hpp>
+#include <ipc/service.hpp>
+
+#include <iostream>
+
+namespace {
+
+// One client's whole session: every frame comes back unchanged (type, user_type, payload).
+// A CLOSE frame ends the session. Returning closes the connection; an ipc::Error thrown here
+// (or by receive(), e.g. too-large) reaches the client as an ERROR frame first.
+ipc::asio::awaitable<void> echo(ipc::Connection& client) {
+  ipc::Message message;
+  while (co_await client.receive(message)) {
+    if (message.type == ipc::MessageType::close) co_return;
+    if (!co_await client.send(message)) co_return;  // the client went away
+  }
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  // 1. Flags.
+  ipc::CommandLine command_line("pongd", "[OPTIONS]", "Echo service: answers every frame with the same frame.");
+  command_line.enable_config();
+  command_line.options().add_options()
+      ("name", ipc::po::value<std::string>()->value_name("NAME")->default_value("pong"),
+       "service name: listen on RUNDIR/NAME")
+      ("max-message", ipc::po::value<std::size_t>()->value_name("BYTES")->default_value(ipc::default_max_payload),
+       "largest frame payload accepted; larger ones get ERROR too-large")
+      ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
+       "clients served at once; more wait until one leaves");
+  const auto flags = command_line.parse(argc, argv);
+
+  // 2. Configuration checks.
+  const auto name_text = flags["name"].as<std::string>();
+  if (auto why = ipc::ServiceName::why_invalid(name_text); !why.empty()) command_line.fail("--name: " + why);
+  ipc::ServiceOptions options;
+  options.limits.max_payload = flags["max-message"].as<std::size_t>();
+  options.max_connections = flags["max-connections"].as<std::size_t>();
+  if (options.limits.max_payload > 0xffffffffu) command_line.fail("--max-message: at most 4294967295");
+  if (options.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
+
+  // 3. The server object, 4. run.
+  try {
+    ipc::asio::io_context io;
+    ipc::Service service(io, command_line.common().rundir, options);
+    service.listen(ipc::ServiceName(name_text), echo);
+    return service.run();
+  } catch (const std::exception& e) {
+    ipc::log_error(e.what());
+    return 1;
+  }
+}
