@@ -21,7 +21,8 @@ Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOpti
       rundir_(std::move(rundir)),
       options_(options),
       session_ended_(io.get_executor()),
-      shutdown_deadline_(io) {
+      shutdown_deadline_(io),
+      signals_(io, SIGINT, SIGTERM, SIGHUP) {
   // Writes to a peer that went away must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
 }
@@ -109,9 +110,8 @@ asio::awaitable<void> Service::session(Connection& connection, Handler handler) 
 }
 
 asio::awaitable<void> Service::watch_signals() {
-  asio::signal_set signals(io_, SIGINT, SIGTERM, SIGHUP);
   while (!stopping_) {
-    auto [ec, number] = co_await signals.async_wait(use_nothrow);
+    auto [ec, number] = co_await signals_.async_wait(use_nothrow);
     if (ec) break;
     if (number == SIGHUP) {
       log_info("SIGHUP: reloading");
@@ -132,6 +132,8 @@ void Service::stop() {
     listener->acceptor.close(ignored);
     listener->socket.remove_file();
   }
+  boost::system::error_code ignored;
+  signals_.cancel(ignored);
   session_ended_.notify_all();
   for (Connection* connection : sessions_) connection->close();
   // Sessions now end on their own; give them a grace period, then stop regardless.

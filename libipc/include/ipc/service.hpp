@@ -19,6 +19,8 @@
 #include <list>
 #include <memory>
 
+#include <boost/asio/signal_set.hpp>
+
 #include "ipc/asio.hpp"
 #include "ipc/connection.hpp"
 #include "ipc/listener.hpp"
@@ -79,6 +81,8 @@ class Service {
   std::vector<systemd::ListenFd> inherited_;
   std::function<void()> on_reload_;
   asio::steady_timer shutdown_deadline_;
+  // Registered at construction, so a SIGTERM that arrives right after READY=1 is not lost.
+  asio::signal_set signals_;
 };
 
 }  // namespace ipc

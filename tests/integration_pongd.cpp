@@ -1,0 +1,302 @@
+// Integration tests: the real pongd and pong in a temporary run directory.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <ipc/client.hpp>
+#include <ipc/error.hpp>
+#include <ipc/message.hpp>
+
+#include <atomic>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include "support/harness.hpp"
+
+namespace ipc::test {
+namespace {
+
+class Pongd : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::filesystem::path rundir = dir / "run";
+
+  Process start_pongd(std::vector<std::string> args = {}, SpawnOptions options = {}) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    Process p(program("pongd"), args, dir.path(), std::move(options));
+    EXPECT_TRUE(p.ready()) << p.log();
+    return p;
+  }
+  RunResult pong(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    return run(program("pong"), args);
+  }
+  Client client(const std::string& name = "pong") {
+    ConnectOptions options;
+    options.rundir = rundir;
+    return Client::connect(ServiceName(name), options);
+  }
+};
+
+TEST_F(Pongd, AnswersTenThousandRoundTrips) {
+  auto daemon = start_pongd();
+  const auto r = pong({"-n", "10000"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("10000 round trips"), std::string::npos) << r.out;
+}
+
+TEST_F(Pongd, EchoesOneMegabytePayloadsIntact) {
+  auto daemon = start_pongd();
+  const auto r = pong({"-s", "1048576", "-n", "5"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("5 round trips of 1048576 bytes"), std::string::npos) << r.out;
+}
+
+TEST_F(Pongd, EchoesTheUserTypeAndAnEmptyPayload) {
+  auto daemon = start_pongd();
+  auto c = client();
+  for (int user_type : {0, 1, 200, 255}) {
+    const Message sent{MessageType::data, static_cast<std::uint8_t>(user_type), ""};
+    c.send(sent);
+    EXPECT_EQ(c.receive(), sent);
+  }
+  const auto r = pong({"--user-type", "200", "-n", "3", "pong", "typed"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(Pongd, ServesAHundredConcurrentClients) {
+  auto daemon = start_pongd();
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  std::vector<Client> clients;
+  for (int i = 0; i < 100; ++i) clients.push_back(client());  // all connected at once
+  for (int i = 0; i < 100; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        for (int n = 0; n < 50; ++n) {
+          const auto sent = Message::data("client " + std::to_string(i) + " frame " + std::to_string(n));
+          clients[static_cast<std::size_t>(i)].send(sent);
+          if (clients[static_cast<std::size_t>(i)].receive() != sent) return;
+        }
+        ++ok;
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 100);
+}
+
+TEST_F(Pongd, AnswersFramesPipelinedInOneWriteAndSplitAcrossWrites) {
+  auto daemon = start_pongd();
+  auto fd = connect_raw(rundir / "pong");
+  // Three frames in one write, as the original C libipc may send them.
+  std::string batch;
+  for (const char* text : {"one", "", "three"}) append_frame(batch, Message::data(text, 7));
+  write_all(fd.get(), batch);
+  // A frame written one byte at a time.
+  const std::string split = encode(Message::data("split frame", 9));
+  for (char c : split) write_all(fd.get(), std::string_view(&c, 1));
+  ::shutdown(fd.get(), SHUT_WR);
+  const std::string answer = read_until_eof(fd.get());
+  EXPECT_EQ(answer, batch + split);
+}
+
+TEST_F(Pongd, RefusesAFourGigabyteHeaderWithTooLargeAndKeepsServingOthers) {
+  auto daemon = start_pongd();
+  auto other = client();
+  other.send(Message::data("before"));
+  EXPECT_EQ(other.receive().payload, "before");
+
+  auto hostile = connect_raw(rundir / "pong");
+  const std::string header{'\x02', '\xff', '\xff', '\xff', '\xff', '\x00'};
+  write_all(hostile.get(), header);
+  const std::string answer = read_until_eof(hostile.get());  // ERROR frame, then EOF
+  FrameDecoder decoder;
+  decoder.feed(answer);
+  Message error;
+  ASSERT_EQ(decoder.next(error), FrameDecoder::Status::frame) << answer;
+  EXPECT_EQ(error.type, MessageType::error);
+  EXPECT_EQ(error.payload.rfind("too-large: ", 0), 0u) << error.payload;
+  EXPECT_EQ(decoder.buffered(), 0u);
+
+  other.send(Message::data("after"));
+  EXPECT_EQ(other.receive().payload, "after");
+}
+
+TEST_F(Pongd, RefusesUnknownMessageTypesWithBadRequest) {
+  auto daemon = start_pongd();
+  auto hostile = connect_raw(rundir / "pong");
+  write_all(hostile.get(), encode(Message{static_cast<MessageType>(99), 0, "?"}));
+  const std::string answer = read_until_eof(hostile.get());
+  EXPECT_NE(answer.find("bad-request: unknown message type 99"), std::string::npos) << answer;
+  const auto r = pong({});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(Pongd, SurvivesRandomBytes) {
+  auto daemon = start_pongd();
+  std::mt19937 random(12345);
+  for (int round = 0; round < 50; ++round) {
+    auto hostile = connect_raw(rundir / "pong");
+    std::string noise(1 + random() % 4096, '\0');
+    for (char& c : noise) c = static_cast<char>(random());
+    try {
+      write_all(hostile.get(), noise);
+    } catch (const std::exception&) {
+      // pongd may already have dropped us: fine.
+    }
+  }
+  const auto r = pong({"-n", "100"});
+  EXPECT_EQ(r.status, 0) << r.err << daemon.log();
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST_F(Pongd, RemovesItsSocketFileOnSigterm) {
+  auto daemon = start_pongd();
+  ASSERT_TRUE(std::filesystem::exists(rundir / "pong"));
+  auto connected = client();  // a session in progress does not hold the shutdown up
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(rundir / "pong"));
+}
+
+TEST_F(Pongd, ASecondPongdWithTheSameNameRefusesToStart) {
+  auto first = start_pongd();
+  SpawnOptions options;
+  options.wait_ready = false;
+  Process second(program("pongd"), {"--rundir", rundir.string()}, dir.path(), options);
+  EXPECT_EQ(second.wait(), 1);
+  EXPECT_NE(second.log().find("another process already answers on"), std::string::npos) << second.log();
+  const auto r = pong({});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(Pongd, ReplacesAStaleSocketFile) {
+  std::filesystem::create_directories(rundir);
+  {
+    UniqueFd stale(::socket(AF_UNIX, SOCK_STREAM, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, (rundir / "pong").c_str(), sizeof addr.sun_path - 1);
+    ASSERT_EQ(::bind(stale.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  }  // closed without unlink: the file stays, nobody answers
+  auto daemon = start_pongd();
+  const auto r = pong({});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(Pongd, ServesUnderAnotherNameAndFromAConfigFile) {
+  const auto config = dir / "pongd.json";
+  std::ofstream(config) << R"({"name": "echo2", "max-connections": 10})";
+  auto daemon = start_pongd({"--config", config.string()});
+  const auto r = pong({"echo2", "hello"});
+  EXPECT_EQ(r.status, 0) << r.err << daemon.log();
+}
+
+TEST_F(Pongd, TakesASocketPassedBySystemd) {
+  std::filesystem::create_directories(rundir);
+  UniqueFd listener(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, (rundir / "pong").c_str(), sizeof addr.sun_path - 1);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 16), 0);
+  SpawnOptions options;
+  options.listen_fd = listener.get();
+  options.listen_fd_name = "pong";
+  auto daemon = start_pongd({}, options);
+  EXPECT_NE(daemon.log().find("passed by systemd"), std::string::npos) << daemon.log();
+  const auto r = pong({"-n", "10"});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(daemon.stop(), 0);
+  // systemd owns the socket file: pongd leaves it.
+  EXPECT_TRUE(std::filesystem::exists(rundir / "pong"));
+}
+
+TEST_F(Pongd, BadFlagsExitWithStatusTwoAndSayWhy) {
+  struct Case {
+    std::string program;
+    std::vector<std::string> args;
+    std::string says;
+  };
+  const std::vector<Case> cases{
+      {"pongd", {"--bogus"}, "bogus"},
+      {"pongd", {"--name", "../x"}, "invalid service name '../x'"},
+      {"pongd", {"--name", ""}, "invalid service name"},
+      {"pongd", {"--log-level", "loud"}, "--log-level"},
+      {"pongd", {"--max-connections", "0"}, "--max-connections"},
+      {"pongd", {"--max-connections", "many"}, "max-connections"},
+      {"pongd", {"--config", "/nonexistent/pongd.json"}, "cannot read config file"},
+      {"pong", {"-n", "0"}, "--count"},
+      {"pong", {"--user-type", "256"}, "--user-type"},
+      {"pong", {"a/b"}, "invalid service name 'a/b'"},
+      {"pong", {"a", "b", "c"}, "too many positional options"},
+  };
+  for (const auto& c : cases) {
+    const auto r = run(program(c.program), c.args, {{"IPC_RUNDIR", rundir.string()}});
+    EXPECT_EQ(r.status, 2) << c.program << " " << c.args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(c.says), std::string::npos) << c.program << " " << c.args[0] << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+}
+
+TEST_F(Pongd, ABadConfigFileExitsWithStatusTwoNamingTheKey) {
+  const auto config = dir / "bad.json";
+  std::ofstream(config) << R"({"nmae": "x"})";
+  auto r = run(program("pongd"), {"--rundir", rundir.string(), "--config", config.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("unknown key 'nmae'"), std::string::npos) << r.err;
+  std::ofstream(config, std::ios::trunc) << R"({"name": {"nested": 1}})";
+  r = run(program("pongd"), {"--rundir", rundir.string(), "--config", config.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("key 'name': expected a string or a number"), std::string::npos) << r.err;
+  std::ofstream(config, std::ios::trunc) << R"({"name": "../x"})";
+  r = run(program("pongd"), {"--rundir", rundir.string(), "--config", config.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("invalid service name '../x'"), std::string::npos) << r.err;
+  std::ofstream(config, std::ios::trunc) << "{not json";
+  r = run(program("pongd"), {"--rundir", rundir.string(), "--config", config.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("not valid JSON"), std::string::npos) << r.err;
+}
+
+TEST_F(Pongd, PongReportsAMissingServiceAndExitsNonZero) {
+  std::filesystem::create_directories(rundir);
+  const auto r = pong({"nothing-here"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("not-found"), std::string::npos) << r.err;
+}
+
+TEST_F(Pongd, PongReportsAServiceThatDiesMidStream) {
+  auto daemon = start_pongd();
+  auto c = client();
+  c.send(Message::data("x"));
+  EXPECT_EQ(c.receive().payload, "x");
+  daemon.signal(SIGKILL);
+  daemon.wait();
+  try {
+    c.send(Message::data("y"));
+    (void)c.receive();
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unavailable);
+  }
+}
+
+TEST_F(Pongd, VersionAndHelpDescribeEveryFlag) {
+  auto r = run(program("pongd"), {"--version"});
+  EXPECT_EQ(r.status, 0);
+  EXPECT_NE(r.out.find("pongd (ipc suite)"), std::string::npos);
+  r = run(program("pongd"), {"--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--name", "--rundir", "--log-level", "--config", "--max-message", "--max-connections"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  r = run(program("pong"), {"--help"});
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--count", "--size", "--user-type", "--timeout", "--rundir"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+}  // namespace
+}  // namespace ipc::test

@@ -1,0 +1,261 @@
+// Test support: temporary directories, processes, readiness via sd_notify.
+#include "harness.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+extern char** environ;
+
+namespace ipc::test {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+std::vector<std::string> make_env(const std::map<std::string, std::string>& extra,
+                                  const std::vector<std::string>& unset) {
+  std::map<std::string, std::string> merged;
+  for (char** e = environ; *e != nullptr; ++e) {
+    std::string entry(*e);
+    const auto eq = entry.find('=');
+    if (eq != std::string::npos) merged[entry.substr(0, eq)] = entry.substr(eq + 1);
+  }
+  // A daemon under test must not see the test's own systemd or routing variables.
+  for (const char* name : {"NOTIFY_SOCKET", "LISTEN_PID", "LISTEN_FDS", "LISTEN_FDNAMES", "JOURNAL_STREAM", "IPC_NETWORK"})
+    merged.erase(name);
+  for (const auto& name : unset) merged.erase(name);
+  for (const auto& [k, v] : extra) merged[k] = v;
+  std::vector<std::string> out;
+  for (const auto& [k, v] : merged) out.push_back(k + "=" + v);
+  return out;
+}
+
+std::vector<char*> c_strings(std::vector<std::string>& strings) {
+  std::vector<char*> out;
+  for (auto& s : strings) out.push_back(s.data());
+  out.push_back(nullptr);
+  return out;
+}
+
+std::optional<int> wait_pid(pid_t pid, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    const pid_t r = ::waitpid(pid, &status, WNOHANG);
+    if (r == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    if (r < 0 && errno != EINTR) return -1;
+    if (Clock::now() >= deadline) return std::nullopt;
+    ::poll(nullptr, 0, 5);  // no child-exit fd to wait on without pidfd; re-check shortly
+  }
+}
+
+}  // namespace
+
+std::filesystem::path bin_dir() { return IPC_TEST_BIN_DIR; }
+std::filesystem::path program(const std::string& name) { return bin_dir() / name; }
+
+TempDir::TempDir() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "ipc-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+Process::Process(const std::filesystem::path& program, const std::vector<std::string>& args,
+                 const std::filesystem::path& workdir, SpawnOptions options) {
+  static int counter = 0;
+  log_path_ = workdir / (program.filename().string() + "." + std::to_string(++counter) + ".log");
+  // The readiness channel: a datagram socket the child reports READY=1 to.
+  const auto notify_path = workdir / ("notify." + std::to_string(counter));
+  UniqueFd notify(::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, notify_path.c_str(), sizeof addr.sun_path - 1);
+  if (::bind(notify.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("cannot bind the notify socket " + notify_path.string());
+  if (options.wait_ready) options.env["NOTIFY_SOCKET"] = notify_path.string();
+
+  std::vector<std::string> argv_strings{program.string()};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  auto env_strings = make_env(options.env, options.unset_env);
+  if (options.listen_fd >= 0) {
+    env_strings.push_back("LISTEN_FDS=1");
+    if (!options.listen_fd_name.empty()) env_strings.push_back("LISTEN_FDNAMES=" + options.listen_fd_name);
+    env_strings.push_back("LISTEN_PID=");  // completed in the child, which knows its pid
+    env_strings.back().reserve(64);         // so the child appends without allocating
+  }
+  auto argv = c_strings(argv_strings);
+  auto envp = c_strings(env_strings);
+  const int log_fd = ::open(log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::dup2(log_fd, STDOUT_FILENO);
+    ::dup2(log_fd, STDERR_FILENO);
+    if (options.listen_fd >= 0) {
+      ::dup2(options.listen_fd, 3);  // dup2 clears FD_CLOEXEC on the copy
+      // Only async-signal-safe work here: format our pid by hand.
+      char pid_text[32];
+      int n = 0;
+      for (pid_t p = ::getpid(); p > 0; p /= 10) pid_text[n++] = static_cast<char>('0' + p % 10);
+      std::string& last = env_strings.back();
+      for (int i = n - 1; i >= 0; --i) last.push_back(pid_text[i]);
+    }
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(log_fd);
+
+  if (!options.wait_ready) return;
+  const auto deadline = Clock::now() + options.ready_timeout;
+  char buffer[512];
+  while (!ready_) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{notify.get(), POLLIN, 0};
+    // Wake up now and then to notice a child that died before becoming ready.
+    if (::poll(&p, 1, static_cast<int>(std::min<long>(left, 50))) > 0) {
+      const ssize_t n = ::recv(notify.get(), buffer, sizeof buffer, 0);
+      if (n > 0 && std::string_view(buffer, static_cast<std::size_t>(n)).find("READY=1") != std::string_view::npos)
+        ready_ = true;
+    } else if (!running()) {
+      break;
+    }
+  }
+  std::filesystem::remove(notify_path);
+}
+
+Process::Process(Process&& other) noexcept
+    : pid_(std::exchange(other.pid_, -1)),
+      ready_(other.ready_),
+      status_(other.status_),
+      log_path_(std::move(other.log_path_)) {}
+
+Process::~Process() {
+  if (pid_ > 0 && !status_) {
+    ::kill(pid_, SIGKILL);
+    (void)wait_pid(pid_, 5s);
+  }
+}
+
+void Process::signal(int number) const {
+  if (pid_ > 0 && !status_) ::kill(pid_, number);
+}
+
+std::optional<int> Process::wait(std::chrono::milliseconds timeout) {
+  if (!status_ && pid_ > 0) status_ = wait_pid(pid_, timeout);
+  return status_;
+}
+
+std::optional<int> Process::stop(std::chrono::milliseconds timeout) {
+  signal(SIGTERM);
+  return wait(timeout);
+}
+
+bool Process::running() { return !wait(0ms).has_value(); }
+
+std::string Process::log() const { return slurp(log_path_); }
+
+RunResult run(const std::filesystem::path& program, const std::vector<std::string>& args,
+              const std::map<std::string, std::string>& env, std::chrono::milliseconds timeout) {
+  TempDir dir;
+  const auto out_path = dir / "out";
+  const auto err_path = dir / "err";
+  std::vector<std::string> argv_strings{program.string()};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  auto env_strings = make_env(env, {});
+  auto argv = c_strings(argv_strings);
+  auto envp = c_strings(env_strings);
+  const int out_fd = ::open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const int err_fd = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const pid_t pid = ::fork();
+  if (pid == 0) {
+    ::dup2(out_fd, STDOUT_FILENO);
+    ::dup2(err_fd, STDERR_FILENO);
+    ::execve(argv[0], argv.data(), envp.data());
+    ::_exit(127);
+  }
+  ::close(out_fd);
+  ::close(err_fd);
+  RunResult result;
+  if (auto status = wait_pid(pid, timeout)) {
+    result.status = *status;
+  } else {
+    ::kill(pid, SIGKILL);
+    (void)wait_pid(pid, 5s);
+  }
+  result.out = slurp(out_path);
+  result.err = slurp(err_path);
+  return result;
+}
+
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) return false;
+    ::poll(nullptr, 0, 5);
+  }
+  return true;
+}
+
+UniqueFd connect_raw(const std::filesystem::path& path) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0)
+    throw std::runtime_error("connect " + path.string() + ": " + std::strerror(errno));
+  return fd;
+}
+
+void write_all(int fd, std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw std::runtime_error(std::string("write: ") + std::strerror(errno));
+    }
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::string out;
+  char buffer[65536];
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+    if (left <= 0) break;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left)) <= 0) break;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    out.append(buffer, static_cast<std::size_t>(n));
+  }
+  return out;
+}
+
+}  // namespace ipc::test

@@ -1,0 +1,99 @@
+// Test support for integration tests: temporary run directories and the real binaries started
+// in them, ready when they say so (sd_notify READY=1 on a NOTIFY_SOCKET the test owns) and the
+// socket answers. Nothing here sleeps to synchronise: every wait is on an event with a deadline.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <ipc/fd.hpp>
+
+namespace ipc::test {
+
+using namespace std::chrono_literals;
+
+// BUILD/bin, where the programs under test are.
+[[nodiscard]] std::filesystem::path bin_dir();
+[[nodiscard]] std::filesystem::path program(const std::string& name);
+
+// A directory under /tmp, removed with everything in it at the end.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  [[nodiscard]] const std::filesystem::path& path() const noexcept { return path_; }
+  [[nodiscard]] std::filesystem::path operator/(const std::string& name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+struct SpawnOptions {
+  std::map<std::string, std::string> env;  // added to (or replacing in) the test's environment
+  std::vector<std::string> unset_env;      // removed from it
+  int listen_fd = -1;                      // passed as fd 3 with LISTEN_PID/LISTEN_FDS (socket activation)
+  std::string listen_fd_name;              // LISTEN_FDNAMES
+  bool wait_ready = true;                  // wait for READY=1 on NOTIFY_SOCKET
+  std::chrono::milliseconds ready_timeout = 20s;
+};
+
+// A running program. Its stderr goes to a file (read with log()). Killed at destruction if
+// still running.
+class Process {
+ public:
+  Process(const std::filesystem::path& program, const std::vector<std::string>& args,
+          const std::filesystem::path& workdir, SpawnOptions options = {});
+  ~Process();
+  Process(Process&& other) noexcept;
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+  [[nodiscard]] bool ready() const noexcept { return ready_; }
+  // Sends a signal to this process (by its pid).
+  void signal(int number) const;
+  // Waits for it to exit; nullopt on timeout. The exit status, or 128+signal.
+  std::optional<int> wait(std::chrono::milliseconds timeout = 20s);
+  // SIGTERM, then wait.
+  std::optional<int> stop(std::chrono::milliseconds timeout = 20s);
+  [[nodiscard]] bool running();
+  // What it wrote to stderr (and stdout) so far.
+  [[nodiscard]] std::string log() const;
+
+ private:
+  pid_t pid_ = -1;
+  bool ready_ = false;
+  std::optional<int> status_;
+  std::filesystem::path log_path_;
+};
+
+// Runs a program to completion (with a deadline) and returns its exit status and output.
+struct RunResult {
+  int status = -1;  // exit status, 128+signal, or -1 when it timed out (it is then killed)
+  std::string out;  // stdout
+  std::string err;  // stderr
+};
+[[nodiscard]] RunResult run(const std::filesystem::path& program, const std::vector<std::string>& args,
+                            const std::map<std::string, std::string>& env = {},
+                            std::chrono::milliseconds timeout = 30s);
+
+// Re-checks `condition` (cheap, no side effects) every few milliseconds until it holds or the
+// deadline passes; for states no event announces (a file gone, a process's memory).
+bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
+
+// Raw Unix stream connection to a path, for sending malformed bytes. Throws on failure.
+[[nodiscard]] UniqueFd connect_raw(const std::filesystem::path& path);
+void write_all(int fd, std::string_view bytes);
+// Reads until EOF or the deadline (then stops reading), returns what came.
+[[nodiscard]] std::string read_until_eof(int fd, std::chrono::milliseconds timeout = 10s);
+
+}  // namespace ipc::test
