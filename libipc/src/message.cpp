@@ -47,30 +47,42 @@ std::string encode(const Message& message) {
 }
 
 std::span<char> FrameDecoder::prepare(std::size_t min_bytes) {
-  constexpr std::size_t keep_capacity = 1024 * 1024;
+  // Frames up to 1 MiB keep their buffer for the next one; after a larger frame the memory
+  // goes back rather than stay held by an idle peer.
+  constexpr std::size_t keep_capacity = 1024 * 1024 + header_size;
   if (begin_ == end_) {
     begin_ = end_ = 0;
-    // A huge frame has gone through: give the memory back rather than hold it per idle peer.
-    if (buffer_.size() > keep_capacity) std::vector<char>().swap(buffer_);
+    if (capacity_ > keep_capacity && min_bytes <= keep_capacity) {
+      buffer_.reset();
+      capacity_ = 0;
+    }
   } else if (const std::size_t available = end_ - begin_; available >= header_size) {
     // The header of a large frame is in: make room for all of it so one read can finish it.
     const std::uint32_t length = peek_length();
     if (length <= max_payload_ && header_size + length > available)
       min_bytes = std::max(min_bytes, header_size + length - available);
   }
-  if (begin_ > 0 && buffer_.size() - end_ < min_bytes) {
+  if (begin_ > 0 && capacity_ - end_ < min_bytes) {
     // Move the partial frame to the front before growing.
-    std::memmove(buffer_.data(), buffer_.data() + begin_, end_ - begin_);
+    std::memmove(buffer_.get(), buffer_.get() + begin_, end_ - begin_);
     end_ -= begin_;
     begin_ = 0;
   }
-  if (buffer_.size() - end_ < min_bytes) buffer_.resize(end_ + min_bytes);
-  return {buffer_.data() + end_, buffer_.size() - end_};
+  if (capacity_ - end_ < min_bytes) {
+    // Grow geometrically, without zero-filling what a read will overwrite anyway.
+    const std::size_t capacity = std::max(end_ + min_bytes, std::min(capacity_ * 2, max_payload_ + header_size));
+    auto bigger = std::make_unique_for_overwrite<char[]>(capacity);
+    if (end_ > 0) std::memcpy(bigger.get(), buffer_.get(), end_);
+    buffer_ = std::move(bigger);
+    capacity_ = capacity;
+  }
+  return {buffer_.get() + end_, capacity_ - end_};
 }
 
-std::uint32_t FrameDecoder::peek_length() const noexcept { return decode_header(buffer_.data() + begin_).length; }
+std::uint32_t FrameDecoder::peek_length() const noexcept { return decode_header(buffer_.get() + begin_).length; }
 
 void FrameDecoder::feed(std::string_view bytes) {
+  if (bytes.empty()) return;
   auto room = prepare(bytes.size());
   std::memcpy(room.data(), bytes.data(), bytes.size());
   commit(bytes.size());
@@ -79,7 +91,7 @@ void FrameDecoder::feed(std::string_view bytes) {
 FrameDecoder::Status FrameDecoder::next(Message& out) {
   const std::size_t available = end_ - begin_;
   if (available < header_size) return Status::need_more;
-  const FrameHeader header = decode_header(buffer_.data() + begin_);
+  const FrameHeader header = decode_header(buffer_.get() + begin_);
   const std::uint32_t length = header.length;
   if (length > max_payload_) {
     announced_ = length;
@@ -88,14 +100,14 @@ FrameDecoder::Status FrameDecoder::next(Message& out) {
   if (available < header_size + length) return Status::need_more;
   out.type = static_cast<MessageType>(header.type);
   out.user_type = header.user_type;
-  out.payload.assign(buffer_.data() + begin_ + header_size, length);
+  out.payload.assign(buffer_.get() + begin_ + header_size, length);
   begin_ += header_size + length;
   if (begin_ == end_) begin_ = end_ = 0;
   return Status::frame;
 }
 
 std::string FrameDecoder::take_buffered() {
-  std::string rest(buffer_.data() + begin_, end_ - begin_);
+  std::string rest(buffer_.get() + begin_, end_ - begin_);
   begin_ = end_ = 0;
   return rest;
 }

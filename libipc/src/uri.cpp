@@ -232,8 +232,13 @@ Uri Uri::parse(std::string_view text) {
 }
 
 std::string Uri::authority() const {
-  std::string out = host_is_ipv6_ ? "[" + host_ + "]" : host_;
-  return out + ":" + std::to_string(port_);
+  std::string out;
+  if (host_is_ipv6_) {
+    out.append("[").append(host_).append("]");
+  } else {
+    out.append(host_);
+  }
+  return out.append(":").append(std::to_string(port_));
 }
 
 std::string Uri::format(bool with_password) const {
@@ -242,7 +247,7 @@ std::string Uri::format(bool with_password) const {
   out += "://";
   if (!user_.empty()) {
     out += percent_encode(user_);
-    if (password_) out += with_password ? ":" + percent_encode(*password_) : ":***";
+    if (password_) out.append(":").append(with_password ? percent_encode(*password_) : "***");
     out += '@';
   }
   out += authority();

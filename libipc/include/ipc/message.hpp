@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -102,7 +103,8 @@ class FrameDecoder {
   [[nodiscard]] std::uint32_t peek_length() const noexcept;
 
   std::size_t max_payload_;
-  std::vector<char> buffer_;
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
   std::size_t begin_ = 0;
   std::size_t end_ = 0;
   std::uint32_t announced_ = 0;
