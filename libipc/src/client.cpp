@@ -77,7 +77,9 @@ asio::awaitable<UnixSocket> async_connect(const ServiceName& service, ConnectOpt
   const bool timed_out = !socket.is_open();
   deadline.cancel();
   if (timed_out) throw Error(ErrorCode::timeout, "no answer from " + path.string() + " in time");
-  if (ec == asio::error::not_found || ec == asio::error::connection_refused)
+  // ENOENT (no socket file) is errc::no_such_file_or_directory; asio::error::not_found is an
+  // unrelated "element not found" code from asio's misc category and never matches a connect().
+  if (ec == boost::system::errc::no_such_file_or_directory || ec == asio::error::connection_refused)
     throw Error(ErrorCode::not_found, "no service answers on " + path.string());
   if (ec) throw Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + ec.message());
   co_return socket;

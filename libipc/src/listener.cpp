@@ -47,9 +47,12 @@ ListeningSocket ListeningSocket::bind(const std::filesystem::path& rundir, const
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode))
       throw std::runtime_error(path.string() + " exists and is not a socket; refusing to replace it");
-    // Is somebody answering on it?
-    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0)
+    // Is somebody answering on it? The probe is non-blocking: a blocking connect() to a live
+    // service whose backlog is full waits for a free slot, possibly forever. EAGAIN (backlog
+    // full) means somebody listens there just as much as a connect that succeeds.
+    UniqueFd probe(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!probe) fail("cannot create a socket to probe", path);
+    if (::connect(probe.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0 || errno == EAGAIN)
       throw std::runtime_error("another process already answers on " + path.string() + "; not starting");
     if (errno != ECONNREFUSED && errno != ENOENT) fail("cannot probe", path);
     log_info("removing stale socket ", path.string());
