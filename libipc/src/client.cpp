@@ -8,9 +8,12 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
+#include "ipc/broker.hpp"
 #include "ipc/error.hpp"
+#include "ipc/network.hpp"
 
 namespace ipc {
 namespace {
@@ -62,11 +65,26 @@ UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::millisecon
   return fd;
 }
 
+// The IPC_NETWORK text for a connection, when it routes `service`.
+static std::optional<std::string> routed(const ServiceName& service, const ConnectOptions& options) {
+  std::string text;
+  if (options.network) {
+    text = *options.network;
+  } else if (const char* env = std::getenv("IPC_NETWORK")) {
+    text = env;
+  }
+  if (text.empty() || NetworkRoutes::parse(text).find(service) == nullptr) return std::nullopt;
+  return text;
+}
+
 UniqueFd connect(const ServiceName& service, const ConnectOptions& options) {
+  if (auto routes = routed(service, options)) return lookup(options.rundir, service, *routes, options.timeout);
   return connect_unix(socket_path(options.rundir, service), options.timeout);
 }
 
-asio::awaitable<UnixSocket> async_connect(const ServiceName& service, ConnectOptions options) {
+asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions options) {
+  if (auto routes = routed(service, options))
+    co_return co_await async_lookup(options.rundir, service, std::move(*routes), options.timeout);
   const auto path = socket_path(options.rundir, service);
   UnixSocket socket(co_await asio::this_coro::executor);
   asio::steady_timer deadline(socket.get_executor(), options.timeout);

@@ -49,7 +49,9 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
 
   po::variables_map vm;
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).positional(positional_).run(), vm);
+    auto parsed = po::command_line_parser(argc, argv).options(all).positional(positional_).run();
+    ordered_ = parsed.options;
+    po::store(parsed, vm);
     if (vm.count("help")) {
       std::cout << "Usage: " << program_ << " " << usage_ << "\n\n" << description_ << "\n\n" << all;
       if (!epilog_.empty()) std::cout << "\n" << epilog_;

@@ -45,17 +45,12 @@ void wait_for(int fd, short events, Clock::time_point deadline) {
 
 }  // namespace
 
-void send_frame_with_fd(int socket, const Message& message, int fd, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::uint8_t header[header_size];
-  encode_header(std::span<std::uint8_t, header_size>(header), message.type,
-                static_cast<std::uint32_t>(message.payload.size()), message.user_type);
-  iovec iov[2] = {{header, header_size},
-                  {const_cast<char*>(message.payload.data()), message.payload.size()}};
+long send_with_fd(int socket, std::string_view bytes, int fd) {
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))] = {};
   msghdr msg{};
-  msg.msg_iov = iov;
-  msg.msg_iovlen = message.payload.empty() ? 1 : 2;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
   if (fd >= 0) {
     msg.msg_control = control;
     msg.msg_controllen = sizeof control;
@@ -65,36 +60,31 @@ void send_frame_with_fd(int socket, const Message& message, int fd, int timeout_
     cmsg->cmsg_len = CMSG_LEN(sizeof(int));
     std::memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
   }
-  std::size_t total = header_size + message.payload.size();
+  ssize_t n;
+  do {
+    n = ::sendmsg(socket, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  } while (n < 0 && errno == EINTR);
+  return static_cast<long>(n);
+}
+
+void send_frame_with_fd(int socket, const Message& message, int fd, int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  const std::string frame = encode(message);
   std::size_t sent = 0;
-  while (sent < total) {
-    const ssize_t n = ::sendmsg(socket, &msg, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        wait_for(socket, POLLOUT, deadline);
-        continue;
-      }
+  while (sent < frame.size()) {
+    // The fd rides on the frame's first byte; what is left goes without it.
+    const long n = send_with_fd(socket, std::string_view(frame).substr(sent), sent == 0 ? fd : -1);
+    if (n >= 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      wait_for(socket, POLLOUT, deadline);
+    } else {
       throw Error(ErrorCode::unavailable, std::string("sendmsg: ") + std::strerror(errno));
-    }
-    sent += static_cast<std::size_t>(n);
-    // The fd went with the first byte; what is left goes without it.
-    msg.msg_control = nullptr;
-    msg.msg_controllen = 0;
-    std::size_t skip = static_cast<std::size_t>(n);
-    while (msg.msg_iovlen > 0 && skip >= msg.msg_iov[0].iov_len) {
-      skip -= msg.msg_iov[0].iov_len;
-      ++msg.msg_iov;
-      --msg.msg_iovlen;
-    }
-    if (msg.msg_iovlen > 0) {
-      msg.msg_iov[0].iov_base = static_cast<char*>(msg.msg_iov[0].iov_base) + skip;
-      msg.msg_iov[0].iov_len -= skip;
     }
   }
 }
 
-long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fds) {
+long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fds, int flags) {
   constexpr std::size_t max_fds = 8;
   alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int) * max_fds)];
   iovec iov{buffer.data(), buffer.size()};
@@ -105,7 +95,7 @@ long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fd
   msg.msg_controllen = sizeof control;
   ssize_t n;
   do {
-    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC);
+    n = ::recvmsg(socket, &msg, MSG_CMSG_CLOEXEC | flags);
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -1;
   const std::size_t before = fds.size();
@@ -125,40 +115,44 @@ long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fd
   return static_cast<long>(n);
 }
 
-FrameWithFd recv_frame_with_fd(int socket, std::size_t max_payload, int timeout_ms) {
-  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
-  std::vector<UniqueFd> fds;
-  std::string bytes(header_size, '\0');
-  std::size_t have = 0;
-  // Reads exactly bytes.size() bytes, so nothing past this frame is consumed.
-  auto fill = [&] {
-    while (have < bytes.size()) {
-      // Poll first so the deadline also holds on a blocking socket.
-      wait_for(socket, POLLIN, deadline);
-      const long n = recv_with_fds(socket, std::span<char>(bytes.data() + have, bytes.size() - have), fds);
-      if (fds.size() > 1) throw Error(ErrorCode::bad_request, "more than one file descriptor passed with a frame");
-      if (n == 0) throw Error(ErrorCode::unavailable, "connection closed before a whole frame arrived");
-      if (n < 0) {
-        if (errno == EAGAIN || errno == EWOULDBLOCK) continue;
-        throw Error(ErrorCode::unavailable, std::string("recvmsg: ") + std::strerror(errno));
-      }
-      have += static_cast<std::size_t>(n);
-    }
-  };
-  fill();
-  const FrameHeader header = decode_header(bytes.data());
-  const std::uint32_t length = header.length;
-  if (length > max_payload)
-    throw Error(ErrorCode::too_large, "frame of " + std::to_string(length) + " bytes exceeds the limit of " +
-                                          std::to_string(max_payload));
-  bytes.resize(header_size + length);
-  fill();
+bool OneFrameReader::read_some(int socket) {
+  if (done()) return true;
+  const long n = recv_with_fds(socket, std::span<char>(bytes_.data() + have_, bytes_.size() - have_), fds_,
+                               MSG_DONTWAIT);
+  if (fds_.size() > 1) throw Error(ErrorCode::bad_request, "more than one file descriptor passed with a frame");
+  if (n == 0) throw Error(ErrorCode::unavailable, "connection closed before a whole frame arrived");
+  if (n < 0) {
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return false;
+    throw Error(ErrorCode::unavailable, std::string("recvmsg: ") + std::strerror(errno));
+  }
+  have_ += static_cast<std::size_t>(n);
+  if (have_ == header_size && bytes_.size() == header_size) {
+    // The header is in: now exactly the payload, and not a byte of whatever follows.
+    const FrameHeader header = decode_header(bytes_.data());
+    if (header.length > max_payload_)
+      throw Error(ErrorCode::too_large, "frame of " + std::to_string(header.length) + " bytes exceeds the limit of " +
+                                            std::to_string(max_payload_));
+    bytes_.resize(header_size + header.length);
+    header_done_ = true;
+  }
+  return done();
+}
+
+FrameWithFd OneFrameReader::take() {
+  const FrameHeader header = decode_header(bytes_.data());
   FrameWithFd out;
   out.message.type = static_cast<MessageType>(header.type);
   out.message.user_type = header.user_type;
-  out.message.payload = bytes.substr(header_size);
-  if (!fds.empty()) out.fd = std::move(fds.front());
+  out.message.payload = bytes_.substr(header_size);
+  if (!fds_.empty()) out.fd = std::move(fds_.front());
   return out;
+}
+
+FrameWithFd recv_frame_with_fd(int socket, std::size_t max_payload, int timeout_ms) {
+  const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
+  OneFrameReader reader(max_payload);
+  while (!reader.read_some(socket)) wait_for(socket, POLLIN, deadline);
+  return reader.take();
 }
 
 }  // namespace ipc

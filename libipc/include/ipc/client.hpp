@@ -1,12 +1,16 @@
 // The client side of libipc: connect to a service by name and exchange frames.
 //
-// ipc::connect() reaches RUNDIR/SERVICE directly. (When IPC_NETWORK names the service the
-// connection goes through ipcd instead; that path arrives with ipcd.) Client is the blocking
-// API, async_connect() + Connection the asynchronous one.
+// ipc::connect() reaches RUNDIR/SERVICE directly, unless IPC_NETWORK names the service: then it
+// asks ipcd (LOOKUP, DESIGN §5.1), which applies its rules and routes and hands back the
+// connection's fd. Either way the caller gets a connected socket, or an ipc::Error with the
+// code (from ipcd when it said no). Client is the blocking API, async_connect() + Connection
+// the asynchronous one.
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
+#include <string>
 
 #include "ipc/asio.hpp"
 #include "ipc/fd.hpp"
@@ -19,15 +23,19 @@ namespace ipc {
 struct ConnectOptions {
   std::filesystem::path rundir = default_rundir();
   std::chrono::milliseconds timeout{10000};
+  // The IPC_NETWORK text; unset means "read $IPC_NETWORK". An invalid value is
+  // ipc::Error(bad_request) before anything is contacted.
+  std::optional<std::string> network;
 };
 
-// A connected, blocking (close-on-exec) Unix stream socket to RUNDIR/SERVICE.
-// Throws ipc::Error: not-found when nothing answers there, bad-request for an unusable path.
+// A connected, blocking (close-on-exec) Unix stream socket to SERVICE.
+// Throws ipc::Error: not-found when nothing answers there, bad-request for an unusable path,
+// or whatever ipcd answered for a routed service.
 [[nodiscard]] UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout);
 [[nodiscard]] UniqueFd connect(const ServiceName& service, const ConnectOptions& options = {});
 
 // The same, for coroutines.
-[[nodiscard]] asio::awaitable<UnixSocket> async_connect(const ServiceName& service, ConnectOptions options = {});
+[[nodiscard]] asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions options = {});
 
 // A blocking framed connection. Every call waits at most `timeout`.
 class Client {

@@ -42,6 +42,8 @@ class CommandLine {
   [[nodiscard]] po::variables_map parse(int argc, const char* const argv[]);
 
   [[nodiscard]] const CommonOptions& common() const noexcept { return common_; }
+  // The command line's options in the order given (for flags whose order matters, like rules).
+  [[nodiscard]] const std::vector<po::option>& ordered() const noexcept { return ordered_; }
   // For checks after parsing: prints "program: why" and exits 2.
   [[noreturn]] void fail(const std::string& why) const;
 
@@ -56,6 +58,7 @@ class CommandLine {
   po::positional_options_description positional_;
   bool config_enabled_ = false;
   CommonOptions common_;
+  std::vector<po::option> ordered_;
 };
 
 }  // namespace ipc

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -58,6 +60,32 @@ struct FrameWithFd {
 // to `fds` (owned, close-on-exec). A truncated control message (MSG_CTRUNC: more fds than fit)
 // closes them all and throws ipc::Error(bad_request). Returns the byte count (0 at EOF) or -1
 // with errno set (e.g. EAGAIN).
-[[nodiscard]] long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fds);
+// `flags` are added to recvmsg's (e.g. MSG_DONTWAIT).
+[[nodiscard]] long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fds, int flags = 0);
+
+// Low level: one non-blocking sendmsg() of `bytes` with `fd` attached (fd < 0: none).
+// Returns the byte count or -1 with errno set (EAGAIN when the socket is full).
+[[nodiscard]] long send_with_fd(int socket, std::string_view bytes, int fd);
+
+// Collects exactly one frame, and at most one fd, from successive non-blocking recvmsg()s:
+// first the header, then exactly the payload, so whatever follows stays in the socket. The
+// blocking and the asynchronous receivers differ only in how they wait between calls.
+class OneFrameReader {
+ public:
+  explicit OneFrameReader(std::size_t max_payload) : max_payload_(max_payload), bytes_(header_size, '\0') {}
+  // One recvmsg(). True when the frame is complete; false when the socket has nothing now
+  // (wait until it is readable). Throws ipc::Error: unavailable at EOF, too_large, bad_request
+  // for more than one fd.
+  [[nodiscard]] bool read_some(int socket);
+  [[nodiscard]] bool done() const noexcept { return header_done_ && have_ == bytes_.size(); }
+  [[nodiscard]] FrameWithFd take();
+
+ private:
+  std::size_t max_payload_;
+  std::string bytes_;
+  std::size_t have_ = 0;
+  bool header_done_ = false;
+  std::vector<UniqueFd> fds_;
+};
 
 }  // namespace ipc

@@ -1,0 +1,59 @@
+// Asynchronous fd passing (see fd_async.hpp): non-blocking sendmsg/recvmsg, waiting for
+// readiness through Asio between attempts, under one deadline per call.
+#include "ipc/fd_async.hpp"
+
+#include <sys/socket.h>
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <cerrno>
+#include <cstring>
+
+#include "ipc/error.hpp"
+
+namespace ipc {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Waits until `socket` is ready for `what`, or throws timeout at `deadline`.
+asio::awaitable<void> wait_ready(UnixSocket& socket, UnixSocket::wait_type what, Clock::time_point deadline) {
+  using namespace asio::experimental::awaitable_operators;
+  asio::steady_timer timer(socket.get_executor(), deadline);
+  auto result = co_await (socket.async_wait(what, use_nothrow) || timer.async_wait(use_nothrow));
+  if (result.index() == 1) throw Error(ErrorCode::timeout, "the peer did not answer in time");
+  if (auto [ec] = std::get<0>(result); ec) throw Error(ErrorCode::unavailable, "connection failed: " + ec.message());
+}
+
+}  // namespace
+
+asio::awaitable<void> async_send_frame_with_fd(UnixSocket& socket, const Message& message, int fd,
+                                               std::chrono::milliseconds timeout) {
+  co_await async_send_with_fd(socket, encode(message), fd, timeout);
+}
+
+asio::awaitable<void> async_send_with_fd(UnixSocket& socket, std::string_view bytes, int fd,
+                                         std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    // The fd rides on the first byte; what is left goes without it.
+    const long n = send_with_fd(socket.native_handle(), bytes.substr(sent), sent == 0 ? fd : -1);
+    if (n >= 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      co_await wait_ready(socket, UnixSocket::wait_write, deadline);
+    } else {
+      throw Error(ErrorCode::unavailable, std::string("sendmsg: ") + std::strerror(errno));
+    }
+  }
+}
+
+asio::awaitable<FrameWithFd> async_recv_frame_with_fd(UnixSocket& socket, std::size_t max_payload,
+                                                      std::chrono::milliseconds timeout) {
+  const auto deadline = Clock::now() + timeout;
+  OneFrameReader reader(max_payload);
+  while (!reader.read_some(socket.native_handle())) co_await wait_ready(socket, UnixSocket::wait_read, deadline);
+  co_return reader.take();
+}
+
+}  // namespace ipc
