@@ -74,14 +74,18 @@ UniqueFd lookup(const std::filesystem::path& rundir, const ServiceName& service,
 
 asio::awaitable<UnixSocket> async_lookup(std::filesystem::path rundir, ServiceName service, std::string routes,
                                          std::chrono::milliseconds timeout) {
-  co_return co_await async_request(rundir, Message{MessageType::lookup, 0, service.str() + ";" + routes}, timeout);
+  // The request is a named local, not a temporary in the co_await expression: GCC 12 destroys
+  // such temporaries twice when they are passed by value to a coroutine (a double free).
+  Message request{MessageType::lookup, 0, service.str() + ";" + routes};
+  co_return co_await async_request(rundir, std::move(request), timeout);
 }
 
 asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
                                           std::chrono::milliseconds timeout) {
   nlohmann::json body{{"service", request.service}, {"scheme", request.scheme}, {"peer", request.peer}};
   if (!request.identity.empty()) body["identity"] = request.identity;
-  co_return co_await async_request(rundir, Message{MessageType::inbound, 0, body.dump()}, timeout);
+  Message message{MessageType::inbound, 0, body.dump()};  // a named local: see async_lookup
+  co_return co_await async_request(rundir, std::move(message), timeout);
 }
 
 }  // namespace ipc

@@ -135,6 +135,7 @@ void Service::stop() {
   boost::system::error_code ignored;
   signals_.cancel(ignored);
   session_ended_.notify_all();
+  if (on_stop_) on_stop_();
   for (Connection* connection : sessions_) connection->close();
   // Sessions now end on their own; give them a grace period, then stop regardless.
   asio::co_spawn(

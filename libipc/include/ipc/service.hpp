@@ -53,6 +53,9 @@ class Service {
 
   // Called on SIGHUP.
   void on_reload(std::function<void()> callback) { on_reload_ = std::move(callback); }
+  // Called once when the shutdown begins (signal or stop()), before the sessions are closed:
+  // for a daemon that also serves something else (a TCP listener) to stop it at the same time.
+  void on_stop(std::function<void()> callback) { on_stop_ = std::move(callback); }
 
   // Reports READY=1, runs until stopped, returns the process exit status.
   int run();
@@ -80,6 +83,7 @@ class Service {
   bool inherited_taken_ = false;
   std::vector<systemd::ListenFd> inherited_;
   std::function<void()> on_reload_;
+  std::function<void()> on_stop_;
   asio::steady_timer shutdown_deadline_;
   // Registered at construction, so a SIGTERM that arrives right after READY=1 is not lost.
   asio::signal_set signals_;

@@ -1,0 +1,276 @@
+// Integration tests: the real websocketd with ipcd and pongd in temporary run directories,
+// reached by a stock WebSocket client (Debian's python3-websockets, tests/websocket_client.py),
+// by websocketc, by pong through ws:// URIs between two "hosts" (two run directories), and by
+// a real browser (headless Chromium driven over the DevTools protocol).
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <fstream>
+#include <optional>
+#include <regex>
+
+#include "support/harness.hpp"
+
+namespace ipc::test {
+namespace {
+
+const std::filesystem::path python = "/usr/bin/python3";  // where python3-websockets is installed
+const std::filesystem::path client_script = std::filesystem::path(IPC_TESTS_DIR) / "websocket_client.py";
+const std::filesystem::path www_dir = std::filesystem::path(IPC_SOURCE_DIR) / "websocketd/www";
+
+// One "host": a run directory with ipcd, pongd and websocketd.
+struct Host {
+  std::filesystem::path rundir;
+  std::optional<Process> ipcd, pongd, websocketd;
+  std::string port;  // websocketd's TCP port (it listens on port 0 and logs the one it got)
+
+  std::string url(const std::string& path = "/pong") const { return "ws://127.0.0.1:" + port + path; }
+};
+
+std::string bound_port(const Process& websocketd) {
+  static const std::regex listening("listening on 127\\.0\\.0\\.1:([0-9]+)");
+  std::smatch match;
+  const auto log = websocketd.log();
+  return std::regex_search(log, match, listening) ? match[1].str() : "";
+}
+
+class Websocketd : public ::testing::Test {
+ protected:
+  TempDir dir;
+
+  Process start(const std::filesystem::path& rundir, const std::string& name, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    Process p(program(name), args, dir.path());
+    EXPECT_TRUE(p.ready()) << name << ": " << p.log();
+    return p;
+  }
+
+  // ipcd lets ws peers from 127.0.0.1 reach pong (and "missing", which nobody serves); every
+  // other inbound request is denied, ipcd's default.
+  Host start_host(const std::string& name, std::vector<std::string> websocketd_args = {}, bool with_pongd = true) {
+    Host host;
+    host.rundir = dir / name;
+    host.ipcd.emplace(start(host.rundir, "ipcd",
+                            {"--allow", "in", "pong", "ws:127.0.0.1", "--allow", "in", "missing", "ws:127.0.0.1"}));
+    if (with_pongd) host.pongd.emplace(start(host.rundir, "pongd", {}));
+    if (std::find(websocketd_args.begin(), websocketd_args.end(), "--no-listen") == websocketd_args.end())
+      websocketd_args.insert(websocketd_args.begin(), {"--listen", "127.0.0.1:0"});
+    host.websocketd.emplace(start(host.rundir, "websocketd", websocketd_args));
+    host.port = bound_port(*host.websocketd);
+    return host;
+  }
+
+  static RunResult client(std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
+    args.insert(args.begin(), client_script.string());
+    return run(python, args, {}, timeout);
+  }
+  static RunResult websocketc(std::vector<std::string> args) { return run(program("websocketc"), args); }
+};
+
+// A plain HTTP/1.1 GET over TCP: the whole answer (headers and body).
+std::string http_get(const std::string& port, const std::string& target) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "connect failed";
+  write_all(fd.get(), "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n");
+  return read_until_eof(fd.get());
+}
+
+TEST_F(Websocketd, EchoesTextMessagesToAStockClientWithIpcText) {
+  auto host = start_host("a");
+  const auto r = client({"echo", host.url(), "ipc.text", "hello, websocket"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("reply": "hello, websocket", "subprotocol": "ipc.text", "text": true)"), std::string::npos)
+      << r.out;
+}
+
+TEST_F(Websocketd, TreatsNoSubprotocolAsIpcText) {
+  auto host = start_host("a");
+  const auto r = client({"echo", host.url(), "none", "no subprotocol"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("reply": "no subprotocol", "subprotocol": null)"), std::string::npos) << r.out;
+}
+
+TEST_F(Websocketd, CarriesOneWholeFramePerBinaryMessageWithIpcFrame) {
+  auto host = start_host("a");
+  const auto r = client({"frame", host.url()});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("equal": true, "user_type": 42)"), std::string::npos) << r.out;
+}
+
+TEST_F(Websocketd, AcceptsAnOriginThatMatchesAPatternAndRefusesOthersWith403) {
+  auto host = start_host("a", {"--origin", "https://*.example.org", "--origin", "localhost:*"});
+  auto r = client({"echo", host.url(), "ipc.text", "from a page", "https://app.example.org"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  r = client({"echo", host.url(), "ipc.text", "from a page", "http://localhost:3000"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  r = client({"echo", host.url(), "ipc.text", "from elsewhere", "https://evil.example.net"});
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("refused 403"), std::string::npos) << r.out;
+}
+
+TEST_F(Websocketd, RefusesForeignOriginsByDefault) {
+  auto host = start_host("a");
+  const auto r = client({"echo", host.url(), "ipc.text", "x", "https://evil.example.net"});
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("refused 403"), std::string::npos) << r.out;
+}
+
+TEST_F(Websocketd, RefusesAnUnknownServiceWith404BeforeUpgrading) {
+  auto host = start_host("a");
+  const auto r = client({"echo", host.url("/missing"), "ipc.text", "x"});
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("refused 404"), std::string::npos) << r.out;
+  const auto c = websocketc({host.url("/missing"), "x"});
+  EXPECT_EQ(c.status, 1);
+  EXPECT_NE(c.err.find("HTTP 404 not-found: "), std::string::npos) << c.err;
+}
+
+TEST_F(Websocketd, RefusesADeniedServiceWith403) {
+  auto host = start_host("a");
+  auto secret = start(host.rundir, "pongd", {"--name", "secret"});
+  const auto r = client({"echo", host.url("/secret"), "ipc.text", "x"});
+  EXPECT_EQ(r.status, 3) << r.out << r.err;
+  EXPECT_NE(r.out.find("refused 403"), std::string::npos) << r.out;
+  const auto c = websocketc({host.url("/secret"), "x"});
+  EXPECT_NE(c.err.find("HTTP 403 denied: "), std::string::npos) << c.err;
+}
+
+TEST_F(Websocketd, RefusesAMalformedServiceNameWith400) {
+  auto host = start_host("a");
+  const auto c = websocketc({host.url("/no%20such!name"), "x"});
+  EXPECT_EQ(c.status, 1);
+  EXPECT_NE(c.err.find("HTTP 400 bad-request: "), std::string::npos) << c.err;
+}
+
+TEST_F(Websocketd, ClosesOnlyTheConnectionWhoseMessageIsTooLarge) {
+  auto host = start_host("a", {"--max-message", "65536"});
+  const auto r = client({"oversized", host.url(), "100000"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("code": 1009)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find(R"("other": "still here")"), std::string::npos) << r.out;
+  EXPECT_TRUE(host.websocketd->running());
+}
+
+TEST_F(Websocketd, Serves100ConcurrentClients) {
+  auto host = start_host("a");
+  const auto r = client({"many", host.url(), "100"}, 90s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("ok": 100)"), std::string::npos) << r.out;
+}
+
+TEST_F(Websocketd, ServesStaticFilesWithTheirTypesAndNoWayOut) {
+  std::filesystem::create_directories(dir / "www");
+  std::ofstream(dir / "www/index.html") << "<title>home</title>";
+  std::ofstream(dir / "www/app.js") << "console.log(1)";
+  std::ofstream(dir / "secret.txt") << "top secret";
+  std::filesystem::create_symlink(dir / "secret.txt", dir / "www/link.txt");
+  auto host = start_host("a", {"--static-dir", (dir / "www").string()});
+
+  auto answer = http_get(host.port, "/");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 200 OK", 0), 0u) << answer;
+  EXPECT_NE(answer.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << answer;
+  EXPECT_NE(answer.find("<title>home</title>"), std::string::npos);
+  answer = http_get(host.port, "/app.js");
+  EXPECT_NE(answer.find("Content-Type: text/javascript; charset=utf-8"), std::string::npos) << answer;
+  for (const char* escape : {"/../secret.txt", "/%2e%2e/secret.txt", "/..%2fsecret.txt", "/link.txt"}) {
+    answer = http_get(host.port, escape);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 403", 0), 0u) << escape << ": " << answer;
+    EXPECT_EQ(answer.find("top secret"), std::string::npos) << escape;
+  }
+  EXPECT_EQ(http_get(host.port, "/nothing.html").rfind("HTTP/1.1 404", 0), 0u);
+}
+
+TEST_F(Websocketd, ReachesPongdOnAnotherHostThroughAWsUri) {
+  auto b = start_host("b");                                // pongd's host, websocketd listening
+  auto a = start_host("a", {"--no-listen"}, false);        // the client's host, outbound only
+  const std::string network = "pong ws://127.0.0.1:" + b.port + "/pong";
+  const auto r = run(program("pong"), {"--rundir", a.rundir.string(), "pong", "through two websocketd", "-n", "200"},
+                     {{"IPC_NETWORK", network}});
+  EXPECT_EQ(r.status, 0) << r.out << r.err << a.websocketd->log() << b.websocketd->log();
+  EXPECT_NE(r.out.find("200"), std::string::npos) << r.out;
+}
+
+TEST_F(Websocketd, ForwardsTheRemoteRefusalWithItsCode) {
+  auto b = start_host("b");
+  auto secret = start(b.rundir, "pongd", {"--name", "secret"});
+  auto a = start_host("a", {"--no-listen"}, false);
+  auto r = run(program("pong"), {"--rundir", a.rundir.string(), "secret"},
+               {{"IPC_NETWORK", "secret ws://127.0.0.1:" + b.port + "/secret"}});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("denied: "), std::string::npos) << r.err;
+  r = run(program("pong"), {"--rundir", a.rundir.string(), "missing"},
+          {{"IPC_NETWORK", "missing ws://127.0.0.1:" + b.port + "/missing"}});
+  EXPECT_NE(r.err.find("not-found: "), std::string::npos) << r.err;
+}
+
+TEST_F(Websocketd, AnswersWssWithUnsupportedScheme) {
+  auto a = start_host("a", {"--no-listen"}, false);
+  const auto r = run(program("pong"), {"--rundir", a.rundir.string()},
+                     {{"IPC_NETWORK", "pong wss://127.0.0.1:1/pong"}});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("unsupported-scheme: wss is not supported yet"), std::string::npos) << r.err;
+}
+
+TEST_F(Websocketd, WebsocketcSendsItsArgumentsAndPrintsEachReply) {
+  auto host = start_host("a");
+  for (const char* subprotocol : {"ipc.text", "ipc.frame", "none"}) {
+    const auto r = websocketc({"--subprotocol", subprotocol, host.url(), "one", "two words"});
+    EXPECT_EQ(r.status, 0) << subprotocol << ": " << r.err;
+    EXPECT_EQ(r.out, "one\ntwo words\n") << subprotocol;
+  }
+}
+
+TEST_F(Websocketd, WebsocketcSendsTheLinesOfStdin) {
+  auto host = start_host("a");
+  const auto r = run("/bin/sh", {"-c", "printf 'first line\\nsecond line\\n' | \"$0\" \"$1\"",
+                                 program("websocketc").string(), host.url()});
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "first line\nsecond line\n");
+}
+
+TEST_F(Websocketd, WebsocketcChecksRoundTripsAndPrintsTheirLatency) {
+  auto host = start_host("a");
+  for (const char* subprotocol : {"ipc.text", "ipc.frame"}) {
+    const auto r = websocketc({"-n", "300", "-s", "100", "--subprotocol", subprotocol, host.url()});
+    EXPECT_EQ(r.status, 0) << r.err;
+    EXPECT_NE(r.out.find("300 round trips of 100 bytes"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("median"), std::string::npos) << r.out;
+  }
+}
+
+TEST_F(Websocketd, LoadsTheDemoPageInHeadlessChromiumAndReachesPongOk) {
+  const std::filesystem::path chromium = "/usr/bin/chromium";
+  ASSERT_TRUE(std::filesystem::exists(chromium)) << "scripts/install-deps installs chromium";
+  auto host = start_host("a", {"--static-dir", www_dir.string()});
+  const auto r = client({"browser", chromium.string(), "http://127.0.0.1:" + host.port + "/"}, 90s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err << host.websocketd->log();
+  EXPECT_EQ(r.out, "pong ok\n");
+}
+
+TEST_F(Websocketd, StopsCleanlyOnSigtermRemovingItsSockets) {
+  auto host = start_host("a");
+  const auto status = host.websocketd->stop();
+  EXPECT_EQ(status, 0) << host.websocketd->log();
+  EXPECT_FALSE(std::filesystem::exists(host.rundir / "ws"));
+  EXPECT_FALSE(std::filesystem::exists(host.rundir / "wss"));
+}
+
+TEST_F(Websocketd, ExitsWithStatus2AndOneLineOnBadFlags) {
+  for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+           {"--listen", "nowhere"}, {"--max-message", "0"}, {"--static-dir", "/does/not/exist"}, {"--bogus"}}) {
+    const auto r = run(program("websocketd"), args);
+    EXPECT_EQ(r.status, 2) << args[0];
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  }
+  const auto r = run(program("websocketc"), {"http://not-ws"});
+  EXPECT_EQ(r.status, 2) << r.err;
+}
+
+}  // namespace
+}  // namespace ipc::test

@@ -1,0 +1,140 @@
+// Unit tests of websocketd's pure parts: origin patterns, static file paths, and the mapping
+// between WebSocket messages and libipc frames.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <ipc/message.hpp>
+
+#include "mapping.hpp"
+#include "origin.hpp"
+#include "static_path.hpp"
+#include "support/harness.hpp"
+
+namespace websocketd {
+namespace {
+
+TEST(OriginPolicy, MatchesGlobsCaseInsensitively) {
+  EXPECT_TRUE(glob_match("https://*.example.org", "https://app.EXAMPLE.org"));
+  EXPECT_TRUE(glob_match("http://localhost:80?0", "http://localhost:8080"));
+  EXPECT_FALSE(glob_match("https://*.example.org", "https://example.org.evil.net"));
+  EXPECT_FALSE(glob_match("https://*.example.org", "http://app.example.org"));
+  EXPECT_TRUE(glob_match("*", ""));
+}
+
+TEST(OriginPolicy, AllowsOnlyItsOwnPagesByDefault) {
+  const OriginPolicy policy;
+  EXPECT_TRUE(policy.allows("http://127.0.0.1:8080", "127.0.0.1:8080"));
+  EXPECT_FALSE(policy.allows("http://evil.example", "127.0.0.1:8080"));
+  EXPECT_FALSE(policy.allows("null", "127.0.0.1:8080"));
+}
+
+TEST(OriginPolicy, AllowsClientsThatSendNoOrigin) {
+  EXPECT_TRUE(OriginPolicy().allows("", "127.0.0.1:8080"));
+  EXPECT_TRUE(OriginPolicy({"https://app.example.org"}).allows("", "127.0.0.1:8080"));
+}
+
+TEST(OriginPolicy, MatchesWholeOriginsOrTheirHostAndPort) {
+  const OriginPolicy policy({"https://*.example.org", "localhost:*"});
+  EXPECT_TRUE(policy.allows("https://app.example.org", "x"));
+  EXPECT_TRUE(policy.allows("http://localhost:3000", "x"));
+  EXPECT_FALSE(policy.allows("http://app.example.org", "x"));
+  EXPECT_FALSE(policy.allows("http://localhost.evil.net:3000", "x"));
+  EXPECT_FALSE(policy.allows("null", "x"));
+  EXPECT_TRUE(OriginPolicy({"*"}).allows("null", "x"));
+}
+
+class StaticPath : public ::testing::Test {
+ protected:
+  ipc::test::TempDir dir;
+  std::filesystem::path root;
+  void SetUp() override {
+    std::filesystem::create_directories(dir / "www/sub");
+    std::ofstream(dir / "www/index.html") << "<p>home</p>";
+    std::ofstream(dir / "www/sub/app.js") << "1";
+    std::ofstream(dir / "secret.txt") << "secret";
+    std::filesystem::create_symlink(dir / "secret.txt", dir / "www/escape.txt");
+    std::filesystem::create_symlink(dir.path(), dir / "www/up");
+    std::filesystem::create_symlink("sub/app.js", dir / "www/inside.js");
+    root = std::filesystem::canonical(dir / "www");
+  }
+  std::variant<std::filesystem::path, PathRefusal> resolve(std::string_view target) {
+    return resolve_static_path(root, target);
+  }
+};
+
+TEST_F(StaticPath, ServesIndexHtmlForTheRootAndDirectories) {
+  EXPECT_EQ(std::get<std::filesystem::path>(resolve("/")), root / "index.html");
+  EXPECT_EQ(std::get<std::filesystem::path>(resolve("/index.html?x=1")), root / "index.html");
+  EXPECT_EQ(std::get<std::filesystem::path>(resolve("/sub/app.js")), root / "sub/app.js");
+  EXPECT_EQ(std::get<std::filesystem::path>(resolve("/s%75b/app.js")), root / "sub/app.js");
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/sub/")), PathRefusal::not_found);  // no sub/index.html
+}
+
+TEST_F(StaticPath, RefusesDotDotPlainOrEncoded) {
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/../secret.txt")), PathRefusal::forbidden);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/sub/../../secret.txt")), PathRefusal::forbidden);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/%2e%2e/secret.txt")), PathRefusal::forbidden);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/sub%2f..%2f..%2fsecret.txt")), PathRefusal::forbidden);
+}
+
+TEST_F(StaticPath, RefusesSymlinksThatLeaveTheDirectoryButFollowsThoseInside) {
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/escape.txt")), PathRefusal::forbidden);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/up/secret.txt")), PathRefusal::forbidden);
+  EXPECT_EQ(std::get<std::filesystem::path>(resolve("/inside.js")), root / "sub/app.js");
+}
+
+TEST_F(StaticPath, RefusesMalformedTargetsAndReportsMissingFiles) {
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/a%2")), PathRefusal::malformed);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/a%zz")), PathRefusal::malformed);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/a%00b")), PathRefusal::malformed);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("index.html")), PathRefusal::malformed);
+  EXPECT_EQ(std::get<PathRefusal>(resolve("/nope.html")), PathRefusal::not_found);
+}
+
+TEST(StaticFiles, NamesTheContentTypes) {
+  EXPECT_EQ(content_type_for("a/index.html"), "text/html; charset=utf-8");
+  EXPECT_EQ(content_type_for("app.JS"), "text/javascript; charset=utf-8");
+  EXPECT_EQ(content_type_for("x.css"), "text/css; charset=utf-8");
+  EXPECT_EQ(content_type_for("logo.svg"), "image/svg+xml");
+  EXPECT_EQ(content_type_for("data.bin"), "application/octet-stream");
+}
+
+TEST(Mapping, ChoosesTheFirstSubprotocolItSpeaks) {
+  EXPECT_EQ(choose_subprotocol(""), Subprotocol::none);
+  EXPECT_EQ(choose_subprotocol("ipc.text"), Subprotocol::text);
+  EXPECT_EQ(choose_subprotocol("chat, ipc.frame, ipc.text"), Subprotocol::frame);
+  EXPECT_EQ(choose_subprotocol("ipc.text,ipc.frame"), Subprotocol::text);
+  EXPECT_EQ(choose_subprotocol("chat, mqtt"), std::nullopt);
+}
+
+TEST(Mapping, ValidatesUtf8AsWebSocketTextNeedsIt) {
+  EXPECT_TRUE(is_valid_utf8("plain ascii"));
+  EXPECT_TRUE(is_valid_utf8("gr\xc3\xbc\xc3\x9f \xe2\x82\xac \xf0\x9f\x98\x80"));
+  EXPECT_FALSE(is_valid_utf8("\xff"));
+  EXPECT_FALSE(is_valid_utf8("\xc0\xaf"));          // overlong '/'
+  EXPECT_FALSE(is_valid_utf8("\xed\xa0\x80"));      // a surrogate
+  EXPECT_FALSE(is_valid_utf8("\xf4\x90\x80\x80"));  // above U+10FFFF
+  EXPECT_FALSE(is_valid_utf8("\xe2\x82"));          // cut short
+}
+
+TEST(Mapping, TakesExactlyOneWholeFramePerMessage) {
+  std::string why;
+  const auto bytes = ipc::encode(ipc::Message::data("hello", 7));
+  const auto frame = frame_from_message(bytes, 1024, why);
+  ASSERT_TRUE(frame) << why;
+  EXPECT_EQ(*frame, ipc::Message::data("hello", 7));
+
+  EXPECT_FALSE(frame_from_message(bytes.substr(0, 4), 1024, why));
+  EXPECT_FALSE(frame_from_message(bytes + "x", 1024, why));
+  EXPECT_NE(why.find("exactly one frame"), std::string::npos);
+  EXPECT_FALSE(frame_from_message(bytes + bytes, 1024, why));
+  EXPECT_FALSE(frame_from_message(bytes, 4, why));
+  auto unknown = bytes;
+  unknown[0] = 99;
+  EXPECT_FALSE(frame_from_message(unknown, 1024, why));
+  EXPECT_NE(why.find("unknown message type"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace websocketd

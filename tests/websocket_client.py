@@ -1,0 +1,182 @@
+#!/usr/bin/python3
+"""A stock WebSocket client (Debian's python3-websockets) and a headless-Chromium driver for
+websocketd's integration tests. Run with /usr/bin/python3, where python3-websockets lives.
+
+  echo URL SUBPROTOCOL MESSAGE [ORIGIN]  one round trip; prints the reply and the subprotocol
+  frame URL                               one ipc.frame round trip (DATA, user_type 42)
+  oversized URL SIZE                      a message of SIZE bytes on one connection while
+                                          another one keeps working; prints the close code
+  many URL COUNT                          COUNT concurrent clients, 5 checked round trips each
+  browser CHROMIUM PAGE_URL               loads PAGE_URL in headless Chromium, prints the
+                                          title it reaches ("pong ok", "pong failed: ...")
+
+Exit status 0 on success, 1 on failure, 3 when the server refused the upgrade (the HTTP status
+is printed as "refused NNN").
+"""
+import asyncio
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+
+import websockets
+from websockets.exceptions import ConnectionClosed, InvalidStatusCode
+
+TIMEOUT = 20
+
+
+def frame(type_, user_type, payload):
+    return bytes([type_]) + len(payload).to_bytes(4, "big") + bytes([user_type]) + payload
+
+
+def connect(url, subprotocol=None, origin=None, max_size=2**25):
+    # Not awaited here: the caller uses it as `async with connect(...) as ws`.
+    return websockets.connect(url, subprotocols=[subprotocol] if subprotocol else None,
+                                    origin=origin, max_size=max_size, open_timeout=TIMEOUT)
+
+
+async def echo(url, subprotocol, message, origin=None):
+    subprotocol = None if subprotocol == "none" else subprotocol
+    try:
+        async with connect(url, subprotocol, origin) as ws:
+            await ws.send(message)
+            reply = await asyncio.wait_for(ws.recv(), TIMEOUT)
+            print(json.dumps({"reply": reply, "subprotocol": ws.subprotocol, "text": isinstance(reply, str)}))
+            return 0 if reply == message else 1
+    except InvalidStatusCode as e:
+        print(f"refused {e.status_code}")
+        return 3
+
+
+async def frame_echo(url):
+    async with connect(url, "ipc.frame") as ws:
+        if ws.subprotocol != "ipc.frame":
+            print(f"subprotocol {ws.subprotocol}")
+            return 1
+        sent = frame(2, 42, b"frame \x00\xff through websocketd")
+        await ws.send(sent)
+        reply = await asyncio.wait_for(ws.recv(), TIMEOUT)
+        print(json.dumps({"equal": reply == sent, "user_type": reply[5] if len(reply) > 5 else None}))
+        return 0 if reply == sent else 1
+
+
+async def oversized(url, size):
+    async with connect(url, "ipc.text") as other:
+        big = await connect(url, "ipc.text")  # awaited: a plain connection, closed by the server
+        try:
+            await big.send(b"x" * size)  # may itself be cut short by the server's close
+            await asyncio.wait_for(big.recv(), TIMEOUT)
+            print("no close")
+            return 1
+        except ConnectionClosed as e:
+            code = e.rcvd.code if e.rcvd else None
+            reason = e.rcvd.reason if e.rcvd else ""
+        # The other connection is served on.
+        await other.send("still here")
+        reply = await asyncio.wait_for(other.recv(), TIMEOUT)
+        print(json.dumps({"code": code, "reason": reason, "other": reply}))
+        return 0 if reply == "still here" else 1
+
+
+async def many(url, count):
+    async def one(i):
+        async with connect(url, "ipc.text") as ws:
+            for k in range(5):
+                message = f"client {i} message {k}"
+                await ws.send(message)
+                if await asyncio.wait_for(ws.recv(), TIMEOUT) != message:
+                    return False
+        return True
+    # All connect first, then talk: COUNT connections open at once.
+    results = await asyncio.gather(*(one(i) for i in range(count)), return_exceptions=True)
+    ok = sum(1 for r in results if r is True)
+    errors = [repr(r) for r in results if r is not True][:3]
+    print(json.dumps({"ok": ok, "errors": errors}))
+    return 0 if ok == count else 1
+
+
+async def browser(chromium, page_url):
+    profile = tempfile.mkdtemp(prefix="ipc-chromium-")
+    process = subprocess.Popen(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={profile}", "--remote-debugging-port=0", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        loop = asyncio.get_running_loop()
+        devtools = None
+        deadline = loop.time() + 60
+        while devtools is None:
+            # Chromium prints its DevTools address on stderr once it listens.
+            line = await asyncio.wait_for(loop.run_in_executor(None, process.stderr.readline),
+                                          max(1, deadline - loop.time()))
+            if not line:
+                print("chromium exited before listening for DevTools")
+                return 1
+            match = re.search(rb"DevTools listening on (ws://\S+)", line)
+            if match:
+                devtools = match.group(1).decode()
+        async with websockets.connect(devtools, max_size=2**24, open_timeout=TIMEOUT) as cdp:
+            next_id = 0
+
+            async def call(method, params=None, session=None):
+                nonlocal next_id
+                next_id += 1
+                message = {"id": next_id, "method": method, "params": params or {}}
+                if session:
+                    message["sessionId"] = session
+                await cdp.send(json.dumps(message))
+                while True:  # events arrive in between; skip them
+                    answer = json.loads(await asyncio.wait_for(cdp.recv(), TIMEOUT))
+                    if answer.get("id") == next_id:
+                        if "error" in answer:
+                            raise RuntimeError(f"{method}: {answer['error']}")
+                        return answer["result"]
+
+            target = (await call("Target.createTarget", {"url": "about:blank"}))["targetId"]
+            session = (await call("Target.attachToTarget", {"targetId": target, "flatten": True}))["sessionId"]
+            await call("Page.navigate", {"url": page_url}, session)
+            title = ""
+            while loop.time() < deadline:
+                result = await call("Runtime.evaluate", {"expression": "document.title", "returnByValue": True},
+                                    session)
+                title = result.get("result", {}).get("value", "")
+                if title == "pong ok" or title.startswith("pong failed"):
+                    break
+                await asyncio.sleep(0.1)  # polling the page, not synchronising with a daemon
+            print(title)
+            return 0 if title == "pong ok" else 1
+    finally:
+        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+        subprocess.run(["rm", "-rf", profile], check=False)
+
+
+def main(argv):
+    mode, args = argv[1], argv[2:]
+    if mode == "echo":
+        return asyncio.run(echo(*args))
+    if mode == "frame":
+        return asyncio.run(frame_echo(args[0]))
+    if mode == "oversized":
+        return asyncio.run(oversized(args[0], int(args[1])))
+    if mode == "many":
+        return asyncio.run(many(args[0], int(args[1])))
+    if mode == "browser":
+        return asyncio.run(browser(args[0], args[1]))
+    print(f"unknown mode {mode}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,23 @@
+// The Boost.Beast names websocketd uses, in one place. Beast is compiled once, in
+// beast_impl.cpp (BOOST_BEAST_SEPARATE_COMPILATION), as libipc compiles Asio once.
+#pragma once
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <boost/asio/ip/tcp.hpp>
+
+#include <ipc/asio.hpp>
+
+namespace websocketd {
+
+namespace asio = ipc::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using ipc::use_nothrow;
+
+using WsStream = websocket::stream<beast::tcp_stream>;
+
+}  // namespace websocketd

@@ -1,0 +1,161 @@
+// The HTTP/WebSocket server session (see http_session.hpp).
+#include "http_session.hpp"
+
+#include <ipc/broker.hpp>
+#include <ipc/log.hpp>
+#include <ipc/service_name.hpp>
+
+#include "mapping.hpp"
+#include "relay.hpp"
+#include "static_files.hpp"
+
+namespace websocketd {
+namespace {
+
+constexpr std::size_t max_request_body = 64 * 1024;
+constexpr std::uint32_t max_request_header = 16 * 1024;
+
+std::string endpoint_text(const tcp::endpoint& endpoint) {
+  const auto address = endpoint.address().to_string();
+  return (endpoint.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(endpoint.port());
+}
+
+// The HTTP status for an error ipcd (or our own checks) gave.
+http::status status_for(ipc::ErrorCode code) {
+  switch (code) {
+    case ipc::ErrorCode::bad_request: return http::status::bad_request;
+    case ipc::ErrorCode::denied:
+    case ipc::ErrorCode::auth_failed: return http::status::forbidden;
+    case ipc::ErrorCode::not_found: return http::status::not_found;
+    case ipc::ErrorCode::too_large: return http::status::payload_too_large;
+    case ipc::ErrorCode::unavailable: return http::status::service_unavailable;
+    case ipc::ErrorCode::timeout: return http::status::gateway_timeout;
+    case ipc::ErrorCode::loop:
+    case ipc::ErrorCode::unreachable:
+    case ipc::ErrorCode::refused:
+    case ipc::ErrorCode::unsupported_scheme: return http::status::bad_gateway;
+    case ipc::ErrorCode::internal: break;
+  }
+  return http::status::internal_server_error;
+}
+
+// Everything a relay needs, kept alive by the session the Service runs for it.
+struct Upgraded {
+  WsStream ws;
+  ConnectionSlot slot;
+  RelayOptions options;
+};
+
+// The checks before upgrading; on success, the local service's connection from ipcd.
+asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string& peer, Subprotocol& mode,
+                                       std::string& service, Context& context) {
+  auto path = std::string_view(request.target());
+  path = path.substr(0, path.find('?'));
+  if (path.empty() || path.front() != '/')
+    throw ipc::Error(ipc::ErrorCode::bad_request, "the path must be /SERVICE");
+  service = std::string(path.substr(1));
+  if (auto why = ipc::ServiceName::why_invalid(service); !why.empty())
+    throw ipc::Error(ipc::ErrorCode::bad_request, "the path must be /SERVICE: " + why);
+
+  const auto origin = std::string_view(request[http::field::origin]);
+  if (!context.settings.origins.allows(origin, request[http::field::host]))
+    throw ipc::Error(ipc::ErrorCode::denied, "origin " + std::string(origin) + " is not allowed");
+
+  const auto chosen = choose_subprotocol(request[http::field::sec_websocket_protocol]);
+  if (!chosen)
+    throw ipc::Error(ipc::ErrorCode::bad_request,
+                     "no subprotocol offered that websocketd speaks (ipc.frame or ipc.text)");
+  mode = *chosen;
+
+  // The firewall and redirections live in ipcd, for both directions (DESIGN §8).
+  // A named local, not a temporary in the co_await expression: GCC 12 destroys such
+  // temporaries twice when they are passed by value to a coroutine.
+  ipc::InboundRequest inbound{service, "ws", peer, ""};
+  co_return co_await ipc::async_inbound(context.settings.rundir, std::move(inbound), context.settings.timeout);
+}
+
+asio::awaitable<void> upgrade(beast::tcp_stream stream, Request request, ConnectionSlot slot, const std::string& peer,
+                              Context& context) {
+  Subprotocol mode = Subprotocol::none;
+  std::string service;
+  std::optional<ipc::Error> refusal;
+  ipc::UnixSocket local(stream.get_executor());
+  try {
+    local = co_await admit(request, peer, mode, service, context);
+  } catch (const ipc::Error& e) {
+    refusal = e;
+  }
+  if (refusal) {
+    // Refused before upgrading: the status says why, the body carries "code: text".
+    ipc::log_info("ws ", peer, " ", std::string_view(request.target()), ": ", refusal->what());
+    auto response = text_response(request, status_for(refusal->code()), refusal->payload());
+    response.keep_alive(false);
+    stream.expires_after(context.settings.timeout);
+    co_await http::async_write(stream, response, use_nothrow);
+    boost::system::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    co_return;
+  }
+
+  stream.expires_never();  // from now on the WebSocket's own timeouts apply
+  auto state = std::make_shared<Upgraded>(
+      Upgraded{WsStream(std::move(stream)), std::move(slot),
+               RelayOptions{mode, context.settings.max_message, &context.stopping, "ws " + peer + " " + service}});
+  auto& ws = state->ws;
+  ws.set_option(websocket::stream_base::timeout{
+      std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
+      std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.idle_timeout), true});
+  ws.set_option(websocket::stream_base::decorator([mode](websocket::response_type& response) {
+    response.set(http::field::server, "websocketd (ipc)");
+    if (mode != Subprotocol::none) response.set(http::field::sec_websocket_protocol, to_string(mode));
+  }));
+  // ipc.frame messages carry the 6-byte header on top of the payload.
+  ws.read_message_max(context.settings.max_message + (mode == Subprotocol::frame ? ipc::header_size : 0));
+  auto [ec] = co_await ws.async_accept(request, use_nothrow);
+  if (ec) {
+    ipc::log_info("ws ", peer, " ", service, ": handshake failed: ", ec.message());
+    co_return;
+  }
+  ipc::log_debug("ws ", peer, ": connected to ", service, " (", to_string(mode), ")");
+  // The Service tracks the relay like any session: closed on shutdown, waited for.
+  context.service.adopt(std::move(local), [state](ipc::Connection& connection) -> asio::awaitable<void> {
+    co_await relay(state->ws, connection, state->options);
+  });
+}
+
+}  // namespace
+
+asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Context& context) {
+  boost::system::error_code ec;
+  const auto remote = socket.remote_endpoint(ec);
+  if (ec) co_return;
+  const auto peer = endpoint_text(remote);
+  socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(max_request_header);
+    parser.body_limit(max_request_body);
+    stream.expires_after(context.settings.timeout);  // slow or silent clients are dropped
+    auto [read_error, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    if (read_error) {
+      if (read_error != http::error::end_of_stream && read_error != beast::error::timeout)
+        ipc::log_debug("http ", peer, ": ", read_error.message());
+      break;
+    }
+    Request request = parser.release();
+    if (websocket::is_upgrade(request)) {
+      co_await upgrade(std::move(stream), std::move(request), std::move(slot), peer, context);
+      co_return;
+    }
+    auto answer = serve_static(context.settings.static_dir, request);
+    const bool keep_alive = answer.keep_alive();
+    stream.expires_after(context.settings.timeout);
+    auto [write_error, written] = co_await beast::async_write(stream, std::move(answer), use_nothrow);
+    if (write_error || !keep_alive || context.stopping) break;
+  }
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+}
+
+}  // namespace websocketd

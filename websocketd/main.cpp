@@ -1,0 +1,115 @@
+// websocketd: the WebSocket protocol daemon (DESIGN §11). Browsers and other WebSocket clients
+// reach local services at ws://HOST:PORT/SERVICE (through ipcd's INBOUND decision), static
+// files are served from --static-dir, and ipcd's CONNECT on RUNDIR/ws opens ws:// connections
+// to remote websocketd's.
+#include <ipc/command_line.hpp>
+#include <ipc/log.hpp>
+
+#include "server.hpp"
+
+namespace {
+
+std::optional<websocketd::tcp::endpoint> parse_listen(const std::string& text, std::string& why) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size()) {
+    why = "expected HOST:PORT";
+    return std::nullopt;
+  }
+  auto host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  const auto address = websocketd::asio::ip::make_address(host, ec);
+  if (ec) {
+    why = "'" + host + "' is not an IP address";
+    return std::nullopt;
+  }
+  const auto port_text = text.substr(colon + 1);
+  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
+      std::stoul(port_text) > 65535) {
+    why = "'" + port_text + "' is not a port number";
+    return std::nullopt;
+  }
+  return websocketd::tcp::endpoint(address, static_cast<unsigned short>(std::stoul(port_text)));
+}
+
+}  // namespace
+
+int main(int argc, char* argv[]) {
+  // 1. Flags.
+  ipc::CommandLine command_line("websocketd", "[OPTIONS]",
+                                "WebSocket protocol daemon: ws://HOST:PORT/SERVICE reaches the local SERVICE (as ipcd\n"
+                                "allows), static files for browsers, and outbound ws:// for ipcd on RUNDIR/ws.");
+  command_line.enable_config();
+  command_line.options().add_options()
+      ("listen", ipc::po::value<std::string>()->value_name("HOST:PORT")->default_value("127.0.0.1:8080"),
+       "HTTP and WebSocket address (port 0: any free port, logged)")
+      ("no-listen", "no TCP listener: outbound ws:// for ipcd only")
+      ("static-dir", ipc::po::value<std::string>()->value_name("DIR"),
+       "serve the files under DIR over HTTP (GET, HEAD; DIR/index.html for /)")
+      ("origin", ipc::po::value<std::vector<std::string>>()->value_name("PATTERN")->composing(),
+       "allow WebSocket connections from pages of this origin (repeatable; glob on the origin, or\n"
+       "on its host[:port] when the pattern has no \"://\"; \"*\" allows all). Default: only pages\n"
+       "served by this websocketd and clients that send no Origin")
+      ("max-message", ipc::po::value<std::size_t>()->value_name("BYTES")->default_value(ipc::default_max_payload),
+       "largest message payload either way; a larger one closes that connection (code 1009)")
+      ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(1024),
+       "TCP connections served at once; at the cap websocketd stops accepting until one ends")
+      ("idle-timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(60),
+       "a WebSocket peer silent for half of this gets a ping; silent for all of it, it is dropped")
+      ("timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
+       "deadline for HTTP requests, handshakes, close handshakes, ipcd's answers and outbound connects")
+      ("tls-cert", ipc::po::value<std::string>()->value_name("FILE"), "reserved for wss:// (not supported yet)")
+      ("tls-key", ipc::po::value<std::string>()->value_name("FILE"), "reserved for wss:// (not supported yet)");
+  command_line.set_epilog(
+      "Examples:\n"
+      "  ipcd --allow in pong ws:127.0.0.1 &\n"
+      "  websocketd --static-dir /usr/share/ipc/www     # then open http://127.0.0.1:8080/\n"
+      "  IPC_NETWORK=\"pong ws://host.example:8080/pong\" pong\n");
+  const auto flags = command_line.parse(argc, argv);
+
+  // 2. Configuration checks.
+  websocketd::Settings settings;
+  settings.rundir = command_line.common().rundir;
+  if (!flags.count("no-listen")) {
+    std::string why;
+    settings.listen = parse_listen(flags["listen"].as<std::string>(), why);
+    if (!settings.listen) command_line.fail("--listen: " + why);
+  }
+  if (flags.count("static-dir")) {
+    std::error_code ec;
+    settings.static_dir = std::filesystem::canonical(flags["static-dir"].as<std::string>(), ec);
+    if (ec || !std::filesystem::is_directory(settings.static_dir))
+      command_line.fail("--static-dir: " + flags["static-dir"].as<std::string>() + " is not a directory");
+  }
+  if (flags.count("origin")) {
+    auto patterns = flags["origin"].as<std::vector<std::string>>();
+    for (const auto& p : patterns)
+      if (p.empty()) command_line.fail("--origin: empty pattern");
+    settings.origins = websocketd::OriginPolicy(std::move(patterns));
+  }
+  settings.max_message = flags["max-message"].as<std::size_t>();
+  if (settings.max_message == 0 || settings.max_message > 0xffffffffu)
+    command_line.fail("--max-message: between 1 and 4294967295");
+  settings.max_connections = flags["max-connections"].as<std::size_t>();
+  if (settings.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
+  const auto seconds = [&](const char* name) {
+    const double value = flags[name].as<double>();
+    if (!(value > 0) || value > 86400) command_line.fail(std::string("--") + name + ": between 0 and 86400 seconds");
+    return std::chrono::milliseconds(static_cast<long long>(value * 1000));
+  };
+  settings.idle_timeout = seconds("idle-timeout");
+  settings.timeout = seconds("timeout");
+  if (flags.count("tls-cert") || flags.count("tls-key"))
+    command_line.fail("--tls-cert/--tls-key: wss:// is not supported yet");
+
+  // 3. The server object, 4. run.
+  try {
+    websocketd::asio::io_context io;
+    websocketd::Server server(io, std::move(settings));
+    return server.run();
+  } catch (const std::exception& e) {
+    ipc::log_error(e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,96 @@
+// WebSocket messages <-> libipc frames (see mapping.hpp).
+#include "mapping.hpp"
+
+#include <cctype>
+
+namespace websocketd {
+namespace {
+
+std::string_view trim(std::string_view s) noexcept {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+}  // namespace
+
+std::optional<Subprotocol> choose_subprotocol(std::string_view header) {
+  if (trim(header).empty()) return Subprotocol::none;
+  while (!header.empty()) {
+    const auto comma = header.find(',');
+    const auto token = trim(header.substr(0, comma));
+    if (token == subprotocol_frame) return Subprotocol::frame;
+    if (token == subprotocol_text) return Subprotocol::text;
+    if (comma == std::string_view::npos) break;
+    header.remove_prefix(comma + 1);
+  }
+  return std::nullopt;
+}
+
+std::string_view to_string(Subprotocol subprotocol) noexcept {
+  switch (subprotocol) {
+    case Subprotocol::frame: return subprotocol_frame;
+    case Subprotocol::text: return subprotocol_text;
+    case Subprotocol::none: break;
+  }
+  return "none";
+}
+
+bool is_valid_utf8(std::string_view bytes) noexcept {
+  const auto* s = reinterpret_cast<const unsigned char*>(bytes.data());
+  const std::size_t n = bytes.size();
+  std::size_t i = 0;
+  while (i < n) {
+    const unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    std::size_t length;
+    unsigned char lo = 0x80, hi = 0xbf;  // allowed range of the second byte
+    if (c >= 0xc2 && c <= 0xdf) {
+      length = 2;
+    } else if (c >= 0xe0 && c <= 0xef) {
+      length = 3;
+      if (c == 0xe0) lo = 0xa0;  // overlong
+      if (c == 0xed) hi = 0x9f;  // surrogates
+    } else if (c >= 0xf0 && c <= 0xf4) {
+      length = 4;
+      if (c == 0xf0) lo = 0x90;  // overlong
+      if (c == 0xf4) hi = 0x8f;  // above U+10FFFF
+    } else {
+      return false;
+    }
+    if (i + length > n) return false;
+    if (s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (std::size_t k = 2; k < length; ++k)
+      if (s[i + k] < 0x80 || s[i + k] > 0xbf) return false;
+    i += length;
+  }
+  return true;
+}
+
+std::optional<ipc::Message> frame_from_message(std::string_view bytes, std::size_t max_payload, std::string& why) {
+  if (bytes.size() < ipc::header_size) {
+    why = "message of " + std::to_string(bytes.size()) + " bytes is shorter than a frame header";
+    return std::nullopt;
+  }
+  const auto header = ipc::decode_header(bytes.data());
+  if (header.length != bytes.size() - ipc::header_size) {
+    why = "frame header announces " + std::to_string(header.length) + " payload bytes, the message holds " +
+          std::to_string(bytes.size() - ipc::header_size) + " (one message must be exactly one frame)";
+    return std::nullopt;
+  }
+  if (header.length > max_payload) {
+    why = "frame of " + std::to_string(header.length) + " bytes exceeds the limit of " + std::to_string(max_payload);
+    return std::nullopt;
+  }
+  if (!ipc::is_known_type(header.type)) {
+    why = "unknown message type " + std::to_string(header.type);
+    return std::nullopt;
+  }
+  return ipc::Message{static_cast<ipc::MessageType>(header.type), header.user_type,
+                      std::string(bytes.substr(ipc::header_size))};
+}
+
+}  // namespace websocketd

@@ -1,0 +1,147 @@
+// Outbound ws:// (see outbound.hpp).
+#include "outbound.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <nlohmann/json.hpp>
+
+#include <ipc/error.hpp>
+#include <ipc/log.hpp>
+#include <ipc/uri.hpp>
+
+#include "mapping.hpp"
+#include "relay.hpp"
+
+namespace websocketd {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// ipcd's one request frame, within the deadline.
+asio::awaitable<ipc::Message> first_frame(ipc::Connection& ipcd, std::chrono::milliseconds timeout) {
+  using namespace asio::experimental::awaitable_operators;
+  ipc::Message request;
+  asio::steady_timer deadline(co_await asio::this_coro::executor, timeout);
+  auto result = co_await (ipcd.receive(request) || deadline.async_wait(use_nothrow));
+  if (result.index() == 1) throw ipc::Error(ipc::ErrorCode::timeout, "no request within the deadline");
+  if (!std::get<0>(result)) throw ipc::Error(ipc::ErrorCode::bad_request, "closed before sending a request");
+  if (request.type != ipc::MessageType::connect)
+    throw ipc::Error(ipc::ErrorCode::bad_request,
+                     "expected CONNECT, got " + std::string(ipc::to_string(request.type)));
+  co_return request;
+}
+
+ipc::Uri parse_connect(const std::string& payload) {
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(payload);
+  } catch (const nlohmann::json::exception& e) {
+    throw ipc::Error(ipc::ErrorCode::bad_request, std::string("CONNECT is not valid JSON: ") + e.what());
+  }
+  if (!body.is_object() || !body.contains("uri") || !body["uri"].is_string())
+    throw ipc::Error(ipc::ErrorCode::bad_request, "CONNECT needs a string \"uri\"");
+  auto uri = ipc::Uri::parse(body["uri"].get<std::string>());
+  if (uri.scheme() != ipc::Scheme::ws)
+    throw ipc::Error(ipc::ErrorCode::unsupported_scheme,
+                     "websocketd on ws opens ws:// only, not " + std::string(ipc::to_string(uri.scheme())));
+  if (!uri.user().empty() || uri.password())
+    throw ipc::Error(ipc::ErrorCode::bad_request, "ws:// carries no credentials (they would travel in clear)");
+  return uri;
+}
+
+// A remote websocketd's refusal: its status, and the "code: text" it put in the body.
+ipc::Error refusal_error(const ipc::Uri& uri, const websocket::response_type& response) {
+  std::string body = response.body();
+  while (!body.empty() && (body.back() == '\n' || body.back() == '\r')) body.pop_back();
+  const auto code_end = body.find(": ");
+  if (code_end != std::string::npos && body.size() < 1024 && ipc::parse_error_code(body.substr(0, code_end)))
+    return ipc::Error::from_payload(body);
+  ipc::ErrorCode code = ipc::ErrorCode::refused;
+  switch (response.result()) {
+    case http::status::bad_request: code = ipc::ErrorCode::bad_request; break;
+    case http::status::forbidden: code = ipc::ErrorCode::denied; break;
+    case http::status::not_found: code = ipc::ErrorCode::not_found; break;
+    case http::status::service_unavailable: code = ipc::ErrorCode::unavailable; break;
+    case http::status::gateway_timeout: code = ipc::ErrorCode::timeout; break;
+    default: break;
+  }
+  return ipc::Error(code, uri.str() + " refused the WebSocket upgrade (HTTP " +
+                              std::to_string(response.result_int()) + ")");
+}
+
+// TCP connection and WebSocket handshake, each step within the deadline.
+asio::awaitable<WsStream> open(const ipc::Uri& uri, const Settings& settings) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto executor = co_await asio::this_coro::executor;
+  const auto deadline = Clock::now() + settings.timeout;
+
+  tcp::resolver resolver(executor);
+  asio::steady_timer timer(executor, deadline);
+  auto resolved = co_await (resolver.async_resolve(uri.host(), std::to_string(uri.port()), use_nothrow) ||
+                            timer.async_wait(use_nothrow));
+  if (resolved.index() == 1) throw ipc::Error(ipc::ErrorCode::timeout, "resolving " + uri.host() + " took too long");
+  auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
+  if (resolve_error)
+    throw ipc::Error(ipc::ErrorCode::unreachable, "cannot resolve " + uri.host() + ": " + resolve_error.message());
+
+  beast::tcp_stream stream(executor);
+  stream.expires_at(deadline);
+  auto [connect_error, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
+  if (connect_error == beast::error::timeout)
+    throw ipc::Error(ipc::ErrorCode::timeout, "connecting to " + uri.authority() + " took too long");
+  if (connect_error == asio::error::connection_refused)
+    throw ipc::Error(ipc::ErrorCode::refused, uri.authority() + " refused the connection");
+  if (connect_error)
+    throw ipc::Error(ipc::ErrorCode::unreachable, "cannot connect to " + uri.authority() + ": " + connect_error.message());
+  stream.socket().set_option(tcp::no_delay(true));
+
+  WsStream ws(std::move(stream));
+  ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
+    request.set(http::field::user_agent, "websocketd (ipc)");
+    request.set(http::field::sec_websocket_protocol, subprotocol_frame);
+  }));
+  ws.read_message_max(settings.max_message + ipc::header_size);
+  websocket::response_type response;
+  auto [handshake_error] = co_await ws.async_handshake(response, uri.authority(), "/" + uri.service().str(), use_nothrow);
+  if (handshake_error) {
+    if (response.result_int() != 0 && response.result() != http::status::switching_protocols)
+      throw refusal_error(uri, response);
+    if (handshake_error == beast::error::timeout)
+      throw ipc::Error(ipc::ErrorCode::timeout, "WebSocket handshake with " + uri.authority() + " took too long");
+    throw ipc::Error(ipc::ErrorCode::unreachable,
+                     "WebSocket handshake with " + uri.authority() + " failed: " + handshake_error.message());
+  }
+  if (response[http::field::sec_websocket_protocol] != subprotocol_frame)
+    throw ipc::Error(ipc::ErrorCode::refused, uri.str() + " does not speak the ipc.frame subprotocol");
+
+  beast::get_lowest_layer(ws).expires_never();  // the WebSocket's own timeouts from now on
+  ws.set_option(websocket::stream_base::timeout{
+      std::chrono::duration_cast<websocket::stream_base::duration>(settings.timeout),
+      std::chrono::duration_cast<websocket::stream_base::duration>(settings.idle_timeout), true});
+  co_return ws;
+}
+
+}  // namespace
+
+asio::awaitable<void> outbound_session(ipc::Connection& ipcd, Context& context) {
+  const auto request = co_await first_frame(ipcd, context.settings.timeout);
+  const auto uri = parse_connect(request.payload);
+  ipc::log_debug("outbound ", uri.str(), ": connecting");
+  std::optional<WsStream> ws;
+  try {
+    ws.emplace(co_await open(uri, context.settings));
+  } catch (const ipc::Error& e) {
+    ipc::log_info("outbound ", uri.str(), ": ", e.what());
+    throw;  // to ipcd as ERROR, which forwards it to the client
+  }
+  if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return;
+  ipc::log_info("outbound ", uri.str(), ": connected");
+  RelayOptions options{Subprotocol::frame, context.settings.max_message, &context.stopping, "outbound " + uri.str()};
+  co_await relay(*ws, ipcd, std::move(options));  // a named local: see http_session.cpp
+}
+
+asio::awaitable<void> refuse_wss(ipc::Connection& ipcd, Context& context) {
+  (void)co_await first_frame(ipcd, context.settings.timeout);
+  throw ipc::Error(ipc::ErrorCode::unsupported_scheme, "wss is not supported yet");
+}
+
+}  // namespace websocketd

@@ -1,0 +1,122 @@
+// WebSocket <-> libipc relay (see relay.hpp).
+#include "relay.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <optional>
+
+#include <ipc/log.hpp>
+
+namespace websocketd {
+namespace {
+
+// Close reasons are limited to 123 bytes by the protocol (125 minus the code).
+websocket::close_reason make_reason(websocket::close_code code, std::string_view text) {
+  if (text.size() > 123) text = text.substr(0, 123);
+  // Cut at a character boundary: a close reason must be valid UTF-8.
+  while (!text.empty() && !is_valid_utf8(text)) text.remove_suffix(1);
+  return websocket::close_reason(code, text);
+}
+
+struct Shared {
+  // Set by the WebSocket reader when the client broke the mapping; sent by the writer.
+  std::optional<websocket::close_reason> close_with;
+};
+
+asio::awaitable<void> websocket_to_local(WsStream& ws, ipc::Connection& local, const RelayOptions& options,
+                                         Shared& shared) {
+  beast::flat_buffer buffer;
+  ipc::Message message;
+  for (;;) {
+    auto [ec, n] = co_await ws.async_read(buffer, use_nothrow);
+    if (ec) {
+      if (ec == websocket::error::closed)
+        ipc::log_debug(options.label, ": client closed (", ws.reason().code, ")");
+      else if (ec == websocket::error::message_too_big)
+        ipc::log_info(options.label, ": message over the limit of ", options.max_message, " bytes; closed");
+      else if (ec != asio::error::operation_aborted)
+        ipc::log_debug(options.label, ": ", ec.message());
+      break;
+    }
+    const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
+    if (options.mode == Subprotocol::frame) {
+      std::string why;
+      if (!ws.got_binary()) why = "ipc.frame carries binary messages only";
+      auto frame = why.empty() ? frame_from_message(bytes, options.max_message, why) : std::nullopt;
+      if (!frame) {
+        ipc::log_info(options.label, ": ", why, "; closed");
+        shared.close_with = make_reason(websocket::close_code::protocol_error, why);
+        break;
+      }
+      message = std::move(*frame);
+    } else {
+      message.type = ipc::MessageType::data;
+      message.user_type = 0;
+      message.payload.assign(bytes);
+    }
+    buffer.consume(n);
+    if (!co_await local.send(message)) break;  // the service went away
+  }
+  // Wakes the other direction, which then closes the WebSocket if it is still open.
+  local.close();
+}
+
+asio::awaitable<void> local_to_websocket(WsStream& ws, ipc::Connection& local, const RelayOptions& options,
+                                         Shared& shared) {
+  auto reason = make_reason(websocket::close_code::normal, "the service closed the connection");
+  ipc::Message message;
+  std::string frame;
+  try {
+    while (co_await local.receive(message)) {
+      boost::system::error_code ec;
+      if (options.mode == Subprotocol::frame) {
+        frame.clear();
+        ipc::append_frame(frame, message);
+        ws.binary(true);
+        std::tie(ec, std::ignore) = co_await ws.async_write(asio::buffer(frame), use_nothrow);
+      } else if (message.type == ipc::MessageType::data) {
+        ws.text(is_valid_utf8(message.payload));
+        std::tie(ec, std::ignore) = co_await ws.async_write(asio::buffer(message.payload), use_nothrow);
+      } else if (message.type == ipc::MessageType::error) {
+        // The service refused something and is about to close: say why in the close frame.
+        reason = make_reason(websocket::close_code::internal_error, message.payload);
+        break;
+      } else if (message.type == ipc::MessageType::close) {
+        break;
+      } else {
+        continue;  // other frame types mean nothing to a text client
+      }
+      if (ec) {
+        ipc::log_debug(options.label, ": write: ", ec.message());
+        local.close();
+        co_return;
+      }
+    }
+  } catch (const ipc::Error& e) {
+    // A frame over the limit from the service: too big for the client as well.
+    ipc::log_info(options.label, ": from the service: ", e.what());
+    reason = make_reason(e.code() == ipc::ErrorCode::too_large ? websocket::close_code::too_big
+                                                               : websocket::close_code::internal_error,
+                         e.what());
+  }
+  local.close();
+  if (shared.close_with) reason = *shared.close_with;
+  else if (options.stopping && *options.stopping) reason = make_reason(websocket::close_code::going_away, "websocketd is shutting down");
+  if (ws.is_open()) {
+    auto [ec] = co_await ws.async_close(reason, use_nothrow);
+    if (ec) ipc::log_debug(options.label, ": close: ", ec.message());
+  }
+}
+
+}  // namespace
+
+asio::awaitable<void> relay(WsStream& ws, ipc::Connection& local, RelayOptions options) {
+  using namespace asio::experimental::awaitable_operators;
+  Shared shared;
+  ipc::log_debug(options.label, ": relaying (", to_string(options.mode), ")");
+  // Both directions end on their own (each closes the local side, which ends the other), so
+  // neither is ever cancelled half-way through a Beast operation.
+  co_await (websocket_to_local(ws, local, options, shared) && local_to_websocket(ws, local, options, shared));
+  ipc::log_debug(options.label, ": done");
+}
+
+}  // namespace websocketd

@@ -1,0 +1,69 @@
+// websocketd's server object (see server.hpp).
+#include "server.hpp"
+
+#include <ipc/log.hpp>
+
+#include "http_session.hpp"
+#include "outbound.hpp"
+
+namespace websocketd {
+
+Server::Server(asio::io_context& io, Settings settings)
+    : io_(io),
+      settings_(std::move(settings)),
+      service_(io, settings_.rundir,
+               ipc::ServiceOptions{ipc::ConnectionLimits{settings_.max_message, 1024 * 1024},
+                                   settings_.max_connections + 64, std::chrono::milliseconds(3000)}),
+      context_{settings_, service_, stopping_},
+      slots_(std::make_shared<ConnectionSlots>(io.get_executor())) {
+  // For ipcd: outbound ws:// on RUNDIR/ws, and wss:// refused clearly until TLS exists.
+  service_.listen(ipc::ServiceName("ws"), [this](ipc::Connection& ipcd) { return outbound_session(ipcd, context_); });
+  service_.listen(ipc::ServiceName("wss"), [this](ipc::Connection& ipcd) { return refuse_wss(ipcd, context_); });
+  if (settings_.listen) {
+    acceptor_.emplace(io_);
+    acceptor_->open(settings_.listen->protocol());
+    acceptor_->set_option(asio::socket_base::reuse_address(true));
+    boost::system::error_code ec;
+    acceptor_->bind(*settings_.listen, ec);
+    if (ec) throw std::runtime_error("cannot listen on " + settings_.listen->address().to_string() + ":" +
+                                     std::to_string(settings_.listen->port()) + ": " + ec.message());
+    acceptor_->listen(asio::socket_base::max_listen_connections);
+    const auto bound = acceptor_->local_endpoint();
+    const bool v6 = bound.address().is_v6();
+    ipc::log_info("listening on ", v6 ? "[" : "", bound.address().to_string(), v6 ? "]" : "", ":", bound.port(),
+                  settings_.static_dir.empty() ? "" : ", static files from ", settings_.static_dir.string());
+    asio::co_spawn(io_, accept_loop(), asio::detached);
+  } else {
+    ipc::log_info("not listening on TCP (--no-listen): outbound ws:// only");
+  }
+  service_.on_stop([this] {
+    stopping_ = true;
+    if (acceptor_) {
+      boost::system::error_code ignored;
+      acceptor_->close(ignored);
+    }
+  });
+}
+
+int Server::run() { return service_.run(); }
+
+asio::awaitable<void> Server::accept_loop() {
+  asio::steady_timer backoff(io_);
+  while (!stopping_) {
+    // At the cap, stop accepting: further clients wait in the backlog.
+    while (!stopping_ && slots_->open >= settings_.max_connections) co_await slots_->freed().wait();
+    if (stopping_) break;
+    auto [ec, socket] = co_await acceptor_->async_accept(use_nothrow);
+    if (stopping_ || ec == asio::error::operation_aborted) break;
+    if (ec) {
+      // EMFILE and friends: back off instead of spinning on the error.
+      ipc::log_warn("accept: ", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(100));
+      co_await backoff.async_wait(use_nothrow);
+      continue;
+    }
+    asio::co_spawn(io_, http_session(std::move(socket), ConnectionSlot(slots_), context_), asio::detached);
+  }
+}
+
+}  // namespace websocketd

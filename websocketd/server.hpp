@@ -1,0 +1,82 @@
+// websocketd's server object: the HTTP/WebSocket listener on TCP (inbound: browsers and remote
+// websocketd's reaching local services) and the libipc service on RUNDIR/ws and RUNDIR/wss
+// (outbound: ipcd's CONNECT for ws:// URIs). One io_context, one coroutine per connection.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <memory>
+#include <optional>
+
+#include <ipc/service.hpp>
+
+#include "beast.hpp"
+#include "origin.hpp"
+
+namespace websocketd {
+
+struct Settings {
+  std::filesystem::path rundir;
+  std::optional<tcp::endpoint> listen;  // nullopt: --no-listen
+  std::filesystem::path static_dir;     // empty: no static files
+  OriginPolicy origins;
+  std::size_t max_message = ipc::default_max_payload;
+  std::size_t max_connections = 1024;
+  std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it
+  std::chrono::milliseconds timeout{10'000};       // handshakes, ipcd requests, outbound connects
+};
+
+// Counts the WebSocket/HTTP connections open at once; a slot is held by each connection's
+// coroutine (and handed to its relay). Shared so a slot may outlive the Server during teardown.
+class ConnectionSlots {
+ public:
+  explicit ConnectionSlots(const asio::any_io_executor& executor) : freed_(executor) {}
+  std::size_t open = 0;
+  ipc::Signal& freed() noexcept { return freed_; }
+
+ private:
+  ipc::Signal freed_;
+};
+
+class ConnectionSlot {
+ public:
+  explicit ConnectionSlot(std::shared_ptr<ConnectionSlots> slots) : slots_(std::move(slots)) { ++slots_->open; }
+  ConnectionSlot(ConnectionSlot&&) noexcept = default;
+  ConnectionSlot& operator=(ConnectionSlot&&) = delete;
+  ~ConnectionSlot() {
+    if (!slots_) return;
+    --slots_->open;
+    slots_->freed().notify_all();
+  }
+
+ private:
+  std::shared_ptr<ConnectionSlots> slots_;
+};
+
+// What every session needs to see of the server.
+struct Context {
+  const Settings& settings;
+  ipc::Service& service;  // tracks relays as sessions: closed on shutdown, waited for
+  const bool& stopping;
+};
+
+class Server {
+ public:
+  Server(asio::io_context& io, Settings settings);
+  // Reports READY=1, serves until SIGTERM/SIGINT, returns the exit status.
+  int run();
+
+ private:
+  asio::awaitable<void> accept_loop();
+
+  asio::io_context& io_;
+  Settings settings_;
+  ipc::Service service_;
+  bool stopping_ = false;
+  Context context_;
+  std::optional<tcp::acceptor> acceptor_;
+  std::shared_ptr<ConnectionSlots> slots_;
+};
+
+}  // namespace websocketd
