@@ -48,6 +48,23 @@ asio::awaitable<bool> Connection::receive(Message& out) {
   }
 }
 
+asio::awaitable<bool> Connection::receive(Message& out, std::chrono::milliseconds timeout) {
+  // A timer that cancels the read, rather than racing two awaitables: receive() may throw
+  // (too-large, bad type), and that error must reach the caller at once.
+  asio::steady_timer timer(socket_.get_executor(), timeout);
+  bool timed_out = false;
+  timer.async_wait([this, &timed_out](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the frame came first (and `timed_out` may be gone)
+    timed_out = true;
+    boost::system::error_code ignored;
+    socket_.cancel(ignored);
+  });
+  const bool got = co_await receive(out);
+  timer.cancel();
+  if (timed_out) throw Error(ErrorCode::timeout, "no whole frame within the timeout");
+  co_return got;
+}
+
 asio::awaitable<bool> Connection::send(const Message& message) {
   if (broken_ || !socket_.is_open()) co_return false;
   if (writer_active_) {

@@ -28,7 +28,8 @@ asio::awaitable<void> wait_ready(UnixSocket& socket, UnixSocket::wait_type what,
 
 asio::awaitable<void> async_send_frame_with_fd(UnixSocket& socket, const Message& message, int fd,
                                                std::chrono::milliseconds timeout) {
-  co_await async_send_with_fd(socket, encode(message), fd, timeout);
+  const std::string frame = encode(message);
+  co_await async_send_with_fd(socket, frame, fd, timeout);
 }
 
 asio::awaitable<void> async_send_with_fd(UnixSocket& socket, std::string_view bytes, int fd,

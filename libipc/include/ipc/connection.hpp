@@ -32,6 +32,8 @@ class Connection {
   // A frame over the payload limit throws ipc::Error(too_large); an unknown message type
   // throws ipc::Error(bad_request).
   asio::awaitable<bool> receive(Message& out);
+  // The same within `timeout`: ipc::Error(timeout) when no whole frame arrived in time.
+  asio::awaitable<bool> receive(Message& out, std::chrono::milliseconds timeout);
 
   // Queues a frame; returns once it is written or queued within the bound. False when the
   // connection is broken (the peer went away); the frame is then dropped.

@@ -1,0 +1,394 @@
+// ipcd's broker: LOOKUP, INBOUND, STATUS (DESIGN §5, §6, §8, §9).
+#include "broker.hpp"
+
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <ipc/broker.hpp>
+#include <ipc/client.hpp>
+#include <ipc/command_line.hpp>
+#include <ipc/fd_async.hpp>
+#include <ipc/log.hpp>
+#include <ipc/network.hpp>
+#include <ipc/rundir.hpp>
+
+namespace ipcd {
+
+using ipc::Error;
+using ipc::ErrorCode;
+namespace asio = ipc::asio;
+
+namespace {
+
+std::chrono::milliseconds left(std::chrono::steady_clock::time_point deadline) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+  if (ms.count() <= 0) throw Error(ErrorCode::timeout, "the request took longer than the timeout");
+  return ms;
+}
+
+ClientCredentials credentials(const ipc::Connection& connection) {
+  return {connection.peer().uid, connection.peer().gid, connection.peer().pid};
+}
+
+const ipc::Message ok{ipc::MessageType::data, 0, "ok"};
+
+// The scheme's protocol daemon listens on RUNDIR/SCHEME (DESIGN §2).
+const char* daemon_socket(ipc::Scheme scheme) {
+  switch (scheme) {
+    case ipc::Scheme::tcp: return "tcp";
+    case ipc::Scheme::tls: return "tls";
+    case ipc::Scheme::ws: return "ws";
+    case ipc::Scheme::wss: return "wss";
+    case ipc::Scheme::unix_socket: break;
+  }
+  return nullptr;
+}
+
+// Waits for the first frame of a request, within the deadline.
+asio::awaitable<std::optional<ipc::Message>> first_frame(ipc::Connection& client, std::chrono::milliseconds timeout) {
+  ipc::Message request;
+  if (!co_await client.receive(request, timeout)) co_return std::nullopt;
+  co_return request;
+}
+
+}  // namespace
+
+Config build_config(const PolicySource& source) {
+  nlohmann::json merged = nlohmann::json::object();
+  std::string file = "(command line)";
+  if (source.config_file) {
+    file = source.config_file->string();
+    // Validate the file on its own first, so errors name its keys.
+    (void)load_config(file);
+    std::ifstream in(*source.config_file);
+    merged = nlohmann::json::parse(in);
+  }
+  const auto& cli = source.command_line;
+  if (cli.contains("rules")) {
+    nlohmann::json rules = cli["rules"];
+    for (const auto& rule : merged.value("rules", nlohmann::json::array())) rules.push_back(rule);
+    merged["rules"] = rules;
+  }
+  for (const char* key : {"redirects", "routes", "policy"}) {
+    if (!cli.contains(key)) continue;
+    if (!merged.contains(key)) merged[key] = nlohmann::json::object();
+    for (const auto& [k, v] : cli[key].items()) merged[key][k] = v;
+  }
+  if (cli.contains("timeout")) merged["timeout"] = cli["timeout"];
+  return parse_config(merged, file);
+}
+
+Broker::Broker(BrokerSettings settings, PolicySource source, Config config)
+    : settings_(std::move(settings)), source_(std::move(source)), config_(std::move(config)) {
+  if (!settings_.timeout_from_command_line && config_.timeout_seconds)
+    settings_.timeout = std::chrono::milliseconds(static_cast<long>(*config_.timeout_seconds * 1000));
+}
+
+std::optional<std::string> Broker::reload() {
+  try {
+    Config fresh = build_config(source_);
+    config_ = std::move(fresh);
+    if (!settings_.timeout_from_command_line && config_.timeout_seconds)
+      settings_.timeout = std::chrono::milliseconds(static_cast<long>(*config_.timeout_seconds * 1000));
+    ++reloads_;
+    ipc::log_info("configuration reloaded: ", config_.policy.rules().size(), " rules");
+    return std::nullopt;
+  } catch (const std::exception& e) {
+    ipc::log_error("reload failed, keeping the previous configuration: ", e.what());
+    return std::string(e.what());
+  }
+}
+
+bool Broker::trusted(const ClientCredentials& client) const noexcept {
+  // INBOUND and reload are for the protocol daemons and the administrator: root or ipcd's own user.
+  return client.uid == 0 || client.uid == ::geteuid();
+}
+
+Plan Broker::plan_lookup(std::string_view payload, const ClientCredentials& client) const {
+  const auto semicolon = payload.find(';');
+  const std::string_view name = payload.substr(0, semicolon);
+  const std::string_view routes_text = semicolon == std::string_view::npos ? "" : payload.substr(semicolon + 1);
+  if (auto why = ipc::ServiceName::why_invalid(name); !why.empty()) throw Error(ErrorCode::bad_request, why);
+  const ipc::ServiceName requested(name);
+  const auto routes = ipc::NetworkRoutes::parse(routes_text);
+
+  const Policy& policy = config_.policy;
+  Resolved resolved = policy.resolve(requested);
+  std::optional<ipc::Uri> destination;
+  std::string how;
+  if (resolved.uri) {
+    destination = *resolved.uri;
+    how = "redirect";
+  } else if (const ipc::Uri* uri = routes.find(resolved.service)) {
+    destination = *uri;
+    how = "client IPC_NETWORK";
+  } else if (const ipc::Uri* route = policy.route(resolved.service)) {
+    destination = *route;
+    how = "static route";
+  } else {
+    destination = ipc::Uri(resolved.service);
+    how = resolved.hops.size() > 1 ? "redirect" : "local";
+  }
+  Decision decision = policy.check_out(requested, *destination, client);
+  return Plan{requested, std::move(resolved.hops), std::move(*destination), how, std::move(decision)};
+}
+
+asio::awaitable<ipc::UniqueFd> Broker::open_lookup(const std::string& payload, const ClientCredentials& client,
+                                                   Clock::time_point deadline) {
+  const Plan plan = plan_lookup(payload, client);
+  if (plan.decision.action == Action::deny)
+    throw Error(ErrorCode::denied, plan.requested.str() + " -> " + plan.destination.str() + " refused by " +
+                                       plan.decision.because);
+  ipc::log_debug("lookup ", plan.requested.str(), " by uid ", client.uid, " pid ", client.pid, " -> ",
+                 plan.destination.str(), " (", plan.route, ")");
+  if (plan.destination.is_local()) co_return co_await connect_local(plan.destination.service(), deadline);
+  co_return co_await delegate(plan.destination, client, deadline);
+}
+
+asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, const ClientCredentials& client,
+                                                    Clock::time_point deadline) {
+  if (!trusted(client))
+    throw Error(ErrorCode::denied, "INBOUND is only taken from protocol daemons (uid 0 or " +
+                                       std::to_string(::geteuid()) + ")");
+  nlohmann::json request;
+  try {
+    request = nlohmann::json::parse(payload);
+  } catch (const nlohmann::json::exception&) {
+    throw Error(ErrorCode::bad_request, "INBOUND payload is not valid JSON");
+  }
+  if (!request.is_object()) throw Error(ErrorCode::bad_request, "INBOUND payload must be a JSON object");
+  for (const auto& [key, value] : request.items()) {
+    if (key != "service" && key != "scheme" && key != "peer" && key != "identity")
+      throw Error(ErrorCode::bad_request, "INBOUND: unknown key '" + key + "'");
+    if (!value.is_string()) throw Error(ErrorCode::bad_request, "INBOUND: '" + key + "' must be a string");
+  }
+  if (!request.contains("service") || !request.contains("scheme"))
+    throw Error(ErrorCode::bad_request, "INBOUND: 'service' and 'scheme' are required");
+  const auto name = request["service"].get<std::string>();
+  if (auto why = ipc::ServiceName::why_invalid(name); !why.empty()) throw Error(ErrorCode::bad_request, why);
+  const ipc::ServiceName requested(name);
+  const auto scheme = ipc::parse_scheme(request["scheme"].get<std::string>());
+  if (!scheme || *scheme == ipc::Scheme::unix_socket)
+    throw Error(ErrorCode::bad_request, "INBOUND: unknown scheme '" + request["scheme"].get<std::string>() + "'");
+
+  RemotePeer peer;
+  peer.scheme = *scheme;
+  peer.identity = request.value("identity", "");
+  const std::string address = request.value("peer", "");
+  // "1.2.3.4:5678" or "[::1]:5678"
+  if (!address.empty()) {
+    const auto colon = address.rfind(':');
+    std::string host = colon == std::string::npos ? address : address.substr(0, colon);
+    if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+    peer.address = host;
+    if (colon != std::string::npos) {
+      try {
+        const long port = std::stol(address.substr(colon + 1));
+        if (port > 0 && port < 65536) peer.port = static_cast<std::uint16_t>(port);
+      } catch (const std::exception&) {
+        throw Error(ErrorCode::bad_request, "INBOUND: bad peer address '" + address + "'");
+      }
+    }
+  }
+
+  const Resolved resolved = config_.policy.resolve(requested);
+  const Decision decision = config_.policy.check_in(requested, peer);
+  const std::string who = std::string(ipc::to_string(peer.scheme)) + " peer " + address +
+                          (peer.identity.empty() ? "" : " (" + peer.identity + ")");
+  if (decision.action == Action::deny) {
+    ++inbound_["denied"];
+    ipc::log_info("inbound ", requested.str(), " from ", who, " denied by ", decision.because);
+    throw Error(ErrorCode::denied, requested.str() + " refused to " + who + " by " + decision.because);
+  }
+  if (resolved.uri) {
+    ++inbound_["refused"];
+    throw Error(ErrorCode::not_found, requested.str() + " is redirected to " + resolved.uri->str() +
+                                          "; inbound connections only reach local services");
+  }
+  ++inbound_["allowed"];
+  ipc::log_info("inbound ", requested.str(), " from ", who, " allowed by ", decision.because);
+  co_return co_await connect_local(resolved.service, deadline);
+}
+
+asio::awaitable<ipc::UniqueFd> Broker::connect_local(const ipc::ServiceName& service, Clock::time_point deadline) {
+  if (service.str() == ipc::broker_socket || service.str() == ipc::legacy_broker_socket)
+    throw Error(ErrorCode::bad_request, "'" + service.str() + "' is ipcd itself");
+  ipc::ConnectOptions options;
+  options.rundir = settings_.rundir;
+  options.timeout = left(deadline);
+  options.network = "";
+  auto socket = co_await ipc::async_connect(service, options);
+  co_return ipc::UniqueFd(socket.release());
+}
+
+asio::awaitable<ipc::UniqueFd> Broker::delegate(const ipc::Uri& uri, const ClientCredentials& client,
+                                                Clock::time_point deadline) {
+  const char* name = daemon_socket(uri.scheme());
+  if (name == nullptr) throw Error(ErrorCode::unsupported_scheme, "no protocol daemon for " + uri.str());
+  ipc::ConnectOptions options;
+  options.rundir = settings_.rundir;
+  options.timeout = left(deadline);
+  options.network = "";
+  std::optional<ipc::UnixSocket> daemon;
+  try {
+    daemon.emplace(co_await ipc::async_connect(ipc::ServiceName(name), options));
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+  }
+  if (!daemon)
+    throw Error(ErrorCode::unsupported_scheme, std::string("no protocol daemon for ") + name +
+                                                   ":// (nothing answers on " +
+                                                   ipc::socket_path(settings_.rundir, ipc::ServiceName(name)).string() + ")");
+  ++delegations_[name];
+  const nlohmann::json body{{"uri", uri.str_with_secrets()},
+                            {"service", uri.service().str()},
+                            {"client", {{"uid", client.uid}, {"gid", client.gid}, {"pid", client.pid}}}};
+  const ipc::Message request{ipc::MessageType::connect, 0, body.dump()};
+  co_await ipc::async_send_frame_with_fd(*daemon, request, -1, left(deadline));
+  // Exactly one frame: what follows it on this connection is the client's data.
+  auto answer = co_await ipc::async_recv_frame_with_fd(*daemon, ipc::max_request_payload, left(deadline));
+  if (answer.message.type == ipc::MessageType::error) throw Error::from_payload(answer.message.payload);
+  if (answer.message.type != ipc::MessageType::data || answer.message.payload != "ok")
+    throw Error(ErrorCode::internal, std::string("the ") + name + " daemon gave an unexpected answer");
+  // A daemon may hand over the remote connection itself (DESIGN §15); else this connection is
+  // the data path.
+  if (answer.fd) co_return std::move(answer.fd);
+  co_return ipc::UniqueFd(daemon->release());
+}
+
+asio::awaitable<void> Broker::serve(ipc::Connection& client) {
+  const auto deadline = Clock::now() + settings_.timeout;
+  auto request = co_await first_frame(client, settings_.timeout);
+  if (!request) co_return;
+  const auto who = credentials(client);
+  switch (request->type) {
+    case ipc::MessageType::lookup:
+    case ipc::MessageType::inbound: {
+      const bool lookup = request->type == ipc::MessageType::lookup;
+      std::optional<Error> failure;
+      ipc::UniqueFd fd;
+      try {
+        // (Not a ?: with co_await in both arms: GCC 12 evaluates both.)
+        if (lookup) {
+          fd = co_await open_lookup(request->payload, who, deadline);
+        } else {
+          fd = co_await open_inbound(request->payload, who, deadline);
+        }
+      } catch (const Error& e) {
+        failure = e;
+      }
+      if (lookup) count_lookup(failure ? ipc::to_string(failure->code()) : "ok");
+      if (failure) {
+        ipc::log_info(lookup ? "lookup" : "inbound", " by pid ", who.pid, ": ", failure->what());
+        throw *failure;  // sent to the client as ERROR by the service
+      }
+      // The answer and the fd in one sendmsg (DESIGN §5.1).
+      co_await ipc::async_send_frame_with_fd(client.socket(), ok, fd.get(), settings_.timeout);
+      co_return;
+    }
+    case ipc::MessageType::status:
+      co_await answer_command(client, *request);
+      co_return;
+    default:
+      throw Error(ErrorCode::bad_request, "ipcd takes LOOKUP, INBOUND or STATUS, not " +
+                                              std::string(ipc::to_string(request->type)));
+  }
+}
+
+asio::awaitable<void> Broker::serve_legacy(ipc::Connection& client) {
+  const auto deadline = Clock::now() + settings_.timeout;
+  auto request = co_await first_frame(client, settings_.timeout);
+  if (!request) co_return;
+  if (request->type != ipc::MessageType::lookup)
+    throw Error(ErrorCode::bad_request, "the network socket only takes LOOKUP");
+  const auto who = credentials(client);
+  std::optional<Error> failure;
+  ipc::UniqueFd fd;
+  try {
+    fd = co_await open_lookup(request->payload, who, deadline);
+  } catch (const Error& e) {
+    failure = e;
+  }
+  count_lookup(failure ? ipc::to_string(failure->code()) : "ok");
+  if (failure) {
+    ipc::log_info("legacy lookup by pid ", who.pid, ": ", failure->what());
+    throw *failure;  // an ERROR payload is never exactly 2 bytes, which the old client reads as ok
+  }
+  // The original client reads the answer with recv() into a big buffer, then recvmsg()s one byte
+  // with the fd. Were both sent at once, its recv() would swallow the fd-bearing byte and the fd
+  // with it. So: "ok" first, wait until the client has read it (our socket's unsent+unread
+  // output, SIOCOUTQ, drops to 0; there is no event for that, so we look every millisecond
+  // within the deadline), then one byte carrying the fd.
+  ipc::Message answer = ok;
+  answer.user_type = request->user_type;
+  co_await ipc::async_send_frame_with_fd(client.socket(), answer, -1, left(deadline));
+  asio::steady_timer tick(client.socket().get_executor());
+  for (;;) {
+    int unread = 0;
+    if (::ioctl(client.socket().native_handle(), SIOCOUTQ, &unread) != 0 || unread == 0) break;
+    if (Clock::now() >= deadline) throw Error(ErrorCode::timeout, "the client did not read the answer");
+    tick.expires_after(std::chrono::milliseconds(1));
+    co_await tick.async_wait(ipc::use_nothrow);
+  }
+  co_await ipc::async_send_with_fd(client.socket(), std::string_view("\0", 1), fd.get(), left(deadline));
+}
+
+asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc::Message& request) {
+  const auto who = credentials(client);
+  std::string command = "status";
+  nlohmann::json body = nlohmann::json::object();
+  if (!request.payload.empty()) {
+    try {
+      body = nlohmann::json::parse(request.payload);
+    } catch (const nlohmann::json::exception&) {
+      throw Error(ErrorCode::bad_request, "STATUS payload must be empty or a JSON object");
+    }
+    if (!body.is_object() || !body.contains("command") || !body["command"].is_string())
+      throw Error(ErrorCode::bad_request, "STATUS payload must be a JSON object with a \"command\"");
+    command = body["command"].get<std::string>();
+  }
+  nlohmann::json reply;
+  if (command == "status") {
+    reply = status();
+  } else if (command == "lookup") {
+    if (!body.contains("service") || !body["service"].is_string())
+      throw Error(ErrorCode::bad_request, "lookup: \"service\" (a string) is required");
+    const std::string routes = body.contains("routes") && body["routes"].is_string() ? body["routes"].get<std::string>() : "";
+    const Plan plan = plan_lookup(body["service"].get<std::string>() + ";" + routes, who);
+    reply = {{"service", plan.requested.str()},
+             {"hops", plan.hops},
+             {"destination", plan.destination.str()},
+             {"route", plan.route},
+             {"decision", to_string(plan.decision.action)},
+             {"because", plan.decision.because}};
+    if (!plan.destination.is_local())
+      reply["via"] = ipc::socket_path(settings_.rundir, ipc::ServiceName(daemon_socket(plan.destination.scheme()))).string();
+  } else if (command == "reload") {
+    if (!trusted(who)) throw Error(ErrorCode::denied, "only root or ipcd's user may reload");
+    if (auto why = reload()) throw Error(ErrorCode::bad_request, "reload failed, previous configuration kept: " + *why);
+    reply = {{"reloaded", true}, {"rules", config_.policy.rules().size()}};
+  } else {
+    throw Error(ErrorCode::bad_request, "unknown command '" + command + "' (status, lookup or reload)");
+  }
+  const auto answer = ipc::Message::data(reply.dump());
+  co_await client.send(answer);
+}
+
+nlohmann::json Broker::status() const {
+  const auto uptime = std::chrono::duration<double>(Clock::now() - started_).count();
+  nlohmann::json counters{{"lookups", lookups_}, {"inbound", inbound_}, {"delegations", delegations_}};
+  nlohmann::json out{{"version", ipc::version()},
+                     {"pid", ::getpid()},
+                     {"uptime_seconds", uptime},
+                     {"rundir", settings_.rundir.string()},
+                     {"timeout_seconds", static_cast<double>(settings_.timeout.count()) / 1000.0},
+                     {"config_file", source_.config_file ? source_.config_file->string() : ""},
+                     {"reloads", reloads_},
+                     {"counters", counters}};
+  out.update(config_.policy.to_json());
+  return out;
+}
+
+}  // namespace ipcd

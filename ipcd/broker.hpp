@@ -1,0 +1,88 @@
+// Broker: ipcd's job. Answers LOOKUP from clients (DESIGN §5), INBOUND from protocol daemons
+// (§8) and STATUS requests (ipcctl), with the policy (rules, redirections, routes) in force.
+// It opens the connection (a local service, or a protocol daemon via CONNECT, §6), passes its
+// fd to the asker and steps out of the data path.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <ipc/asio.hpp>
+#include <ipc/connection.hpp>
+#include <ipc/fd.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+
+#include "policy.hpp"
+
+namespace ipcd {
+
+// Where the policy comes from: the command line and, optionally, the config file. On reload
+// the file is read again and merged with the same command-line part.
+struct PolicySource {
+  nlohmann::json command_line = nlohmann::json::object();  // in the config file's shape
+  std::optional<std::filesystem::path> config_file;
+};
+
+// Builds the policy: command-line rules first (so they win), then the file's; redirects and
+// routes from both, the command line's replacing the file's for the same service; defaults from
+// the command line, else the file. Throws ConfigError (file errors) or ipc::Error.
+[[nodiscard]] Config build_config(const PolicySource& source);
+
+struct BrokerSettings {
+  std::filesystem::path rundir;
+  std::chrono::milliseconds timeout{10000};  // every step of a request
+  bool timeout_from_command_line = false;
+};
+
+// What a lookup would do, before doing it (also what `ipcctl lookup` shows).
+struct Plan {
+  ipc::ServiceName requested;
+  std::vector<std::string> hops;  // redirections passed through
+  ipc::Uri destination;           // a local service (unix) or a remote URI
+  std::string route;              // "client IPC_NETWORK", "static route", "redirect", "local"
+  Decision decision;
+};
+
+class Broker {
+ public:
+  Broker(BrokerSettings settings, PolicySource source, Config config);
+
+  // Handlers for the two sockets.
+  ipc::asio::awaitable<void> serve(ipc::Connection& client);         // RUNDIR/ipc
+  ipc::asio::awaitable<void> serve_legacy(ipc::Connection& client);  // RUNDIR/network (C libipc 0.7)
+
+  // Re-reads the config file; on error keeps the current policy and returns why.
+  [[nodiscard]] std::optional<std::string> reload();
+
+  // LOOKUP "SERVICE;ROUTES" -> plan. Throws ipc::Error (bad-request, loop).
+  [[nodiscard]] Plan plan_lookup(std::string_view payload, const ClientCredentials& client) const;
+
+  [[nodiscard]] nlohmann::json status() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+
+  ipc::asio::awaitable<ipc::UniqueFd> open_lookup(const std::string& payload, const ClientCredentials& client,
+                                                  Clock::time_point deadline);
+  ipc::asio::awaitable<ipc::UniqueFd> open_inbound(const std::string& payload, const ClientCredentials& client,
+                                                   Clock::time_point deadline);
+  ipc::asio::awaitable<ipc::UniqueFd> connect_local(const ipc::ServiceName& service, Clock::time_point deadline);
+  ipc::asio::awaitable<ipc::UniqueFd> delegate(const ipc::Uri& uri, const ClientCredentials& client,
+                                               Clock::time_point deadline);
+  ipc::asio::awaitable<void> answer_command(ipc::Connection& client, const ipc::Message& request);
+  void count_lookup(std::string_view result) { ++lookups_[std::string(result)]; }
+  [[nodiscard]] bool trusted(const ClientCredentials& client) const noexcept;
+
+  BrokerSettings settings_;
+  PolicySource source_;
+  Config config_;
+  Clock::time_point started_ = Clock::now();
+  std::map<std::string, std::uint64_t> lookups_;      // by result: "ok", "denied", ...
+  std::map<std::string, std::uint64_t> inbound_;      // "allowed", "denied", ...
+  std::map<std::string, std::uint64_t> delegations_;  // by scheme
+  std::uint64_t reloads_ = 0;
+};
+
+}  // namespace ipcd

@@ -1,0 +1,471 @@
+// ipcd's policy: rule parsing and matching, redirections, routes, the config file (DESIGN §9).
+#include "policy.hpp"
+
+#include <arpa/inet.h>
+#include <grp.h>
+#include <pwd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace ipcd {
+
+using ipc::Error;
+using ipc::ErrorCode;
+
+std::string_view to_string(Action action) noexcept { return action == Action::allow ? "allow" : "deny"; }
+std::string_view to_string(Direction direction) noexcept { return direction == Direction::in ? "in" : "out"; }
+
+namespace {
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+// Iterative glob with one backtrack point: linear in practice, never exponential.
+bool glob(std::string_view pattern, std::string_view text, bool fold_case) {
+  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
+  auto same = [&](char a, char b) { return fold_case ? lower(a) == lower(b) : a == b; };
+  while (t < text.size()) {
+    if (p < pattern.size() && (pattern[p] == '?' || same(pattern[p], text[t]))) {
+      ++p;
+      ++t;
+    } else if (p < pattern.size() && pattern[p] == '*') {
+      star = p++;
+      mark = t;
+    } else if (star != std::string_view::npos) {
+      p = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (p < pattern.size() && pattern[p] == '*') ++p;
+  return p == pattern.size();
+}
+
+[[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::bad_request, what); }
+
+bool is_glob_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+         c == '-' || c == '*' || c == '?';
+}
+
+// An IP address as 16 bytes (IPv4 mapped) plus its family.
+struct Address {
+  std::array<std::uint8_t, 16> bytes{};
+  bool v4 = false;
+};
+
+std::optional<Address> parse_address(std::string_view text) {
+  Address a;
+  const std::string s(text);
+  in_addr v4{};
+  if (::inet_pton(AF_INET, s.c_str(), &v4) == 1) {
+    a.v4 = true;
+    std::memcpy(a.bytes.data() + 12, &v4, 4);
+    a.bytes[10] = a.bytes[11] = 0xff;
+    return a;
+  }
+  in6_addr v6{};
+  if (::inet_pton(AF_INET6, s.c_str(), &v6) == 1) {
+    std::memcpy(a.bytes.data(), &v6, 16);
+    // An IPv4-mapped IPv6 address (::ffff:1.2.3.4) is the IPv4 address.
+    static constexpr std::uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    a.v4 = std::memcmp(a.bytes.data(), mapped, 12) == 0;
+    return a;
+  }
+  return std::nullopt;
+}
+
+bool in_block(const Address& address, const Address& network, int prefix) {
+  if (address.v4 != network.v4) return false;
+  int bits = network.v4 ? prefix + 96 : prefix;
+  for (std::size_t i = 0; i < 16 && bits > 0; ++i, bits -= 8) {
+    const std::uint8_t mask = bits >= 8 ? 0xff : static_cast<std::uint8_t>(0xff << (8 - bits));
+    if ((address.bytes[i] & mask) != (network.bytes[i] & mask)) return false;
+  }
+  return true;
+}
+
+std::optional<uid_t> lookup_user(const std::string& name) {
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (::getpwnam_r(name.c_str(), &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr)
+    return std::nullopt;
+  return pw.pw_uid;
+}
+
+std::optional<gid_t> lookup_group(const std::string& name) {
+  std::vector<char> buffer(16384);
+  group gr{};
+  group* result = nullptr;
+  if (::getgrnam_r(name.c_str(), &gr, buffer.data(), buffer.size(), &result) != 0 || result == nullptr)
+    return std::nullopt;
+  return gr.gr_gid;
+}
+
+// Is `uid` (whose primary group is `gid`) a member of group `wanted`?
+bool in_group(uid_t uid, gid_t gid, gid_t wanted) {
+  if (gid == wanted) return true;
+  std::vector<char> buffer(16384);
+  passwd pw{};
+  passwd* result = nullptr;
+  if (::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) return false;
+  int count = 64;
+  std::vector<gid_t> groups(static_cast<std::size_t>(count));
+  if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &count) < 0) {
+    groups.resize(static_cast<std::size_t>(count));
+    if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &count) < 0) return false;
+  }
+  groups.resize(static_cast<std::size_t>(count));
+  return std::find(groups.begin(), groups.end(), wanted) != groups.end();
+}
+
+}  // namespace
+
+bool glob_match(std::string_view pattern, std::string_view text) noexcept { return glob(pattern, text, false); }
+
+struct Rule::PeerPattern {
+  enum class Kind { any, endpoint, uid, gid, identity } kind = Kind::any;
+  // endpoint
+  std::optional<ipc::Scheme> scheme;  // nullopt: any scheme
+  std::string host_glob;              // lower case, "*" for any
+  std::optional<Address> network;     // set for an address or CIDR block
+  int prefix = 0;
+  std::uint16_t port = 0;             // 0: any
+  // uid / gid / identity
+  uid_t uid = 0;
+  gid_t gid = 0;
+  std::string identity_glob;
+
+  [[nodiscard]] bool host_matches(std::string_view host) const {
+    if (network) {
+      const auto address = parse_address(host);
+      return address && in_block(*address, *network, prefix);
+    }
+    return glob(host_glob, host, true);
+  }
+};
+
+Rule Rule::parse(std::string_view text) {
+  std::istringstream in{std::string(text)};
+  std::vector<std::string> words;
+  for (std::string word; in >> word;) words.push_back(word);
+  if (words.size() != 4)
+    bad("rule '" + std::string(text) + "': expected four words ACTION DIRECTION SERVICE PEER, got " +
+        std::to_string(words.size()));
+  return parse(words[0], words[1], words[2], words[3]);
+}
+
+Rule Rule::parse(std::string_view action, std::string_view direction, std::string_view service, std::string_view peer) {
+  Rule rule;
+  if (action == "allow") {
+    rule.action_ = Action::allow;
+  } else if (action == "deny") {
+    rule.action_ = Action::deny;
+  } else {
+    bad("unknown action '" + std::string(action) + "' (expected allow or deny)");
+  }
+  if (direction == "in") {
+    rule.direction_ = Direction::in;
+  } else if (direction == "out") {
+    rule.direction_ = Direction::out;
+  } else {
+    bad("unknown direction '" + std::string(direction) + "' (expected in or out)");
+  }
+  if (service.empty() || service.size() > ipc::ServiceName::max_length ||
+      !std::all_of(service.begin(), service.end(), is_glob_char) || service == "." || service == "..")
+    bad("invalid service pattern '" + std::string(service) + "' (a name or glob of A-Z a-z 0-9 . _ - * ?)");
+  rule.service_glob_ = service;
+
+  auto pattern = std::make_shared<PeerPattern>();
+  const std::string peer_text(peer);
+  const auto colon = peer_text.find(':');
+  const std::string kind = colon == std::string::npos ? "" : peer_text.substr(0, colon);
+  const std::string value = colon == std::string::npos ? "" : peer_text.substr(colon + 1);
+  const bool out = rule.direction_ == Direction::out;
+  if (peer_text == "*") {
+    pattern->kind = PeerPattern::Kind::any;
+  } else if (kind == "uid" || kind == "user" || kind == "group") {
+    if (!out) bad("peer '" + peer_text + "': " + kind + ": selectors only fit out rules (local clients)");
+    if (kind == "uid") {
+      if (value.empty() || value.size() > 10 || !std::all_of(value.begin(), value.end(), ::isdigit))
+        bad("peer '" + peer_text + "': uid: takes a number");
+      pattern->kind = PeerPattern::Kind::uid;
+      pattern->uid = static_cast<uid_t>(std::stoul(value));
+    } else if (kind == "user") {
+      const auto uid = lookup_user(value);
+      if (!uid) bad("peer '" + peer_text + "': no user named '" + value + "'");
+      pattern->kind = PeerPattern::Kind::uid;
+      pattern->uid = *uid;
+    } else {
+      const auto gid = lookup_group(value);
+      if (!gid) bad("peer '" + peer_text + "': no group named '" + value + "'");
+      pattern->kind = PeerPattern::Kind::gid;
+      pattern->gid = *gid;
+    }
+  } else if (kind == "id") {
+    if (out) bad("peer '" + peer_text + "': id: selectors only fit in rules (authenticated remote peers)");
+    if (value.empty() || value.size() > 256 || value.find_first_of(" \t\n") != std::string::npos)
+      bad("peer '" + peer_text + "': id: takes a name or glob");
+    pattern->kind = PeerPattern::Kind::identity;
+    pattern->identity_glob = value;
+  } else if (colon != std::string::npos) {
+    pattern->kind = PeerPattern::Kind::endpoint;
+    if (kind != "*") {
+      pattern->scheme = ipc::parse_scheme(kind);
+      if (!pattern->scheme) bad("peer '" + peer_text + "': unknown scheme '" + kind + "' (unix, tcp, tls, ws, wss or *)");
+    }
+    // HOST[:PORT], HOST a glob, an address or a CIDR block; IPv6 optionally in brackets.
+    std::string host = value;
+    std::string port;
+    if (!host.empty() && host.front() == '[') {
+      const auto close = host.find(']');
+      if (close == std::string::npos) bad("peer '" + peer_text + "': missing ']'");
+      std::string rest = host.substr(close + 1);
+      host = host.substr(1, close - 1);
+      if (!rest.empty() && rest.front() == '/') {  // [v6]/n[:port]
+        const auto port_colon = rest.find(':');
+        host += rest.substr(0, port_colon);
+        rest = port_colon == std::string::npos ? "" : rest.substr(port_colon);
+      }
+      if (!rest.empty()) {
+        if (rest.front() != ':') bad("peer '" + peer_text + "': unexpected text after ']'");
+        port = rest.substr(1);
+      }
+    } else if (std::count(host.begin(), host.end(), ':') == 1) {
+      port = host.substr(host.find(':') + 1);
+      host = host.substr(0, host.find(':'));
+    } else if (std::count(host.begin(), host.end(), ':') > 1 && !parse_address(host.substr(0, host.find('/')))) {
+      bad("peer '" + peer_text + "': an IPv6 address with a port goes in brackets");
+    }
+    if (host.empty()) bad("peer '" + peer_text + "': missing host");
+    const auto slash = host.find('/');
+    if (auto address = parse_address(host.substr(0, slash))) {
+      const int max = address->v4 ? 32 : 128;
+      int prefix = max;
+      if (slash != std::string::npos) {
+        const std::string bits = host.substr(slash + 1);
+        if (bits.empty() || bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit) ||
+            std::stoi(bits) > max)
+          bad("peer '" + peer_text + "': CIDR prefix must be 0 to " + std::to_string(max));
+        prefix = std::stoi(bits);
+      }
+      pattern->network = address;
+      pattern->prefix = prefix;
+    } else {
+      if (slash != std::string::npos) bad("peer '" + peer_text + "': '" + host + "' is not a CIDR block");
+      if (host.size() > 253 || !std::all_of(host.begin(), host.end(), [](char c) {
+            return is_glob_char(c) && c != '_';
+          }))
+        bad("peer '" + peer_text + "': '" + host + "' is not a host name, glob, address or CIDR block");
+      for (char& c : host) c = lower(c);
+      pattern->host_glob = host;
+    }
+    if (!port.empty() && port != "*") {
+      if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stol(port) < 1 ||
+          std::stol(port) > 65535)
+        bad("peer '" + peer_text + "': the port must be 1 to 65535 or *");
+      pattern->port = static_cast<std::uint16_t>(std::stol(port));
+    } else if (port.empty() && value.back() == ':') {
+      bad("peer '" + peer_text + "': empty port");
+    }
+  } else {
+    bad("invalid peer '" + peer_text + "' (expected *, SCHEME:HOST[:PORT], uid:N, user:NAME, group:NAME or id:NAME)");
+  }
+  rule.peer_ = std::move(pattern);
+  rule.text_ = std::string(action) + " " + std::string(direction) + " " + std::string(service) + " " + peer_text;
+  return rule;
+}
+
+bool Rule::matches_out(const ipc::ServiceName& service, const ipc::Uri& destination,
+                       const ClientCredentials& client) const {
+  if (direction_ != Direction::out || !glob_match(service_glob_, service.str())) return false;
+  const PeerPattern& p = *peer_;
+  switch (p.kind) {
+    case PeerPattern::Kind::any: return true;
+    case PeerPattern::Kind::uid: return client.uid == p.uid;
+    case PeerPattern::Kind::gid: return in_group(client.uid, client.gid, p.gid);
+    case PeerPattern::Kind::identity: return false;
+    case PeerPattern::Kind::endpoint: break;
+  }
+  if (p.scheme && *p.scheme != destination.scheme()) return false;
+  if (destination.is_local()) return p.port == 0 && p.host_matches("localhost");
+  if (p.port != 0 && p.port != destination.port()) return false;
+  return p.host_matches(destination.host());
+}
+
+bool Rule::matches_in(const ipc::ServiceName& service, const RemotePeer& peer) const {
+  if (direction_ != Direction::in || !glob_match(service_glob_, service.str())) return false;
+  const PeerPattern& p = *peer_;
+  switch (p.kind) {
+    case PeerPattern::Kind::any: return true;
+    case PeerPattern::Kind::identity: return !peer.identity.empty() && glob(p.identity_glob, peer.identity, false);
+    case PeerPattern::Kind::uid:
+    case PeerPattern::Kind::gid: return false;
+    case PeerPattern::Kind::endpoint: break;
+  }
+  if (p.scheme && *p.scheme != peer.scheme) return false;
+  if (p.port != 0 && p.port != peer.port) return false;
+  if (!peer.address.empty() && p.host_matches(peer.address)) return true;
+  // A verified certificate name may stand for the host.
+  return !p.network && !peer.identity.empty() && p.host_matches(peer.identity);
+}
+
+void Policy::add_redirect(std::string_view service, std::string_view target) {
+  if (auto why = ipc::ServiceName::why_invalid(service); !why.empty()) bad("redirect: " + why);
+  (void)ipc::Uri::parse(target);  // a service name or a URI
+  redirects_[std::string(service)] = std::string(target);
+}
+
+void Policy::add_route(std::string_view service, std::string_view uri) {
+  if (auto why = ipc::ServiceName::why_invalid(service); !why.empty()) bad("route: " + why);
+  routes_.insert_or_assign(std::string(service), ipc::Uri::parse(uri));
+}
+
+void Policy::set_default(Direction direction, Action action) noexcept {
+  (direction == Direction::in ? default_in_ : default_out_) = action;
+}
+
+Resolved Policy::resolve(const ipc::ServiceName& service) const {
+  Resolved out{service, std::nullopt, {service.str()}};
+  std::set<std::string> seen{service.str()};
+  for (;;) {
+    const auto it = redirects_.find(out.service.str());
+    if (it == redirects_.end()) return out;
+    auto chain = [&] {
+      std::string text;
+      for (const auto& hop : out.hops) text += hop + " -> ";
+      return text + it->second;
+    };
+    if (static_cast<int>(out.hops.size()) > max_redirects)
+      throw Error(ErrorCode::loop, "more than " + std::to_string(max_redirects) + " redirections: " + chain());
+    ipc::Uri target = ipc::Uri::parse(it->second);
+    out.hops.push_back(target.is_local() ? target.service().str() : target.str());
+    if (!target.is_local()) {
+      out.service = target.service();
+      out.uri = std::move(target);
+      return out;
+    }
+    if (!seen.insert(target.service().str()).second) {
+      out.hops.pop_back();
+      throw Error(ErrorCode::loop, "redirect loop: " + chain());
+    }
+    out.service = target.service();
+  }
+}
+
+const ipc::Uri* Policy::route(const ipc::ServiceName& service) const noexcept {
+  const auto it = routes_.find(service.str());
+  return it == routes_.end() ? nullptr : &it->second;
+}
+
+Decision Policy::check_out(const ipc::ServiceName& service, const ipc::Uri& destination,
+                           const ClientCredentials& client) const {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    if (rules_[i].matches_out(service, destination, client))
+      return {rules_[i].action(), "rule " + std::to_string(i + 1) + ": " + rules_[i].text()};
+  }
+  return {default_out_, "default out " + std::string(to_string(default_out_))};
+}
+
+Decision Policy::check_in(const ipc::ServiceName& service, const RemotePeer& peer) const {
+  for (std::size_t i = 0; i < rules_.size(); ++i) {
+    if (rules_[i].matches_in(service, peer))
+      return {rules_[i].action(), "rule " + std::to_string(i + 1) + ": " + rules_[i].text()};
+  }
+  return {default_in_, "default in " + std::string(to_string(default_in_))};
+}
+
+nlohmann::json Policy::to_json() const {
+  nlohmann::json rules = nlohmann::json::array();
+  for (const auto& rule : rules_) rules.push_back(rule.text());
+  nlohmann::json routes = nlohmann::json::object();
+  for (const auto& [service, uri] : routes_) routes[service] = uri.str();
+  return {{"policy", {{"in", to_string(default_in_)}, {"out", to_string(default_out_)}}},
+          {"rules", rules},
+          {"redirects", redirects_},
+          {"routes", routes}};
+}
+
+ConfigError::ConfigError(const std::string& file, const std::string& key, const std::string& reason)
+    : std::runtime_error(file + ": " + key + ": " + reason), key_(key) {}
+
+Config parse_config(const nlohmann::json& document, const std::string& file) {
+  if (!document.is_object()) throw ConfigError(file, "(document)", "expected a JSON object");
+  Config config;
+  auto action = [&](const nlohmann::json& value, const std::string& key) {
+    if (!value.is_string()) throw ConfigError(file, key, "expected \"allow\" or \"deny\"");
+    const auto text = value.get<std::string>();
+    if (text == "allow") return Action::allow;
+    if (text == "deny") return Action::deny;
+    throw ConfigError(file, key, "expected \"allow\" or \"deny\", not \"" + text + "\"");
+  };
+  for (const auto& [key, value] : document.items()) {
+    if (key == "policy") {
+      if (!value.is_object()) throw ConfigError(file, key, "expected an object {\"in\": ..., \"out\": ...}");
+      for (const auto& [direction, what] : value.items()) {
+        if (direction == "in") {
+          config.policy.set_default(Direction::in, action(what, "policy.in"));
+        } else if (direction == "out") {
+          config.policy.set_default(Direction::out, action(what, "policy.out"));
+        } else {
+          throw ConfigError(file, "policy." + direction, "unknown key (expected in or out)");
+        }
+      }
+    } else if (key == "rules") {
+      if (!value.is_array()) throw ConfigError(file, key, "expected an array of rule strings");
+      for (std::size_t i = 0; i < value.size(); ++i) {
+        const std::string where = "rules[" + std::to_string(i) + "]";
+        if (!value[i].is_string()) throw ConfigError(file, where, "expected a string like \"allow in pong tcp:127.0.0.1\"");
+        try {
+          config.policy.add_rule(Rule::parse(value[i].get<std::string>()));
+        } catch (const Error& e) {
+          throw ConfigError(file, where, e.text());
+        }
+      }
+    } else if (key == "redirects" || key == "routes") {
+      if (!value.is_object()) throw ConfigError(file, key, "expected an object of SERVICE: TARGET strings");
+      for (const auto& [service, target] : value.items()) {
+        const std::string where = key + "." + service;
+        if (!target.is_string()) throw ConfigError(file, where, "expected a string");
+        try {
+          if (key == "redirects") {
+            config.policy.add_redirect(service, target.get<std::string>());
+          } else {
+            config.policy.add_route(service, target.get<std::string>());
+          }
+        } catch (const Error& e) {
+          throw ConfigError(file, where, e.text());
+        }
+      }
+    } else if (key == "timeout") {
+      if (!value.is_number() || !(value.get<double>() > 0) || value.get<double>() > 3600)
+        throw ConfigError(file, key, "expected a number of seconds between 0 and 3600");
+      config.timeout_seconds = value.get<double>();
+    } else {
+      throw ConfigError(file, key, "unknown key (expected policy, rules, redirects, routes or timeout)");
+    }
+  }
+  return config;
+}
+
+Config load_config(const std::string& file) {
+  std::ifstream in(file);
+  if (!in) throw ConfigError(file, "(file)", std::strerror(errno));
+  nlohmann::json document;
+  try {
+    document = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw ConfigError(file, "(syntax)", e.what());
+  }
+  return parse_config(document, file);
+}
+
+}  // namespace ipcd

@@ -1,0 +1,429 @@
+// Integration tests: the real ipcd (with pongd, pong, ipcctl) in a temporary run directory.
+// Protocol daemons are played by the test itself where a test needs to watch CONNECT.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <fstream>
+#include <ipc/broker.hpp>
+#include <ipc/client.hpp>
+#include <ipc/error.hpp>
+#include <ipc/fd.hpp>
+#include <ipc/listener.hpp>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <thread>
+
+#include "support/harness.hpp"
+
+namespace ipc::test {
+namespace {
+
+class Ipcd : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::filesystem::path rundir = dir / "run";
+
+  Process start(const std::string& name, std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    Process p(program(name), args, dir.path());
+    EXPECT_TRUE(p.ready()) << name << ": " << p.log();
+    return p;
+  }
+  RunResult pong(std::vector<std::string> args, const std::string& network) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    return run(program("pong"), args, {{"IPC_NETWORK", network}});
+  }
+  RunResult ipcctl(std::vector<std::string> args, const std::map<std::string, std::string>& env = {}) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    return run(program("ipcctl"), args, env);
+  }
+  nlohmann::json status() {
+    const auto r = ipcctl({"status"});
+    EXPECT_EQ(r.status, 0) << r.err;
+    return nlohmann::json::parse(r.out);
+  }
+  // One raw request on a broker socket: the answer and the fd that came with it.
+  FrameWithFd request(const Message& message, const char* socket = "ipc") {
+    auto fd = connect_raw(rundir / socket);
+    send_frame_with_fd(fd.get(), message, -1);
+    return recv_frame_with_fd(fd.get(), default_max_payload, 15000);
+  }
+  FrameWithFd lookup(const std::string& payload) { return request(Message{MessageType::lookup, 0, payload}); }
+};
+
+// The echo check through an fd ipcd handed over.
+void expect_echo(int fd, const std::string& text = "through ipcd") {
+  Client client{UniqueFd(::dup(fd))};
+  client.send(Message::data(text, 42));
+  const auto reply = client.receive();
+  EXPECT_EQ(reply.payload, text);
+  EXPECT_EQ(reply.user_type, 42);
+}
+
+void expect_error(const FrameWithFd& answer, const std::string& code) {
+  EXPECT_EQ(answer.message.type, MessageType::error) << answer.message.payload;
+  EXPECT_EQ(answer.message.payload.rfind(code + ": ", 0), 0u) << answer.message.payload;
+  EXPECT_FALSE(answer.fd.valid());
+}
+
+// A stand-in protocol daemon on RUNDIR/NAME: takes one CONNECT, records it, answers with
+// `reply` (unless empty: then it never answers), and then echoes like a remote pongd.
+class FakeProtocolDaemon {
+ public:
+  FakeProtocolDaemon(const std::filesystem::path& rundir, const std::string& name, std::string reply,
+                     std::string extra = "")
+      : socket_(ListeningSocket::bind(rundir, ServiceName(name))) {
+    thread_ = std::thread([this, reply = std::move(reply), extra = std::move(extra)] {
+      sockaddr_un peer{};
+      socklen_t len = sizeof peer;
+      // The listening socket is non-blocking: wait for the connection.
+      pollfd p{socket_.fd(), POLLIN, 0};
+      if (::poll(&p, 1, 20000) <= 0) return;
+      UniqueFd conn(::accept4(socket_.fd(), reinterpret_cast<sockaddr*>(&peer), &len, SOCK_CLOEXEC));
+      if (!conn) return;
+      try {
+        auto request = recv_frame_with_fd(conn.get(), default_max_payload, 20000);
+        connect_ = request.message;
+        if (reply.empty()) {
+          (void)read_until_eof(conn.get(), std::chrono::seconds(20));  // never answers
+          return;
+        }
+        Message answer = reply == "ok" ? Message::data("ok") : Message::error(reply);
+        // The answer and the first bytes of the data stream in one write: ipcd must read only its frame.
+        std::string bytes = encode(answer) + extra;
+        write_all(conn.get(), bytes);
+        if (reply != "ok") return;
+        Client echo{std::move(conn)};
+        for (;;) echo.send(echo.receive());
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  ~FakeProtocolDaemon() {
+    ::shutdown(socket_.fd(), SHUT_RDWR);
+    thread_.join();
+  }
+  std::optional<Message> connect_;
+
+ private:
+  ListeningSocket socket_;
+  std::thread thread_;
+};
+
+TEST_F(Ipcd, PassesTheServiceFdToTheClient) {
+  auto ipcd = start("ipcd");
+  auto pongd = start("pongd");
+  const auto answer = lookup("pong;");
+  EXPECT_EQ(answer.message, Message::data("ok"));
+  ASSERT_TRUE(answer.fd.valid());
+  expect_echo(answer.fd.get());
+  const auto r = pong({"-n", "100"}, "pong unix:///pong");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_GE(status()["counters"]["lookups"]["ok"].get<int>(), 2);
+}
+
+TEST_F(Ipcd, FollowsARedirectionToAnotherLocalService) {
+  auto ipcd = start("ipcd", {"--redirect", "pong", "pong2"});
+  auto pongd = start("pongd", {"--name", "pong2"});
+  const auto r = pong({"-n", "10"}, "pong unix:pong");
+  EXPECT_EQ(r.status, 0) << r.err;
+  const auto plan = nlohmann::json::parse(ipcctl({"lookup", "pong"}).out);
+  EXPECT_EQ(plan["destination"], "unix:///pong2");
+  EXPECT_EQ(plan["hops"], nlohmann::json::array({"pong", "pong2"}));
+}
+
+TEST_F(Ipcd, RefusesARedirectionLoop) {
+  auto ipcd = start("ipcd", {"--redirect", "a", "b", "--redirect", "b", "a"});
+  expect_error(lookup("a;"), "loop");
+  const auto r = pong({}, "pong unix:a ; a unix:a");
+  EXPECT_EQ(r.status, 1);
+}
+
+TEST_F(Ipcd, GivesLoopBeyondEightRedirections) {
+  std::vector<std::string> args;
+  for (int i = 0; i < 9; ++i) args.insert(args.end(), {"--redirect", "s" + std::to_string(i), "s" + std::to_string(i + 1)});
+  auto ipcd = start("ipcd", args);
+  expect_error(lookup("s0;"), "loop");
+  expect_error(lookup("s1;"), "not-found");  // 8 hops: allowed, and nobody serves s9
+}
+
+TEST_F(Ipcd, AppliesOutRulesWithTheClientsCredentials) {
+  const std::string me = "uid:" + std::to_string(::geteuid());
+  auto ipcd = start("ipcd", {"--deny", "out", "pong", me, "--allow", "out", "*", "uid:99999"});
+  auto pongd = start("pongd");
+  auto pongd2 = start("pongd", {"--name", "pong2"});
+  const auto denied = lookup("pong;");
+  expect_error(denied, "denied");
+  EXPECT_NE(denied.message.payload.find("rule 1: deny out pong " + me), std::string::npos) << denied.message.payload;
+  const auto r = pong({}, "pong unix:pong");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("denied"), std::string::npos) << r.err;
+  expect_echo(lookup("pong2;").fd.get());
+  EXPECT_EQ(status()["counters"]["lookups"]["denied"], 2);
+}
+
+TEST_F(Ipcd, DefaultOutDenyRefusesWhatNoRuleAllows) {
+  auto ipcd = start("ipcd", {"--default-out", "deny", "--allow", "out", "pong2", "*"});
+  auto pongd = start("pongd");
+  auto pongd2 = start("pongd", {"--name", "pong2"});
+  expect_error(lookup("pong;"), "denied");
+  expect_echo(lookup("pong2;").fd.get());
+}
+
+TEST_F(Ipcd, UsesTheClientsRouteThenTheStaticRoute) {
+  auto ipcd = start("ipcd", {"--route", "pong", "tcp://example.com:9000/pong"});
+  auto pongd = start("pongd");
+  auto plan = nlohmann::json::parse(ipcctl({"lookup", "pong"}).out);
+  EXPECT_EQ(plan["destination"], "tcp://example.com:9000/pong");
+  EXPECT_EQ(plan["route"], "static route");
+  plan = nlohmann::json::parse(ipcctl({"lookup", "pong"}, {{"IPC_NETWORK", "pong unix:pong"}}).out);
+  EXPECT_EQ(plan["destination"], "unix:///pong");
+  EXPECT_EQ(plan["route"], "client IPC_NETWORK");
+  // No tcp daemon runs: the static route cannot be served.
+  expect_error(lookup("pong;"), "unsupported-scheme");
+  expect_echo(lookup("pong;pong unix:pong").fd.get());
+}
+
+TEST_F(Ipcd, DelegatesToTheSchemesProtocolDaemonAndPassesItsConnection) {
+  auto ipcd = start("ipcd");
+  FakeProtocolDaemon tcpd(rundir, "tcp", "ok", encode(Message::data("early bytes")));
+  const auto answer = lookup("pong;pong tcp://user:secret@127.0.0.1:9999/pong");
+  ASSERT_EQ(answer.message, Message::data("ok")) << answer.message.payload;
+  // The bytes the daemon sent right behind its "ok" reach the client, not ipcd.
+  Client client{UniqueFd(::dup(answer.fd.get()))};
+  EXPECT_EQ(client.receive().payload, "early bytes");
+  expect_echo(answer.fd.get());
+  ASSERT_TRUE(tcpd.connect_);
+  EXPECT_EQ(tcpd.connect_->type, MessageType::connect);
+  const auto body = nlohmann::json::parse(tcpd.connect_->payload);
+  EXPECT_EQ(body["uri"], "tcp://user:secret@127.0.0.1:9999/pong");
+  EXPECT_EQ(body["service"], "pong");
+  EXPECT_EQ(body["client"]["uid"], ::geteuid());
+  EXPECT_EQ(body["client"]["pid"], ::getpid());
+  EXPECT_EQ(status()["counters"]["delegations"]["tcp"], 1);
+}
+
+TEST_F(Ipcd, PassesTheProtocolDaemonsErrorToTheClient) {
+  auto ipcd = start("ipcd");
+  FakeProtocolDaemon tcpd(rundir, "tcp", "refused: 127.0.0.1:9 refused the connection");
+  const auto r = pong({}, "pong tcp://127.0.0.1:9/pong");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("refused: 127.0.0.1:9 refused the connection"), std::string::npos) << r.err;
+}
+
+TEST_F(Ipcd, TimesOutASlowProtocolDaemonWhileServingOthers) {
+  auto ipcd = start("ipcd", {"--timeout", "2"});
+  auto pongd = start("pongd");
+  FakeProtocolDaemon silent(rundir, "ws", "");
+  std::optional<FrameWithFd> slow;
+  std::thread waiting([&] { slow = lookup("pong;pong ws://127.0.0.1:8080/pong"); });
+  // While that lookup waits on the silent daemon, others are answered.
+  ASSERT_TRUE(wait_until([&] { return silent.connect_.has_value(); }, std::chrono::seconds(10)));
+  for (int i = 0; i < 5; ++i) expect_echo(lookup("pong;").fd.get());
+  EXPECT_FALSE(slow.has_value());
+  waiting.join();
+  ASSERT_TRUE(slow);
+  expect_error(*slow, "timeout");
+}
+
+TEST_F(Ipcd, SaysUnsupportedSchemeWhenNoProtocolDaemonRuns) {
+  auto ipcd = start("ipcd");
+  const auto answer = lookup("pong;pong wss://example.com/pong");
+  expect_error(answer, "unsupported-scheme");
+  EXPECT_NE(answer.message.payload.find("wss"), std::string::npos);
+}
+
+TEST_F(Ipcd, AnswersLegacyClientsOkFirstThenTheFd) {
+  auto ipcd = start("ipcd");
+  auto pongd = start("pongd");
+  // What the original C libipc 0.7 client does: LOOKUP with user_type 3 on RUNDIR/network,
+  // recv() into a large buffer, check the payload is 2 bytes, then recvmsg() for the fd.
+  auto fd = connect_raw(rundir / "network");
+  write_all(fd.get(), encode(Message{MessageType::lookup, 3, "pong;"}));
+  char buffer[4096];
+  const ssize_t n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+  ASSERT_EQ(n, 8);
+  const auto header = decode_header(buffer);
+  EXPECT_EQ(header.length, 2u);
+  EXPECT_EQ(std::string(buffer + 6, 2), "ok");
+  std::vector<UniqueFd> fds;
+  char byte;
+  ASSERT_EQ(recv_with_fds(fd.get(), std::span<char>(&byte, 1), fds), 1);
+  ASSERT_EQ(fds.size(), 1u);
+  expect_echo(fds[0].get());
+}
+
+TEST_F(Ipcd, GivesLegacyClientsErrorsThatAreNeverTwoBytes) {
+  auto ipcd = start("ipcd");
+  const auto answer = request(Message{MessageType::lookup, 3, "nothing;"}, "network");
+  expect_error(answer, "not-found");
+  EXPECT_NE(answer.message.payload.size(), 2u);
+}
+
+TEST_F(Ipcd, DeniesInboundByDefault) {
+  auto ipcd = start("ipcd");
+  auto pongd = start("pongd");
+  const auto answer =
+      request(Message{MessageType::inbound, 0, R"({"service":"pong","scheme":"tcp","peer":"127.0.0.1:5555"})"});
+  expect_error(answer, "denied");
+  EXPECT_EQ(status()["counters"]["inbound"]["denied"], 1);
+}
+
+TEST_F(Ipcd, AllowsInboundByRuleOnSchemeAddressAndIdentity) {
+  auto ipcd = start("ipcd", {"--allow", "in", "pong", "tcp:127.0.0.0/8", "--allow", "in", "pong2", "id:alice",
+                             "--deny", "in", "*", "*"});
+  auto pongd = start("pongd");
+  auto pongd2 = start("pongd", {"--name", "pong2"});
+  auto ok = request(Message{MessageType::inbound, 0, R"({"service":"pong","scheme":"tcp","peer":"127.0.0.1:5555"})"});
+  ASSERT_TRUE(ok.fd.valid()) << ok.message.payload;
+  expect_echo(ok.fd.get());
+  expect_error(request(Message{MessageType::inbound, 0, R"({"service":"pong","scheme":"tcp","peer":"10.1.2.3:5555"})"}),
+               "denied");
+  expect_error(request(Message{MessageType::inbound, 0, R"({"service":"pong2","scheme":"tls","peer":"10.1.2.3:1"})"}),
+               "denied");
+  auto alice = request(Message{MessageType::inbound, 0,
+                               R"({"service":"pong2","scheme":"tls","peer":"[2001:db8::1]:1","identity":"alice"})"});
+  ASSERT_TRUE(alice.fd.valid()) << alice.message.payload;
+  expect_echo(alice.fd.get());
+}
+
+TEST_F(Ipcd, RefusesMalformedRequestsWithBadRequestAndServesOthers) {
+  auto ipcd = start("ipcd");
+  auto pongd = start("pongd");
+  const std::vector<std::string> lookups{"", ";", "../x;", "a/b;", "pong;garbage", "pong;pong tcp://[::1/pong",
+                                        "pong;pong ftp://host/pong", "pong;pong tcp://user:pw@/pong",
+                                        std::string("po\0ng;", 6), std::string(70, 'x') + ";"};
+  for (const auto& payload : lookups)
+    expect_error(lookup(payload), "bad-request");
+  for (const std::string& payload : std::vector<std::string>{"not json", "[]", R"({"service":"../x","scheme":"tcp"})",
+                                    R"({"service":"pong","scheme":"gopher"})", R"({"service":"pong"})",
+                                    R"({"service":"pong","scheme":"tcp","extra":1})"})
+    expect_error(request(Message{MessageType::inbound, 0, payload}), "bad-request");
+  expect_error(request(Message{MessageType::data, 0, "hello"}), "bad-request");
+  expect_error(request(Message{static_cast<MessageType>(77), 0, ""}), "bad-request");
+  expect_error(request(Message{MessageType::status, 0, R"({"command":"explode"})"}), "bad-request");
+  expect_error(lookup(std::string(70000, 'p')), "too-large");
+  expect_echo(lookup("pong;").fd.get());
+}
+
+TEST_F(Ipcd, DropsAClientThatSendsNothingAtTheDeadline) {
+  auto ipcd = start("ipcd", {"--timeout", "1"});
+  auto pongd = start("pongd");
+  auto idle = connect_raw(rundir / "ipc");
+  expect_echo(lookup("pong;").fd.get());  // served while the idle one waits
+  const auto answer = read_until_eof(idle.get(), std::chrono::seconds(10));
+  EXPECT_NE(answer.find("timeout: "), std::string::npos) << answer;
+}
+
+TEST_F(Ipcd, SurvivesRandomBytes) {
+  auto ipcd = start("ipcd");
+  auto pongd = start("pongd");
+  std::mt19937 random(777);
+  for (int round = 0; round < 40; ++round) {
+    for (const char* socket : {"ipc", "network"}) {
+      auto hostile = connect_raw(rundir / socket);
+      std::string noise(1 + random() % 2048, '\0');
+      for (char& c : noise) c = static_cast<char>(random());
+      try {
+        write_all(hostile.get(), noise);
+      } catch (const std::exception&) {
+      }
+    }
+  }
+  expect_echo(lookup("pong;").fd.get());
+  EXPECT_TRUE(ipcd.running());
+}
+
+TEST_F(Ipcd, LoadsRulesFromTheConfigFileAndReloadsOnSighup) {
+  auto pongd = start("pongd");
+  const auto config = dir / "ipcd.json";
+  std::ofstream(config) << R"({"rules": ["deny out pong *"], "redirects": {"alias": "pong"}})";
+  auto ipcd = start("ipcd", {"--config", config.string()});
+  expect_error(lookup("pong;"), "denied");
+  std::ofstream(config, std::ios::trunc) << R"({"rules": ["allow out pong *"]})";
+  ipcd.signal(SIGHUP);
+  ASSERT_TRUE(wait_until([&] { return status()["reloads"] == 1; }));
+  expect_echo(lookup("pong;").fd.get());
+  // An invalid file on reload keeps the previous configuration and says why.
+  std::ofstream(config, std::ios::trunc) << R"({"rules": ["permit out pong *"]})";
+  const auto r = ipcctl({"reload"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("rules[0]"), std::string::npos) << r.err;
+  EXPECT_NE(ipcd.log().find("keeping the previous configuration"), std::string::npos);
+  expect_echo(lookup("pong;").fd.get());
+  std::ofstream(config, std::ios::trunc) << R"({"rules": ["deny out pong *"]})";
+  EXPECT_EQ(ipcctl({"reload"}).status, 0);
+  expect_error(lookup("pong;"), "denied");
+}
+
+TEST_F(Ipcd, RefusesToStartWithAnInvalidConfigNamingFileAndKey) {
+  const auto config = dir / "bad.json";
+  std::ofstream(config) << R"({"routes": {"pong": "tcp://host:99999/pong"}})";
+  const auto r = run(program("ipcd"), {"--rundir", rundir.string(), "--config", config.string()});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find(config.string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("routes.pong"), std::string::npos) << r.err;
+}
+
+TEST_F(Ipcd, StatusShowsCountersRulesRedirectsAndRoutes) {
+  auto ipcd = start("ipcd", {"--allow", "in", "pong", "tcp:10.0.0.0/8", "--redirect", "a", "b", "--route", "pong",
+                             "tls://user:pw@example.com/pong"});
+  const auto s = status();
+  EXPECT_GE(s["uptime_seconds"].get<double>(), 0.0);
+  EXPECT_EQ(s["rules"], nlohmann::json::array({"allow in pong tcp:10.0.0.0/8"}));
+  EXPECT_EQ(s["redirects"]["a"], "b");
+  EXPECT_EQ(s["routes"]["pong"], "tls://user:***@example.com:9443/pong");
+  EXPECT_EQ(s.dump().find("pw@"), std::string::npos);
+}
+
+TEST_F(Ipcd, IpcctlSaysUnavailableWhenIpcdIsNotRunning) {
+  std::filesystem::create_directories(rundir);
+  const auto r = ipcctl({"status"});
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("unavailable"), std::string::npos) << r.err;
+  const auto p = pong({}, "pong unix:pong");
+  EXPECT_EQ(p.status, 1);
+  EXPECT_NE(p.err.find("unavailable: ipcd is not running"), std::string::npos) << p.err;
+}
+
+TEST_F(Ipcd, PongRefusesAnInvalidIpcNetwork) {
+  const auto r = pong({}, "pong tcp://");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("bad-request"), std::string::npos) << r.err;
+}
+
+TEST_F(Ipcd, RemovesBothSocketsOnSigterm) {
+  auto ipcd = start("ipcd");
+  EXPECT_TRUE(std::filesystem::exists(rundir / "ipc"));
+  EXPECT_TRUE(std::filesystem::exists(rundir / "network"));
+  EXPECT_EQ(ipcd.stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(rundir / "ipc"));
+  EXPECT_FALSE(std::filesystem::exists(rundir / "network"));
+}
+
+TEST_F(Ipcd, BadFlagsExitWithStatusTwoAndSayWhy) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--allow", "in", "pong"}, "--allow takes 3 arguments"},
+      {{"--allow", "sideways", "pong", "*"}, "--allow"},
+      {{"--deny", "out", "../x", "*"}, "--deny"},
+      {{"--redirect", "a"}, "--redirect takes 2 arguments"},
+      {{"--route", "pong", "garbage://x/y"}, "--route"},
+      {{"--default-in", "maybe"}, "--default-in"},
+      {{"--timeout", "-1"}, "--timeout"},
+      {{"--config", "/nonexistent.json"}, "/nonexistent.json"},
+      {{"--frobnicate"}, "frobnicate"},
+  };
+  for (const auto& [args, says] : cases) {
+    const auto r = run(program("ipcd"), args, {{"IPC_RUNDIR", rundir.string()}});
+    EXPECT_EQ(r.status, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << args[0] << ": " << r.err;
+  }
+  auto r = run(program("ipcctl"), {"explode"});
+  EXPECT_EQ(r.status, 2);
+  r = run(program("ipcctl"), {"lookup"});
+  EXPECT_EQ(r.status, 2);
+}
+
+}  // namespace
+}  // namespace ipc::test
