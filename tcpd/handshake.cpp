@@ -1,0 +1,63 @@
+// The remote handshake and ipcd's CONNECT request: encoding and validation.
+#include "handshake.hpp"
+
+#include <ipc/error.hpp>
+#include <nlohmann/json.hpp>
+
+namespace tcpd {
+namespace {
+
+nlohmann::json parse_object(const ipc::Message& frame, const char* what) {
+  if (frame.type != ipc::MessageType::connect)
+    throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": expected a CONNECT frame, got " +
+                                                      std::string(ipc::to_string(frame.type)));
+  nlohmann::json body;
+  try {
+    body = nlohmann::json::parse(frame.payload);
+  } catch (const nlohmann::json::exception&) {
+    throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": not valid JSON");
+  }
+  if (!body.is_object()) throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": expected a JSON object");
+  return body;
+}
+
+std::string string_field(const nlohmann::json& body, const char* what, const char* key) {
+  const auto it = body.find(key);
+  if (it == body.end() || !it->is_string())
+    throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": '" + key + "' must be a string");
+  return it->get<std::string>();
+}
+
+}  // namespace
+
+ipc::Message encode_handshake(const Handshake& handshake) {
+  nlohmann::json body{{"version", handshake_version}, {"service", handshake.service.str()}};
+  if (!handshake.user.empty()) body["user"] = handshake.user;
+  if (handshake.password) body["password"] = *handshake.password;
+  return {ipc::MessageType::connect, 0, body.dump()};
+}
+
+Handshake parse_handshake(const ipc::Message& frame) {
+  const auto body = parse_object(frame, "handshake");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "version" && key != "service" && key != "user" && key != "password")
+      throw ipc::Error(ipc::ErrorCode::bad_request, "handshake: unknown key '" + key + "'");
+  }
+  if (!body.contains("version") || !body["version"].is_number_integer() ||
+      body["version"].get<long long>() != handshake_version)
+    throw ipc::Error(ipc::ErrorCode::bad_request, "handshake: unsupported version (this side speaks version 1)");
+  const auto service = string_field(body, "handshake", "service");
+  if (auto why = ipc::ServiceName::why_invalid(service); !why.empty())
+    throw ipc::Error(ipc::ErrorCode::bad_request, "handshake: " + why);
+  Handshake out{ipc::ServiceName(service), "", std::nullopt};
+  if (body.contains("user")) out.user = string_field(body, "handshake", "user");
+  if (body.contains("password")) out.password = string_field(body, "handshake", "password");
+  return out;
+}
+
+ConnectRequest parse_connect_request(const ipc::Message& frame) {
+  const auto body = parse_object(frame, "CONNECT");
+  return {string_field(body, "CONNECT", "uri"), string_field(body, "CONNECT", "service")};
+}
+
+}  // namespace tcpd

@@ -1,0 +1,37 @@
+// The remote handshake between two protocol daemons (DESIGN §7): right after the TCP
+// connection is up, the calling side sends one CONNECT frame with JSON
+// {"version": 1, "service": "pong", "user": "...", "password": "..."} (credentials only when
+// the URI has them); the answering side replies DATA "ok" or ERROR "code: text".
+#pragma once
+
+#include <ipc/message.hpp>
+#include <ipc/service_name.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace tcpd {
+
+inline constexpr int handshake_version = 1;
+// The largest handshake frame either side reads.
+inline constexpr std::size_t max_handshake = 64 * 1024;
+
+struct Handshake {
+  ipc::ServiceName service;
+  std::string user;
+  std::optional<std::string> password;
+};
+
+[[nodiscard]] ipc::Message encode_handshake(const Handshake& handshake);
+// Validates a CONNECT frame from a remote peer. Throws ipc::Error(bad_request) saying what is
+// wrong (wrong type, not JSON, unknown key, wrong version, bad service name).
+[[nodiscard]] Handshake parse_handshake(const ipc::Message& frame);
+
+// What ipcd sends on RUNDIR/tcp (DESIGN §6): {"uri": ..., "service": ..., "client": {...}}.
+struct ConnectRequest {
+  std::string uri;
+  std::string service;
+};
+[[nodiscard]] ConnectRequest parse_connect_request(const ipc::Message& frame);
+
+}  // namespace tcpd

@@ -1,0 +1,29 @@
+// The byte relay between a local Unix connection (whose other end a client or a service holds)
+// and a TCP connection to the remote tcpd. A separate piece on purpose (DESIGN §15): where both
+// ends can adopt the TCP socket itself, the relay is not needed at all.
+//
+// Both directions run at once. Each holds at most one chunk (64 KiB) in flight: it reads, writes
+// that chunk out, and only then reads again, so a slow side makes tcpd stop reading the fast one
+// (backpressure) and no process buffers without bound. An idle direction holds no buffer: it
+// waits for readability first and takes its buffer when data first flows. EOF one way is passed
+// on as a half-close (shutdown of the other side's sending direction); an error on either side
+// closes both at once.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <ipc/asio.hpp>
+#include <string>
+
+namespace tcpd {
+
+using TcpSocket = boost::asio::ip::tcp::socket;
+
+// Relays until both directions are done. `to_tcp_first` / `to_unix_first` are bytes already read
+// from the other side that must go out before anything else.
+ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first = {},
+                                 std::string to_unix_first = {});
+
+// TCP_NODELAY (frames are small and latency matters) and SO_KEEPALIVE (notice dead peers).
+void tune(TcpSocket& socket);
+
+}  // namespace tcpd

@@ -1,0 +1,56 @@
+// Tcpd: the TCP protocol daemon's job (DESIGN §6, §7, §8).
+//   outbound  ipcd's CONNECT on RUNDIR/tcp: connect to the remote tcpd, handshake, answer ipcd,
+//             then relay between ipcd's (now the client's) Unix connection and TCP.
+//   inbound   remote tcpd's on --listen: read the handshake, ask the local ipcd (INBOUND), answer,
+//             then relay between TCP and the local service's connection.
+// RUNDIR/tls answers unsupported-scheme until TLS exists.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <filesystem>
+#include <ipc/connection.hpp>
+#include <ipc/service.hpp>
+#include <list>
+#include <string>
+#include <vector>
+
+#include "relay.hpp"
+
+namespace tcpd {
+
+struct Settings {
+  std::filesystem::path rundir;
+  std::vector<boost::asio::ip::tcp::endpoint> listen;
+  std::chrono::milliseconds connect_timeout{10000};
+  std::chrono::milliseconds handshake_timeout{10000};
+  std::size_t max_connections = 4096;
+};
+
+// "127.0.0.1:9000", "[::1]:9000", "localhost:9000" (port 0: any free port).
+// Throws std::invalid_argument saying why.
+[[nodiscard]] boost::asio::ip::tcp::endpoint parse_listen(const std::string& text);
+
+class Tcpd {
+ public:
+  Tcpd(ipc::Service& service, Settings settings);
+
+  // Binds the --listen sockets (logging "listening on ADDRESS:PORT") and serves RUNDIR/tcp and
+  // RUNDIR/tls. Throws std::runtime_error when a socket cannot be bound.
+  void start();
+
+ private:
+  ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd);
+  ipc::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
+  ipc::asio::awaitable<void> inbound(TcpSocket socket);
+  void stop();
+
+  ipc::Service& service_;
+  Settings settings_;
+  std::list<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::size_t inbound_sessions_ = 0;
+  ipc::Signal session_ended_;
+  bool stopping_ = false;
+};
+
+}  // namespace tcpd

@@ -1,0 +1,327 @@
+// Integration tests: two simulated hosts on one machine, each a run directory with ipcd and
+// tcpd; pongd on host B. A client on A reaches B's pongd through tcp://.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <atomic>
+#include <fstream>
+#include <ipc/client.hpp>
+#include <ipc/error.hpp>
+#include <regex>
+#include <thread>
+
+#include "handshake.hpp"
+#include "tcpd.hpp"
+#include "support/harness.hpp"
+
+namespace ipc::test {
+namespace {
+
+// The port a daemon logged as "listening on 127.0.0.1:PORT".
+int listening_port(const Process& daemon) {
+  std::smatch match;
+  const std::string log = daemon.log();
+  if (!std::regex_search(log, match, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"))) return 0;
+  return std::stoi(match[1]);
+}
+
+// A loopback port nothing listens on (bound, then closed).
+int closed_port() {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  return ntohs(addr.sin_port);
+}
+
+UniqueFd tcp_connect(int port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("connect");
+  return fd;
+}
+
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
+class Tcpd : public ::testing::Test {
+ protected:
+  TempDir dir;
+  std::filesystem::path a = dir / "a";
+  std::filesystem::path b = dir / "b";
+
+  Process start(const std::filesystem::path& rundir, const std::string& name, std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--rundir", rundir.string()});
+    Process p(program(name), args, dir.path());
+    EXPECT_TRUE(p.ready()) << name << ": " << p.log();
+    return p;
+  }
+  // Host B: ipcd with `ipcd_args`, tcpd on a free port, pongd. Returns tcpd's port.
+  struct HostB {
+    Process ipcd, tcpd, pongd;
+    int port;
+  };
+  HostB start_b(std::vector<std::string> ipcd_args, std::vector<std::string> tcpd_args = {}) {
+    auto ipcd = start(b, "ipcd", ipcd_args);
+    tcpd_args.insert(tcpd_args.begin(), {"--listen", "127.0.0.1:0"});
+    auto tcpd = start(b, "tcpd", tcpd_args);
+    auto pongd = start(b, "pongd");
+    const int port = listening_port(tcpd);
+    EXPECT_GT(port, 0) << tcpd.log();
+    return {std::move(ipcd), std::move(tcpd), std::move(pongd), port};
+  }
+  struct HostA {
+    Process ipcd, tcpd;
+  };
+  HostA start_a(std::vector<std::string> tcpd_args = {"--no-listen"}) {
+    auto ipcd = start(a, "ipcd");
+    auto tcpd = start(a, "tcpd", tcpd_args);
+    return {std::move(ipcd), std::move(tcpd)};
+  }
+  RunResult pong(const std::string& network, std::vector<std::string> args = {}) {
+    args.insert(args.begin(), {"--rundir", a.string()});
+    return run(program("pong"), args, {{"IPC_NETWORK", network}});
+  }
+  Client client(int port, const std::string& service = "pong") {
+    ConnectOptions options;
+    options.rundir = a;
+    options.network = service + " tcp://127.0.0.1:" + std::to_string(port) + "/" + service;
+    return Client(ipc::connect(ServiceName(service), options));
+  }
+  static std::string route(int port) { return "pong tcp://127.0.0.1:" + std::to_string(port) + "/pong"; }
+};
+
+TEST_F(Tcpd, CarriesPongAcrossTwoHosts) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  const auto r = pong(route(hb.port), {"-n", "1000"});
+  EXPECT_EQ(r.status, 0) << r.err << hb.tcpd.log();
+  EXPECT_NE(r.out.find("1000 round trips"), std::string::npos);
+}
+
+TEST_F(Tcpd, CarriesOneMegabyteFramesIntact) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  const auto r = pong(route(hb.port), {"-n", "10", "-s", "1048576"});
+  EXPECT_EQ(r.status, 0) << r.err;
+}
+
+TEST_F(Tcpd, ServesFiftyConcurrentClients) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  std::vector<Client> clients;
+  for (int i = 0; i < 50; ++i) clients.push_back(client(hb.port));
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 50; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        auto& c = clients[static_cast<std::size_t>(i)];
+        for (int n = 0; n < 20; ++n) {
+          const auto sent = Message::data("client " + std::to_string(i) + " #" + std::to_string(n), 7);
+          c.send(sent);
+          if (c.receive() != sent) return;
+        }
+        ++ok;
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 50);
+}
+
+TEST_F(Tcpd, DeniesInboundByDefaultAndAllowsByRule) {
+  {
+    auto hb = start_b({});
+    auto ha = start_a();
+    const auto r = pong(route(hb.port));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("denied: pong refused to tcp peer 127.0.0.1:"), std::string::npos) << r.err;
+  }
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.0/8", "--deny", "in", "*", "*"});
+  auto ha = start_a();
+  EXPECT_EQ(pong(route(hb.port)).status, 0);
+}
+
+TEST_F(Tcpd, ReportsARefusedPortWithinTheConnectTimeout) {
+  auto ha = start_a({"--no-listen", "--connect-timeout", "3"});
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = pong(route(closed_port()));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("refused: 127.0.0.1:"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+}
+
+TEST_F(Tcpd, RefusesAPasswordOverPlainTcpBeforeConnecting) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  const auto r = pong("pong tcp://alice:secret@127.0.0.1:" + std::to_string(hb.port) + "/pong");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("bad-request: a password is never sent over plain tcp://"), std::string::npos) << r.err;
+  EXPECT_EQ(hb.tcpd.log().find("inbound from"), std::string::npos) << "B was contacted";
+}
+
+TEST_F(Tcpd, AnswersTlsWithUnsupportedScheme) {
+  auto ha = start_a();
+  const auto r = pong("pong tls://127.0.0.1:9443/pong");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("unsupported-scheme: tls is not supported yet"), std::string::npos) << r.err;
+}
+
+TEST_F(Tcpd, EndsTheClientWithAnErrorWhenTheRemoteTcpdDies) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  auto c = client(hb.port);
+  c.send(Message::data("before"));
+  EXPECT_EQ(c.receive().payload, "before");
+  hb.tcpd.signal(SIGKILL);
+  hb.tcpd.wait();
+  c.set_timeout(std::chrono::seconds(10));
+  try {
+    c.send(Message::data("after"));
+    (void)c.receive();
+    FAIL() << "the client got an answer from a dead tcpd";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unavailable) << e.what();
+  }
+}
+
+TEST_F(Tcpd, DropsGarbageAndStalledHandshakesWhileServingOthers) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--handshake-timeout", "1"});
+  auto ha = start_a();
+  // A peer that never finishes its handshake...
+  auto stalled = tcp_connect(hb.port);
+  write_all(stalled.get(), std::string("\x04\x00\x00", 3));
+  // ...peers that send garbage, an oversized header, a hostile service name...
+  auto garbage = tcp_connect(hb.port);
+  write_all(garbage.get(), encode(Message{MessageType::connect, 0, "not json"}));
+  EXPECT_NE(read_until_eof(garbage.get()).find("bad-request: handshake: not valid JSON"), std::string::npos);
+  auto huge = tcp_connect(hb.port);
+  write_all(huge.get(), std::string("\x04\xff\xff\xff\xff\x00", 6));
+  EXPECT_NE(read_until_eof(huge.get()).find("too-large"), std::string::npos);
+  auto hostile = tcp_connect(hb.port);
+  write_all(hostile.get(), encode(Message{MessageType::connect, 0, R"({"version":1,"service":"../etc"})"}));
+  EXPECT_NE(read_until_eof(hostile.get()).find("invalid service name '../etc'"), std::string::npos);
+  auto wrong_type = tcp_connect(hb.port);
+  write_all(wrong_type.get(), encode(Message::data("hello")));
+  EXPECT_NE(read_until_eof(wrong_type.get()).find("bad-request"), std::string::npos);
+  // ...and others are served meanwhile.
+  EXPECT_EQ(pong(route(hb.port), {"-n", "10"}).status, 0);
+  const auto answer = read_until_eof(stalled.get(), std::chrono::seconds(10));
+  EXPECT_NE(answer.find("timeout: the handshake did not complete"), std::string::npos) << answer;
+  EXPECT_TRUE(hb.tcpd.running());
+}
+
+TEST_F(Tcpd, StopsReadingAFastServiceWhenTheClientStopsReading) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  auto c = client(hb.port);
+  c.send(Message::data("warm up"));
+  (void)c.receive();
+  const long before_a = rss_kib(ha.tcpd.pid());
+  const long before_b = rss_kib(hb.tcpd.pid());
+  // Send 1 MiB frames without ever reading the echoes, until the whole chain is full.
+  const std::string frame = encode(Message::data(std::string(1 << 20, 'x')));
+  const int fd = c.fd();
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::size_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int stuck = 0; stuck < 100 && sent < (512u << 20) && std::chrono::steady_clock::now() < deadline;) {
+    const ssize_t n = ::send(fd, frame.data() + sent % frame.size(), frame.size() - sent % frame.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      stuck = 0;
+    } else {
+      ++stuck;
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 20);  // writable again soon, or the chain is full
+    }
+  }
+  EXPECT_LT(sent, 512u << 20) << "nothing pushed back";
+  const long grown_a = rss_kib(ha.tcpd.pid()) - before_a;
+  const long grown_b = rss_kib(hb.tcpd.pid()) - before_b;
+  // Each tcpd holds at most a chunk per direction per connection; 8 MiB is generous.
+  EXPECT_LT(grown_a, 8 * 1024) << "A's tcpd grew " << grown_a << " KiB after " << (sent >> 20) << " MiB";
+  EXPECT_LT(grown_b, 8 * 1024) << "B's tcpd grew " << grown_b << " KiB after " << (sent >> 20) << " MiB";
+  EXPECT_TRUE(ha.tcpd.running());
+  EXPECT_TRUE(hb.tcpd.running());
+}
+
+TEST_F(Tcpd, RemovesItsSocketsOnSigterm) {
+  auto ha = start_a();
+  EXPECT_TRUE(std::filesystem::exists(a / "tcp"));
+  EXPECT_EQ(ha.tcpd.stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(a / "tcp"));
+  EXPECT_FALSE(std::filesystem::exists(a / "tls"));
+}
+
+TEST_F(Tcpd, BadFlagsExitWithStatusTwoAndSayWhy) {
+  const std::vector<std::pair<std::vector<std::string>, std::string>> cases{
+      {{"--listen", "nowhere"}, "expected HOST:PORT"},
+      {{"--listen", "127.0.0.1:99999"}, "the port must be"},
+      {{"--listen", "example.com:9000"}, "is not an IP address"},
+      {{"--listen", "127.0.0.1:1", "--no-listen"}, "exclude each other"},
+      {{"--connect-timeout", "0"}, "--connect-timeout"},
+      {{"--max-connections", "0"}, "--max-connections"},
+      {{"--bogus"}, "bogus"},
+  };
+  for (const auto& [args, says] : cases) {
+    const auto r = run(program("tcpd"), args, {{"IPC_RUNDIR", a.string()}});
+    EXPECT_EQ(r.status, 2) << args[0] << ": " << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << args[0] << ": " << r.err;
+  }
+}
+
+TEST(TcpdHandshake, RoundTripsAndRefusesMalformedOnes) {
+  const auto frame = tcpd::encode_handshake({ServiceName("pong"), "alice", std::nullopt});
+  const auto parsed = tcpd::parse_handshake(frame);
+  EXPECT_EQ(parsed.service.str(), "pong");
+  EXPECT_EQ(parsed.user, "alice");
+  EXPECT_FALSE(parsed.password);
+  const std::vector<std::pair<Message, std::string>> bad{
+      {Message::data("{}"), "expected a CONNECT frame"},
+      {{MessageType::connect, 0, "nope"}, "not valid JSON"},
+      {{MessageType::connect, 0, "[1]"}, "expected a JSON object"},
+      {{MessageType::connect, 0, R"({"version":2,"service":"pong"})"}, "unsupported version"},
+      {{MessageType::connect, 0, R"({"service":"pong"})"}, "unsupported version"},
+      {{MessageType::connect, 0, R"({"version":1})"}, "'service' must be a string"},
+      {{MessageType::connect, 0, R"({"version":1,"service":"a/b"})"}, "invalid service name 'a/b'"},
+      {{MessageType::connect, 0, R"({"version":1,"service":"pong","extra":1})"}, "unknown key 'extra'"},
+      {{MessageType::connect, 0, R"({"version":1,"service":"pong","user":5})"}, "'user' must be a string"},
+  };
+  for (const auto& [message, says] : bad) {
+    try {
+      (void)tcpd::parse_handshake(message);
+      ADD_FAILURE() << message.payload;
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ErrorCode::bad_request);
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(TcpdListen, ParsesAddressesAndPorts) {
+  EXPECT_EQ(tcpd::parse_listen("127.0.0.1:9000").port(), 9000);
+  EXPECT_TRUE(tcpd::parse_listen("[::1]:0").address().is_v6());
+  EXPECT_EQ(tcpd::parse_listen("localhost:1").address().to_string(), "127.0.0.1");
+  for (const char* bad : {"", ":", "127.0.0.1", "127.0.0.1:", "1.2.3.4:65536", "[::1:9000", "host:1", "1.2.3.4:x"})
+    EXPECT_THROW((void)tcpd::parse_listen(bad), std::invalid_argument) << bad;
+}
+
+}  // namespace
+}  // namespace ipc::test
