@@ -8,6 +8,8 @@
 
 #include <atomic>
 #include <fstream>
+#include <iostream>
+#include <unistd.h>
 #include <ipc/client.hpp>
 #include <ipc/error.hpp>
 #include <regex>
@@ -260,6 +262,80 @@ TEST_F(Tcpd, StopsReadingAFastServiceWhenTheClientStopsReading) {
   EXPECT_LT(grown_b, 8 * 1024) << "B's tcpd grew " << grown_b << " KiB after " << (sent >> 20) << " MiB";
   EXPECT_TRUE(ha.tcpd.running());
   EXPECT_TRUE(hb.tcpd.running());
+}
+
+// Two real network stacks: network namespaces joined by a veth pair, host A's tcpd in one, host
+// B's in the other, each with its own address. (Unix sockets bound to paths work across network
+// namespaces, so readiness, ipcd and the run directories work as on one host.)
+class NetworkNamespaces {
+ public:
+  NetworkNamespaces() {
+    const auto id = std::to_string(::getpid() % 100000);
+    const int subnet = static_cast<int>(::getpid() % 200) + 20;
+    a_ = "ipc-test-a" + id;
+    b_ = "ipc-test-b" + id;
+    address_a_ = "10.231." + std::to_string(subnet) + ".1";
+    address_b_ = "10.231." + std::to_string(subnet) + ".2";
+    ok_ = ip({"netns", "add", a_}) && ip({"netns", "add", b_}) &&
+          ip({"link", "add", "va" + id, "type", "veth", "peer", "name", "vb" + id}) &&
+          ip({"link", "set", "va" + id, "netns", a_}) && ip({"link", "set", "vb" + id, "netns", b_}) &&
+          ip({"-n", a_, "addr", "add", address_a_ + "/24", "dev", "va" + id}) &&
+          ip({"-n", b_, "addr", "add", address_b_ + "/24", "dev", "vb" + id}) &&
+          ip({"-n", a_, "link", "set", "va" + id, "up"}) && ip({"-n", b_, "link", "set", "vb" + id, "up"}) &&
+          ip({"-n", a_, "link", "set", "lo", "up"}) && ip({"-n", b_, "link", "set", "lo", "up"});
+  }
+  ~NetworkNamespaces() {
+    // Deleting a namespace deletes its end of the veth pair, and the pair with it.
+    (void)ip({"netns", "del", a_});
+    (void)ip({"netns", "del", b_});
+  }
+  [[nodiscard]] bool ok() const { return ok_; }
+  [[nodiscard]] const std::string& a() const { return a_; }
+  [[nodiscard]] const std::string& b() const { return b_; }
+  [[nodiscard]] const std::string& address_b() const { return address_b_; }
+  [[nodiscard]] const std::string& address_a() const { return address_a_; }
+  static std::filesystem::path ip_program() {
+    for (const char* path : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
+      if (::access(path, X_OK) == 0) return path;
+    }
+    return {};
+  }
+
+ private:
+  static bool ip(const std::vector<std::string>& args) {
+    const auto r = run(ip_program(), args);
+    if (r.status != 0) std::cerr << "ip " << args[0] << " " << args[1] << ": " << r.err;
+    return r.status == 0;
+  }
+  std::string a_, b_, address_a_, address_b_;
+  bool ok_ = false;
+};
+
+TEST_F(Tcpd, CarriesPongAcrossTwoNetworkNamespaces) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root: skipped";
+  if (NetworkNamespaces::ip_program().empty()) GTEST_SKIP() << "the ip command (iproute2) is missing: skipped";
+  NetworkNamespaces namespaces;
+  if (!namespaces.ok()) GTEST_SKIP() << "cannot create network namespaces here: skipped";
+  auto in = [&](const std::string& ns, const std::string& name, std::vector<std::string> args,
+                const std::filesystem::path& rundir) {
+    args.insert(args.begin(), {"netns", "exec", ns, program(name).string(), "--rundir", rundir.string()});
+    Process p(NetworkNamespaces::ip_program(), args, dir.path());
+    EXPECT_TRUE(p.ready()) << name << " in " << ns << ": " << p.log();
+    return p;
+  };
+  auto ipcd_b = in(namespaces.b(), "ipcd", {"--allow", "in", "pong", "tcp:" + namespaces.address_a()}, b);
+  auto tcpd_b = in(namespaces.b(), "tcpd", {"--listen", namespaces.address_b() + ":9000"}, b);
+  auto pongd_b = in(namespaces.b(), "pongd", {}, b);
+  auto ipcd_a = in(namespaces.a(), "ipcd", {}, a);
+  auto tcpd_a = in(namespaces.a(), "tcpd", {"--no-listen", "--connect-timeout", "5"}, a);
+  const auto r = pong("pong tcp://" + namespaces.address_b() + ":9000/pong", {"-n", "200"});
+  EXPECT_EQ(r.status, 0) << r.err << tcpd_a.log() << tcpd_b.log();
+  // B's ipcd saw the peer at A's own address, on the other stack.
+  EXPECT_NE(ipcd_b.log().find("from tcp peer " + namespaces.address_a() + ":"), std::string::npos) << ipcd_b.log();
+  // From host A's stack, B's loopback is not B: nothing listens on A's 127.0.0.1:9000.
+  const auto refused = pong("pong tcp://127.0.0.1:9000/pong");
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.err.find("refused"), std::string::npos) << refused.err;
 }
 
 TEST_F(Tcpd, RemovesItsSocketsOnSigterm) {
