@@ -22,7 +22,7 @@ for f in lib/libipc.so lib/libipc.a lib/pkgconfig/ipc.pc lib/cmake/ipc/ipcConfig
 done
 for program in "$build"/bin/*; do
   name=$(basename "$program")
-  case "$name" in *unit_tests|unit_*|integration_*|raw_pingpong|bench_*) continue ;; esac
+  case "$name" in *_tests|unit_*|integration_*|raw_pingpong|bench_*) continue ;; esac
   [ -x "$prefix/bin/$name" ] || fail "bin/$name was not installed"
   [ -e "$prefix/share/man/man1/$name.1" ] || fail "no man page for $name"
 done
