@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <ipc/glob.hpp>
 #include <array>
 #include <cerrno>
 #include <cstring>
@@ -26,26 +27,8 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-// Iterative glob with one backtrack point: linear in practice, never exponential.
 bool glob(std::string_view pattern, std::string_view text, bool fold_case) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  auto same = [&](char a, char b) { return fold_case ? lower(a) == lower(b) : a == b; };
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || same(pattern[p], text[t]))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
+  return ipc::glob_match(pattern, text, fold_case ? ipc::Case::insensitive : ipc::Case::sensitive);
 }
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::bad_request, what); }
@@ -128,8 +111,6 @@ bool in_group(uid_t uid, gid_t gid, gid_t wanted) {
 }
 
 }  // namespace
-
-bool glob_match(std::string_view pattern, std::string_view text) noexcept { return glob(pattern, text, false); }
 
 struct Rule::PeerPattern {
   enum class Kind { any, endpoint, uid, gid, identity } kind = Kind::any;
@@ -286,7 +267,7 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
 
 bool Rule::matches_out(const ipc::ServiceName& service, const ipc::Uri& destination,
                        const ClientCredentials& client) const {
-  if (direction_ != Direction::out || !glob_match(service_glob_, service.str())) return false;
+  if (direction_ != Direction::out || !ipc::glob_match(service_glob_, service.str())) return false;
   const PeerPattern& p = *peer_;
   switch (p.kind) {
     case PeerPattern::Kind::any: return true;
@@ -302,7 +283,7 @@ bool Rule::matches_out(const ipc::ServiceName& service, const ipc::Uri& destinat
 }
 
 bool Rule::matches_in(const ipc::ServiceName& service, const RemotePeer& peer) const {
-  if (direction_ != Direction::in || !glob_match(service_glob_, service.str())) return false;
+  if (direction_ != Direction::in || !ipc::glob_match(service_glob_, service.str())) return false;
   const PeerPattern& p = *peer_;
   switch (p.kind) {
     case PeerPattern::Kind::any: return true;

@@ -56,9 +56,6 @@ struct RemotePeer {
   std::string identity;  // authenticated identity, "" when none
 };
 
-// Matches service names against a glob: '*' any run of characters, '?' one character.
-[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text) noexcept;
-
 class Rule {
  public:
   // Parses the four words. Throws ipc::Error(bad_request) saying which word is wrong and why

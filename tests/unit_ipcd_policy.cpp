@@ -4,6 +4,8 @@
 
 #include <fstream>
 
+#include <ipc/glob.hpp>
+
 #include "policy.hpp"
 
 namespace ipcd {
@@ -221,11 +223,15 @@ TEST(Policy, KeepsStaticRoutes) {
 }
 
 TEST(Glob, MatchesStarsAndQuestionMarksWithoutBlowingUp) {
+  using ipc::glob_match;
   EXPECT_TRUE(glob_match("*", ""));
   EXPECT_TRUE(glob_match("p*g", "pong"));
   EXPECT_TRUE(glob_match("p?ng", "pong"));
   EXPECT_FALSE(glob_match("p?ng", "pooong"));
   EXPECT_FALSE(glob_match("pong", "Pong"));
+  EXPECT_TRUE(glob_match("pong", "Pong", ipc::Case::insensitive));
+  EXPECT_TRUE(glob_match("a*", "a*b"));
+  EXPECT_FALSE(glob_match("a*c", "a*b"));
   EXPECT_TRUE(glob_match("*a*a*a*a*a*a*a*b", std::string(40, 'a') + "b"));
   EXPECT_FALSE(glob_match("*a*a*a*a*a*a*a*a*b", std::string(5000, 'a')));  // linear, not exponential
 }

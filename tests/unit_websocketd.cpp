@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <ipc/glob.hpp>
 #include <ipc/message.hpp>
 
 #include "mapping.hpp"
@@ -15,11 +16,11 @@ namespace websocketd {
 namespace {
 
 TEST(OriginPolicy, MatchesGlobsCaseInsensitively) {
-  EXPECT_TRUE(glob_match("https://*.example.org", "https://app.EXAMPLE.org"));
-  EXPECT_TRUE(glob_match("http://localhost:80?0", "http://localhost:8080"));
-  EXPECT_FALSE(glob_match("https://*.example.org", "https://example.org.evil.net"));
-  EXPECT_FALSE(glob_match("https://*.example.org", "http://app.example.org"));
-  EXPECT_TRUE(glob_match("*", ""));
+  EXPECT_TRUE(ipc::glob_match("https://*.example.org", "https://app.EXAMPLE.org", ipc::Case::insensitive));
+  EXPECT_TRUE(ipc::glob_match("http://localhost:80?0", "http://localhost:8080"));
+  EXPECT_FALSE(ipc::glob_match("https://*.example.org", "https://example.org.evil.net"));
+  EXPECT_FALSE(ipc::glob_match("https://*.example.org", "http://app.example.org"));
+  EXPECT_TRUE(ipc::glob_match("*", ""));
 }
 
 TEST(OriginPolicy, AllowsOnlyItsOwnPagesByDefault) {

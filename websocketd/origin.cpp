@@ -2,6 +2,7 @@
 #include "origin.hpp"
 
 #include <cctype>
+#include <ipc/glob.hpp>
 
 namespace websocketd {
 namespace {
@@ -27,28 +28,6 @@ std::string_view authority_of(std::string_view origin) noexcept {
 
 }  // namespace
 
-bool glob_match(std::string_view pattern, std::string_view text) noexcept {
-  // Iterative matcher with one backtrack point for the last `*`: linear in practice, and no
-  // recursion a hostile header could blow up.
-  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || (pattern[p] != '*' && same_char(pattern[p], text[t])))) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
-
 bool OriginPolicy::allows(std::string_view origin, std::string_view host) const {
   // No Origin: not a browser, and a non-browser client can claim any origin anyway.
   if (origin.empty()) return true;
@@ -59,10 +38,10 @@ bool OriginPolicy::allows(std::string_view origin, std::string_view host) const 
   for (const auto& pattern : patterns_) {
     if (pattern == "*") return true;
     if (pattern.find("://") != std::string::npos) {
-      if (glob_match(pattern, origin)) return true;
+      if (ipc::glob_match(pattern, origin, ipc::Case::insensitive)) return true;
     } else {
       const auto authority = authority_of(origin);
-      if (!authority.empty() && glob_match(pattern, authority)) return true;
+      if (!authority.empty() && ipc::glob_match(pattern, authority, ipc::Case::insensitive)) return true;
     }
   }
   return false;

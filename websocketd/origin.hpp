@@ -18,9 +18,6 @@
 
 namespace websocketd {
 
-// Glob match, case-insensitive: `*` any run of characters, `?` one character.
-[[nodiscard]] bool glob_match(std::string_view pattern, std::string_view text) noexcept;
-
 class OriginPolicy {
  public:
   OriginPolicy() = default;
