@@ -11,6 +11,7 @@
 #include <ipc/fd.hpp>
 #include <ipc/listener.hpp>
 #include <nlohmann/json.hpp>
+#include <atomic>
 #include <random>
 #include <thread>
 
@@ -305,6 +306,56 @@ TEST_F(Ipcd, RefusesMalformedRequestsWithBadRequestAndServesOthers) {
   expect_error(request(Message{MessageType::status, 0, R"({"command":"explode"})"}), "bad-request");
   expect_error(lookup(std::string(70000, 'p')), "too-large");
   expect_echo(lookup("pong;").fd.get());
+}
+
+TEST_F(Ipcd, AnswersTwoHundredConcurrentLookups) {
+  auto ipcd = start("ipcd");
+  auto pongd = start("pongd");
+  std::atomic<int> ok{0};
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 200; ++i) {
+    threads.emplace_back([&, i] {
+      try {
+        ConnectOptions options;
+        options.rundir = rundir;
+        options.network = "pong unix:pong";
+        Client client(ipc::connect(ServiceName("pong"), options));
+        const auto sent = Message::data("lookup " + std::to_string(i));
+        client.send(sent);
+        if (client.receive() == sent) ++ok;
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(ok.load(), 200);
+  EXPECT_GE(status()["counters"]["lookups"]["ok"].get<int>(), 200);
+}
+
+TEST_F(Ipcd, KeepsServingWhenClientsDisconnectMidLookup) {
+  auto ipcd = start("ipcd", {"--timeout", "2"});
+  auto pongd = start("pongd");
+  FakeProtocolDaemon silent(rundir, "tcp", "");
+  {
+    auto half = connect_raw(rundir / "ipc");  // half a header, then gone
+    write_all(half.get(), std::string("\x03\x00", 2));
+  }
+  {
+    auto waiting = connect_raw(rundir / "ipc");  // a whole lookup that waits on a silent daemon, then gone
+    write_all(waiting.get(), encode(Message{MessageType::lookup, 0, "pong;pong tcp://127.0.0.1:9/pong"}));
+    ASSERT_TRUE(wait_until([&] { return silent.connect_.has_value(); }));
+  }
+  {
+    // A 1 MB garbage lookup: ipcd refuses it from the header and closes, maybe before we finish.
+    auto garbage = connect_raw(rundir / "ipc");
+    try {
+      write_all(garbage.get(), encode(Message{MessageType::lookup, 0, std::string(1 << 20, 'g')}));
+    } catch (const std::exception&) {
+    }
+    EXPECT_NE(read_until_eof(garbage.get()).find("too-large: "), std::string::npos);
+  }
+  expect_echo(lookup("pong;").fd.get());
+  EXPECT_TRUE(ipcd.running());
 }
 
 TEST_F(Ipcd, DropsAClientThatSendsNothingAtTheDeadline) {
