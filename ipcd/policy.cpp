@@ -2,16 +2,17 @@
 #include "policy.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <ipc/glob.hpp>
 #include <array>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
+#include <ipc/fd.hpp>
+#include <ipc/glob.hpp>
 #include <set>
 #include <sstream>
 
@@ -31,7 +32,15 @@ bool glob(std::string_view pattern, std::string_view text, bool fold_case) {
   return ipc::glob_match(pattern, text, fold_case ? ipc::Case::insensitive : ipc::Case::sensitive);
 }
 
+// A config file is a few rules and names; a bound keeps a wrong path (a log, /dev/zero) from eating memory.
+constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
+
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::bad_request, what); }
+
+// Not ::isdigit: a byte of a UTF-8 name is a negative char, and isdigit of a negative value is undefined.
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
 
 bool is_glob_char(char c) {
   return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
@@ -176,10 +185,11 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
   } else if (kind == "uid" || kind == "user" || kind == "group") {
     if (!out) bad("peer '" + peer_text + "': " + kind + ": selectors only fit out rules (local clients)");
     if (kind == "uid") {
-      if (value.empty() || value.size() > 10 || !std::all_of(value.begin(), value.end(), ::isdigit))
-        bad("peer '" + peer_text + "': uid: takes a number");
+      // (uid_t)-1 is "no uid" (ClientCredentials' default), so it is not a uid a rule may name.
+      if (!all_digits(value) || value.size() > 10 || std::stoull(value) >= static_cast<uid_t>(-1))
+        bad("peer '" + peer_text + "': uid: takes a number from 0 to " + std::to_string(static_cast<uid_t>(-1) - 1));
       pattern->kind = PeerPattern::Kind::uid;
-      pattern->uid = static_cast<uid_t>(std::stoul(value));
+      pattern->uid = static_cast<uid_t>(std::stoull(value));
     } else if (kind == "user") {
       const auto uid = lookup_user(value);
       if (!uid) bad("peer '" + peer_text + "': no user named '" + value + "'");
@@ -211,6 +221,8 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
       if (close == std::string::npos) bad("peer '" + peer_text + "': missing ']'");
       std::string rest = host.substr(close + 1);
       host = host.substr(1, close - 1);
+      if (host.find(':') == std::string::npos || !parse_address(host))
+        bad("peer '" + peer_text + "': brackets hold an IPv6 address, not '" + host + "'");
       if (!rest.empty() && rest.front() == '/') {  // [v6]/n[:port]
         const auto port_colon = rest.find(':');
         host += rest.substr(0, port_colon);
@@ -224,7 +236,8 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
       port = host.substr(host.find(':') + 1);
       host = host.substr(0, host.find(':'));
     } else if (std::count(host.begin(), host.end(), ':') > 1 && !parse_address(host.substr(0, host.find('/')))) {
-      bad("peer '" + peer_text + "': an IPv6 address with a port goes in brackets");
+      bad("peer '" + peer_text + "': '" + host +
+          "' is not an IPv6 address (an IPv6 address with a port goes in brackets: [::1]:9000)");
     }
     if (host.empty()) bad("peer '" + peer_text + "': missing host");
     const auto slash = host.find('/');
@@ -233,8 +246,7 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
       int prefix = max;
       if (slash != std::string::npos) {
         const std::string bits = host.substr(slash + 1);
-        if (bits.empty() || bits.size() > 3 || !std::all_of(bits.begin(), bits.end(), ::isdigit) ||
-            std::stoi(bits) > max)
+        if (!all_digits(bits) || bits.size() > 3 || std::stoi(bits) > max)
           bad("peer '" + peer_text + "': CIDR prefix must be 0 to " + std::to_string(max));
         prefix = std::stoi(bits);
       }
@@ -250,8 +262,7 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
       pattern->host_glob = host;
     }
     if (!port.empty() && port != "*") {
-      if (port.size() > 5 || !std::all_of(port.begin(), port.end(), ::isdigit) || std::stol(port) < 1 ||
-          std::stol(port) > 65535)
+      if (!all_digits(port) || port.size() > 5 || std::stol(port) < 1 || std::stol(port) > 65535)
         bad("peer '" + peer_text + "': the port must be 1 to 65535 or *");
       pattern->port = static_cast<std::uint16_t>(std::stol(port));
     } else if (port.empty() && value.back() == ':') {
@@ -294,7 +305,8 @@ bool Rule::matches_in(const ipc::ServiceName& service, const RemotePeer& peer) c
   }
   if (p.scheme && *p.scheme != peer.scheme) return false;
   if (p.port != 0 && p.port != peer.port) return false;
-  if (!peer.address.empty() && p.host_matches(peer.address)) return true;
+  // An unknown address ("") only matches the host "*": a deny rule for any host covers it too.
+  if (p.host_matches(peer.address)) return true;
   // A verified certificate name may stand for the host.
   return !p.network && !peer.identity.empty() && p.host_matches(peer.identity);
 }
@@ -326,7 +338,8 @@ Resolved Policy::resolve(const ipc::ServiceName& service) const {
       return text + it->second;
     };
     if (static_cast<int>(out.hops.size()) > max_redirects)
-      throw Error(ErrorCode::loop, "more than " + std::to_string(max_redirects) + " redirections: " + chain());
+      throw Error(ErrorCode::loop,
+                  "redirect loop: " + chain() + " (more than " + std::to_string(max_redirects) + " redirections)");
     ipc::Uri target = ipc::Uri::parse(it->second);
     out.hops.push_back(target.is_local() ? target.service().str() : target.str());
     if (!target.is_local()) {
@@ -369,9 +382,15 @@ nlohmann::json Policy::to_json() const {
   for (const auto& rule : rules_) rules.push_back(rule.text());
   nlohmann::json routes = nlohmann::json::object();
   for (const auto& [service, uri] : routes_) routes[service] = uri.str();
+  // A redirect to a URI may carry a password: show it like a route's, as ***.
+  nlohmann::json redirects = nlohmann::json::object();
+  for (const auto& [service, target] : redirects_) {
+    const auto uri = ipc::Uri::parse(target);
+    redirects[service] = uri.is_local() ? target : uri.str();
+  }
   return {{"policy", {{"in", to_string(default_in_)}, {"out", to_string(default_out_)}}},
           {"rules", rules},
-          {"redirects", redirects_},
+          {"redirects", redirects},
           {"routes", routes}};
 }
 
@@ -438,11 +457,22 @@ Config parse_config(const nlohmann::json& document, const std::string& file) {
 }
 
 Config load_config(const std::string& file) {
-  std::ifstream in(file);
-  if (!in) throw ConfigError(file, "(file)", std::strerror(errno));
+  // read(2) rather than an ifstream: a directory opens fine and must still be "(file)", with errno.
+  const ipc::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
+  if (!fd) throw ConfigError(file, "(file)", std::strerror(errno));
+  std::string text;
+  for (std::array<char, 8192> buffer{};;) {
+    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw ConfigError(file, "(file)", std::strerror(errno));
+    if (n == 0) break;
+    if (text.size() + static_cast<std::size_t>(n) > max_config_bytes)
+      throw ConfigError(file, "(file)", "larger than " + std::to_string(max_config_bytes) + " bytes");
+    text.append(buffer.data(), static_cast<std::size_t>(n));
+  }
   nlohmann::json document;
   try {
-    document = nlohmann::json::parse(in);
+    document = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(file, "(syntax)", e.what());
   }
