@@ -5,54 +5,50 @@
 #include <boost/asio/write.hpp>
 #include <ipc/log.hpp>
 #include <memory>
+#include <vector>
 
 namespace tcpd {
 namespace asio = ipc::asio;
 namespace {
 
 constexpr std::size_t chunk = 64 * 1024;
+// Chunks kept for reuse beyond those in use: enough for the directions active at one moment on
+// one thread, small enough (2 MiB) not to matter.
+constexpr std::size_t pooled_chunks = 32;
 
-// Closes both sides: the other direction's pending operation then ends with an error.
-struct Sides {
-  ipc::UnixSocket& unix_side;
-  TcpSocket& tcp_side;
-  void close() {
-    boost::system::error_code ignored;
-    unix_side.close(ignored);
-    tcp_side.close(ignored);
+// Chunks of the relays of this thread (each io_context thread has its own: no locking).
+class ChunkPool {
+ public:
+  using Chunk = std::unique_ptr<char[]>;
+  Chunk take() {
+    if (free_.empty()) return std::make_unique_for_overwrite<char[]>(chunk);
+    Chunk c = std::move(free_.back());
+    free_.pop_back();
+    return c;
   }
+  void give(Chunk c) noexcept {
+    if (free_.size() < pooled_chunks) free_.push_back(std::move(c));
+  }
+  ChunkPool() { free_.reserve(pooled_chunks); }
+
+ private:
+  std::vector<Chunk> free_;
 };
+thread_local ChunkPool pool;
 
-template <class From, class To>
-asio::awaitable<void> pump(From& from, To& to, const std::string& first, Sides& sides) {
-  if (!first.empty()) {
-    auto [ec, n] = co_await asio::async_write(to, asio::buffer(first), ipc::use_nothrow);
-    if (ec) {
-      sides.close();
-      co_return;
-    }
-  }
-  std::unique_ptr<char[]> buffer;
-  for (;;) {
-    // Wait for data before holding a buffer: idle connections cost no buffer memory.
-    auto [wait_error] = co_await from.async_wait(From::wait_read, ipc::use_nothrow);
-    if (wait_error) break;
-    if (!buffer) buffer = std::make_unique_for_overwrite<char[]>(chunk);
-    boost::system::error_code read_error;
-    const std::size_t n = from.read_some(asio::buffer(buffer.get(), chunk), read_error);
-    if (read_error == asio::error::would_block || read_error == asio::error::try_again) continue;
-    if (read_error == asio::error::eof) {
-      // Half-close: the other side learns there is no more, and may go on sending.
-      boost::system::error_code ignored;
-      to.shutdown(To::shutdown_send, ignored);
-      co_return;
-    }
-    if (read_error) break;
-    auto [write_error, written] = co_await asio::async_write(to, asio::buffer(buffer.get(), n), ipc::use_nothrow);
-    if (write_error) break;
-  }
-  sides.close();
-}
+// A chunk taken from the pool for as long as data flows; back to the pool when it goes out of
+// scope, also when the coroutine is destroyed mid-write at shutdown.
+class Borrowed {
+ public:
+  Borrowed() : chunk_(pool.take()) {}
+  ~Borrowed() { pool.give(std::move(chunk_)); }
+  Borrowed(const Borrowed&) = delete;
+  Borrowed& operator=(const Borrowed&) = delete;
+  [[nodiscard]] char* data() const noexcept { return chunk_.get(); }
+
+ private:
+  ChunkPool::Chunk chunk_;
+};
 
 }  // namespace
 
@@ -62,15 +58,70 @@ void tune(TcpSocket& socket) {
   socket.set_option(asio::socket_base::keep_alive(true), ignored);
 }
 
-asio::awaitable<void> relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first,
-                            std::string to_unix_first) {
+Relay::Relay(ipc::UnixSocket unix_side, TcpSocket tcp_side)
+    : unix_side_(std::move(unix_side)), tcp_side_(std::move(tcp_side)) {}
+
+void Relay::close() noexcept {
+  boost::system::error_code ignored;
+  unix_side_.close(ignored);
+  tcp_side_.close(ignored);
+}
+
+template <class From, class To>
+asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
+  if (!first.empty()) {
+    auto [ec, n] = co_await asio::async_write(to, asio::buffer(first), ipc::use_nothrow);
+    if (ec) {
+      close();
+      co_return;
+    }
+    std::string().swap(first);  // its memory goes now, not when the relay ends
+  }
+  for (;;) {
+    // Wait for data before holding a buffer: idle connections cost no buffer memory.
+    auto [wait_error] = co_await from.async_wait(From::wait_read, ipc::use_nothrow);
+    if (wait_error) break;
+    // Move what `from` has, chunk by chunk, until it has nothing more right now; then the chunk
+    // goes back to the pool (end of this scope) and the loop waits again.
+    Borrowed buffer;
+    bool failed = false;
+    for (;;) {
+      boost::system::error_code read_error;
+      const std::size_t n = from.read_some(asio::buffer(buffer.data(), chunk), read_error);
+      if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
+      if (read_error == asio::error::eof) {
+        // Half-close: the other side learns there is no more, and may go on sending.
+        boost::system::error_code ignored;
+        to.shutdown(To::shutdown_send, ignored);
+        co_return;
+      }
+      if (read_error) {
+        failed = true;
+        break;
+      }
+      // The next read waits for this write: one chunk in flight is the backpressure.
+      auto [write_error, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n), ipc::use_nothrow);
+      if (write_error) {
+        failed = true;
+        break;
+      }
+      // A short read means the socket is empty for now: no need to try again before waiting.
+      if (n < chunk) break;
+    }
+    if (failed) break;
+  }
+  // Either side failed, or close() was called: closing both ends the other direction's wait.
+  close();
+}
+
+asio::awaitable<void> Relay::run(std::string to_tcp_first, std::string to_unix_first) {
   using namespace asio::experimental::awaitable_operators;
   // Non-blocking, so a read after a spurious readiness gives would_block instead of waiting.
-  unix_side.non_blocking(true);
-  tcp_side.non_blocking(true);
-  Sides sides{unix_side, tcp_side};
-  co_await (pump(unix_side, tcp_side, to_tcp_first, sides) &&
-            pump(tcp_side, unix_side, to_unix_first, sides));
+  boost::system::error_code ignored;
+  unix_side_.non_blocking(true, ignored);
+  tcp_side_.non_blocking(true, ignored);
+  co_await (pump(unix_side_, tcp_side_, std::move(to_tcp_first)) &&
+            pump(tcp_side_, unix_side_, std::move(to_unix_first)));
 }
 
 }  // namespace tcpd

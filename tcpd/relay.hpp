@@ -5,8 +5,10 @@
 // Both directions run at once. Each holds at most one chunk (64 KiB) in flight: it reads, writes
 // that chunk out, and only then reads again, so a slow side makes tcpd stop reading the fast one
 // (backpressure) and no process buffers without bound. An idle direction holds no buffer: it
-// waits for readability first and takes its buffer when data first flows. EOF one way is passed
-// on as a half-close (shutdown of the other side's sending direction); an error on either side
+// waits for readability first, takes a chunk from a small per-thread pool while data flows and
+// gives it back once its side is drained, so an idle relayed connection costs its two sockets and
+// its coroutine frames, and a busy daemon does not allocate per chunk. EOF one way is passed on
+// as a half-close (shutdown of the other side's sending direction); an error on either side
 // closes both at once.
 #pragma once
 
@@ -18,10 +20,26 @@ namespace tcpd {
 
 using TcpSocket = boost::asio::ip::tcp::socket;
 
-// Relays until both directions are done. `to_tcp_first` / `to_unix_first` are bytes already read
-// from the other side that must go out before anything else.
-ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first = {},
-                                 std::string to_unix_first = {});
+class Relay {
+ public:
+  Relay(ipc::UnixSocket unix_side, TcpSocket tcp_side);
+  Relay(const Relay&) = delete;
+  Relay& operator=(const Relay&) = delete;
+
+  // Relays until both directions are done. `to_tcp_first` / `to_unix_first` are bytes already
+  // read from the other side that must go out before anything else.
+  ipc::asio::awaitable<void> run(std::string to_tcp_first = {}, std::string to_unix_first = {});
+
+  // Closes both sides now (shutdown): run() then returns promptly.
+  void close() noexcept;
+
+ private:
+  template <class From, class To>
+  ipc::asio::awaitable<void> pump(From& from, To& to, std::string first);
+
+  ipc::UnixSocket unix_side_;
+  TcpSocket tcp_side_;
+};
 
 // TCP_NODELAY (frames are small and latency matters) and SO_KEEPALIVE (notice dead peers).
 void tune(TcpSocket& socket);

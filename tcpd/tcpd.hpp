@@ -1,9 +1,9 @@
 // Tcpd: the TCP protocol daemon's job (DESIGN §6, §7, §8).
-//   outbound  ipcd's CONNECT on RUNDIR/tcp: connect to the remote tcpd, handshake, answer ipcd,
-//             then relay between ipcd's (now the client's) Unix connection and TCP.
-//   inbound   remote tcpd's on --listen: read the handshake, ask the local ipcd (INBOUND), answer,
-//             then relay between TCP and the local service's connection.
-// RUNDIR/tls answers unsupported-scheme until TLS exists.
+//   outbound  ipcd's CONNECT on RUNDIR/tcp (outbound.cpp): connect to the remote tcpd, handshake,
+//             answer ipcd, then relay between ipcd's (now the client's) Unix connection and TCP.
+//   inbound   remote tcpd's on --listen (inbound.cpp): read the handshake, ask the local ipcd
+//             (INBOUND), answer, then relay between TCP and the local service's connection.
+// RUNDIR/tls answers unsupported-scheme until TLS exists. The relays themselves are relay.hpp.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <ipc/connection.hpp>
 #include <ipc/service.hpp>
+#include <ipc/uri.hpp>
 #include <list>
 #include <string>
 #include <vector>
@@ -40,14 +41,20 @@ class Tcpd {
   void start();
 
  private:
+  // outbound.cpp
   ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd);
+  ipc::asio::awaitable<TcpSocket> open_remote(const ipc::Uri& uri);
+  // inbound.cpp
   ipc::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
   ipc::asio::awaitable<void> inbound(TcpSocket socket);
+  // tcpd.cpp
+  ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first);
   void stop();
 
   ipc::Service& service_;
   Settings settings_;
   std::list<boost::asio::ip::tcp::acceptor> acceptors_;
+  std::list<Relay*> relays_;  // closed at shutdown
   std::size_t inbound_sessions_ = 0;
   ipc::Signal session_ended_;
   bool stopping_ = false;

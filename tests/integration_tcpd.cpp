@@ -15,8 +15,6 @@
 #include <regex>
 #include <thread>
 
-#include "handshake.hpp"
-#include "tcpd.hpp"
 #include "support/harness.hpp"
 
 namespace ipc::test {
@@ -42,6 +40,29 @@ int closed_port() {
   return ntohs(addr.sin_port);
 }
 
+// A loopback listener with a backlog of 0 and one connection already in its queue: the kernel
+// drops every further SYN, so a connect to it neither succeeds nor fails (a black hole).
+struct FullListener {
+  UniqueFd listener;
+  UniqueFd filler;
+  int port = 0;
+};
+
+// A loopback listener that completes TCP connections (in the kernel's backlog) and never says a
+// word: a remote that does not answer the handshake.
+UniqueFd silent_listener(int backlog, int& port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd.get(), backlog) != 0)
+    throw std::runtime_error("listen");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
 UniqueFd tcp_connect(int port) {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_in addr{};
@@ -50,6 +71,13 @@ UniqueFd tcp_connect(int port) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("connect");
   return fd;
+}
+
+FullListener full_listener() {
+  FullListener full;
+  full.listener = silent_listener(0, full.port);
+  full.filler = tcp_connect(full.port);
+  return full;
 }
 
 long rss_kib(pid_t pid) {
@@ -169,6 +197,37 @@ TEST_F(Tcpd, ReportsARefusedPortWithinTheConnectTimeout) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
 }
 
+TEST_F(Tcpd, ReportsAnUnresolvableHostAsUnreachable) {
+  auto ha = start_a({"--no-listen", "--connect-timeout", "3"});
+  // .invalid never resolves (RFC 6761).
+  const auto r = pong("pong tcp://no-such-host.invalid:9000/pong");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("unreachable: cannot resolve no-such-host.invalid"), std::string::npos) << r.err;
+}
+
+TEST_F(Tcpd, ReportsATimeoutWhenTheRemoteNeverAcceptsWithinTheConnectTimeout) {
+  auto ha = start_a({"--no-listen", "--connect-timeout", "1"});
+  const auto hole = full_listener();
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = pong(route(hole.port));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("timeout: no TCP connection to 127.0.0.1:" + std::to_string(hole.port) + " within 1"),
+            std::string::npos)
+      << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
+TEST_F(Tcpd, ReportsATimeoutWhenTheRemoteNeverAnswersTheHandshake) {
+  auto ha = start_a({"--no-listen", "--handshake-timeout", "1"});
+  int port = 0;
+  const auto mute = silent_listener(8, port);
+  const auto started = std::chrono::steady_clock::now();
+  const auto r = pong(route(port));
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("timeout: the remote handshake did not complete within 1"), std::string::npos) << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
+}
+
 TEST_F(Tcpd, RefusesAPasswordOverPlainTcpBeforeConnecting) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
   auto ha = start_a();
@@ -201,6 +260,34 @@ TEST_F(Tcpd, EndsTheClientWithAnErrorWhenTheRemoteTcpdDies) {
   } catch (const Error& e) {
     EXPECT_EQ(e.code(), ErrorCode::unavailable) << e.what();
   }
+}
+
+TEST_F(Tcpd, PassesAHalfCloseOnBothWays) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  auto c = client(hb.port);
+  // The client says its last frame and shuts its sending side: the EOF travels A's relay, TCP and
+  // B's relay to pongd, which still answers, then ends; its EOF comes back the same way.
+  const std::string frame = encode(Message::data(std::string(200000, 'h'), 3));
+  write_all(c.fd(), frame);
+  ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
+  EXPECT_EQ(read_until_eof(c.fd(), std::chrono::seconds(10)), frame);
+}
+
+TEST_F(Tcpd, EndsItsRelaysAtOnceOnSigterm) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  auto c = client(hb.port);
+  c.send(Message::data("before"));
+  EXPECT_EQ(c.receive().payload, "before");
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_EQ(ha.tcpd.stop(), 0);
+  // Well within libipc's 3 s grace period: the relay was closed, not waited for.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(2500));
+  EXPECT_EQ(read_until_eof(c.fd(), std::chrono::seconds(5)), "");
+  // B's side of that connection ends too (its relay sees the TCP connection close).
+  EXPECT_EQ(hb.tcpd.stop(), 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
 TEST_F(Tcpd, DropsGarbageAndStalledHandshakesWhileServingOthers) {
@@ -336,6 +423,12 @@ TEST_F(Tcpd, CarriesPongAcrossTwoNetworkNamespaces) {
   const auto refused = pong("pong tcp://127.0.0.1:9000/pong");
   EXPECT_EQ(refused.status, 1);
   EXPECT_NE(refused.err.find("refused"), std::string::npos) << refused.err;
+  // A's stack has no route beyond its /24: an address outside it is unreachable, at once.
+  const auto started = std::chrono::steady_clock::now();
+  const auto unreachable = pong("pong tcp://198.51.100.7:9000/pong");
+  EXPECT_EQ(unreachable.status, 1);
+  EXPECT_NE(unreachable.err.find("unreachable: 198.51.100.7:9000"), std::string::npos) << unreachable.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
 }
 
 TEST_F(Tcpd, RemovesItsSocketsOnSigterm) {
@@ -361,42 +454,6 @@ TEST_F(Tcpd, BadFlagsExitWithStatusTwoAndSayWhy) {
     EXPECT_EQ(r.status, 2) << args[0] << ": " << r.err;
     EXPECT_NE(r.err.find(says), std::string::npos) << args[0] << ": " << r.err;
   }
-}
-
-TEST(TcpdHandshake, RoundTripsAndRefusesMalformedOnes) {
-  const auto frame = tcpd::encode_handshake({ServiceName("pong"), "alice", std::nullopt});
-  const auto parsed = tcpd::parse_handshake(frame);
-  EXPECT_EQ(parsed.service.str(), "pong");
-  EXPECT_EQ(parsed.user, "alice");
-  EXPECT_FALSE(parsed.password);
-  const std::vector<std::pair<Message, std::string>> bad{
-      {Message::data("{}"), "expected a CONNECT frame"},
-      {{MessageType::connect, 0, "nope"}, "not valid JSON"},
-      {{MessageType::connect, 0, "[1]"}, "expected a JSON object"},
-      {{MessageType::connect, 0, R"({"version":2,"service":"pong"})"}, "unsupported version"},
-      {{MessageType::connect, 0, R"({"service":"pong"})"}, "unsupported version"},
-      {{MessageType::connect, 0, R"({"version":1})"}, "'service' must be a string"},
-      {{MessageType::connect, 0, R"({"version":1,"service":"a/b"})"}, "invalid service name 'a/b'"},
-      {{MessageType::connect, 0, R"({"version":1,"service":"pong","extra":1})"}, "unknown key 'extra'"},
-      {{MessageType::connect, 0, R"({"version":1,"service":"pong","user":5})"}, "'user' must be a string"},
-  };
-  for (const auto& [message, says] : bad) {
-    try {
-      (void)tcpd::parse_handshake(message);
-      ADD_FAILURE() << message.payload;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::bad_request);
-      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
-    }
-  }
-}
-
-TEST(TcpdListen, ParsesAddressesAndPorts) {
-  EXPECT_EQ(tcpd::parse_listen("127.0.0.1:9000").port(), 9000);
-  EXPECT_TRUE(tcpd::parse_listen("[::1]:0").address().is_v6());
-  EXPECT_EQ(tcpd::parse_listen("localhost:1").address().to_string(), "127.0.0.1");
-  for (const char* bad : {"", ":", "127.0.0.1", "127.0.0.1:", "1.2.3.4:65536", "[::1:9000", "host:1", "1.2.3.4:x"})
-    EXPECT_THROW((void)tcpd::parse_listen(bad), std::invalid_argument) << bad;
 }
 
 }  // namespace

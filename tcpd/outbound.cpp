@@ -1,0 +1,82 @@
+// The outbound side: ipcd's CONNECT on RUNDIR/tcp (DESIGN §6) becomes a TCP connection to the
+// remote tcpd, the remote handshake (§7), ipcd's answer, then the relay.
+#include <boost/asio/connect.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <ipc/error.hpp>
+#include <ipc/log.hpp>
+
+#include "handshake.hpp"
+#include "tcp_frames.hpp"
+#include "tcpd.hpp"
+
+namespace tcpd {
+namespace asio = ipc::asio;
+using asio::ip::tcp;
+using ipc::Error;
+using ipc::ErrorCode;
+
+asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd) {
+  ipc::Message request;
+  if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return;
+  const ConnectRequest connect = parse_connect_request(request);
+  const ipc::Uri uri = ipc::Uri::parse(connect.uri);
+  if (uri.scheme() != ipc::Scheme::tcp)
+    throw Error(ErrorCode::bad_request, "tcpd takes tcp:// URIs here, not " + uri.str());
+  // Never over plain TCP: refused before any connection is made.
+  if (uri.password()) throw Error(ErrorCode::bad_request, "a password is never sent over plain tcp://; use tls://");
+
+  TcpSocket remote = co_await open_remote(uri);
+  // The remote handshake: a tcp:// URI has no password here, so only the user (if any) goes.
+  // (A named local, not a temporary inside the co_await: GCC 12 destroys such aggregate
+  // temporaries twice.)
+  const ipc::Message hello = encode_handshake({uri.service(), uri.user(), std::nullopt});
+  co_await write_frame(remote, hello, settings_.handshake_timeout);
+  const ipc::Message answer =
+      co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the remote handshake");
+  if (answer.type == ipc::MessageType::error) {
+    // The remote's code and text go to ipcd, and from there to the client, as they are.
+    ipc::log_info("CONNECT ", uri.str(), ": the remote side said ", answer.payload);
+    co_await ipcd.send(answer);
+    co_return;
+  }
+  if (answer.type != ipc::MessageType::data || answer.payload != "ok")
+    throw Error(ErrorCode::unreachable, uri.authority() + " does not speak the ipc protocol");
+  if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return;
+  ipc::log_debug("CONNECT ", uri.str(), ": relaying");
+  // Whatever the client wrote right after its lookup may already sit in the decoder.
+  std::string pending = ipcd.decoder().take_buffered();
+  // The relay reads the socket itself from now on: the decoder's read buffer would only be memory
+  // an idle connection holds for nothing.
+  ipcd.decoder() = ipc::FrameDecoder(max_handshake);
+  co_await relay(std::move(ipcd.socket()), std::move(remote), std::move(pending));
+}
+
+// Resolves and connects, both within --connect-timeout. Its own coroutine so that the resolver,
+// the timer and the resolved addresses are gone before the relay starts.
+asio::awaitable<TcpSocket> Tcpd::open_remote(const ipc::Uri& uri) {
+  using namespace asio::experimental::awaitable_operators;
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, settings_.connect_timeout);
+  tcp::resolver resolver(executor);
+  auto resolved = co_await (resolver.async_resolve(uri.host(), std::to_string(uri.port()), ipc::use_nothrow) ||
+                            timer.async_wait(ipc::use_nothrow));
+  if (resolved.index() == 1)
+    throw Error(ErrorCode::timeout, "could not resolve " + uri.host() + " within " + seconds(settings_.connect_timeout));
+  auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
+  if (resolve_error) throw Error(ErrorCode::unreachable, "cannot resolve " + uri.host() + ": " + resolve_error.message());
+  TcpSocket remote(executor);
+  auto connected =
+      co_await (asio::async_connect(remote, endpoints, ipc::use_nothrow) || timer.async_wait(ipc::use_nothrow));
+  if (connected.index() == 1)
+    throw Error(ErrorCode::timeout,
+                "no TCP connection to " + uri.authority() + " within " + seconds(settings_.connect_timeout));
+  if (auto [ec, endpoint] = std::get<0>(connected); ec) {
+    if (ec == asio::error::connection_refused) throw Error(ErrorCode::refused, uri.authority() + " refused the connection");
+    // ENETUNREACH, EHOSTUNREACH and the like: no way there.
+    throw Error(ErrorCode::unreachable, uri.authority() + ": " + ec.message());
+  }
+  tune(remote);
+  co_return remote;
+}
+
+}  // namespace tcpd

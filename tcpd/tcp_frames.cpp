@@ -1,0 +1,100 @@
+// One frame at a time over TCP, with a deadline (see tcp_frames.hpp).
+#include "tcp_frames.hpp"
+
+#include <boost/asio/read.hpp>
+#include <boost/asio/write.hpp>
+#include <ipc/error.hpp>
+#include <memory>
+
+namespace tcpd {
+namespace asio = ipc::asio;
+using ipc::Error;
+using ipc::ErrorCode;
+
+namespace {
+
+// Cancels the socket's operations when the deadline passes; expired() tells afterwards.
+// The timer's handler may already be queued when the operation finishes first (cancel() cannot
+// take it back), so it checks that this Deadline still exists before touching the socket: a
+// late cancel would otherwise abort the next operation, or touch a socket that is gone.
+class Deadline {
+ public:
+  Deadline(asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout)
+      : timer_(socket.get_executor(), timeout), state_(std::make_shared<State>()) {
+    timer_.async_wait([&socket, state = state_](const boost::system::error_code& ec) {
+      if (ec || state->finished) return;  // cancelled, or the operation finished first
+      state->expired = true;
+      boost::system::error_code ignored;
+      socket.cancel(ignored);
+    });
+  }
+  ~Deadline() {
+    state_->finished = true;
+    timer_.cancel();
+  }
+  Deadline(const Deadline&) = delete;
+  Deadline& operator=(const Deadline&) = delete;
+  [[nodiscard]] bool expired() const { return state_->expired; }
+
+ private:
+  struct State {
+    bool expired = false;
+    bool finished = false;
+  };
+  asio::steady_timer timer_;
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace
+
+asio::awaitable<ipc::Message> read_frame(asio::ip::tcp::socket& socket, std::size_t max_payload,
+                                         std::chrono::milliseconds timeout, const std::string& what) {
+  Deadline deadline(socket, timeout);
+  std::uint8_t header[ipc::header_size];
+  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header), ipc::use_nothrow);
+  if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + seconds(timeout));
+  if (ec) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec.message() + ")");
+  const auto h = ipc::decode_header(header);
+  // The size is checked before anything is allocated for it.
+  if (h.length > max_payload)
+    throw Error(ErrorCode::too_large, what + ": a frame of " + std::to_string(h.length) + " bytes, over the limit of " +
+                                          std::to_string(max_payload));
+  ipc::Message frame{static_cast<ipc::MessageType>(h.type), h.user_type, std::string(h.length, '\0')};
+  auto [ec2, m] = co_await asio::async_read(socket, asio::buffer(frame.payload), ipc::use_nothrow);
+  if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + seconds(timeout));
+  if (ec2) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec2.message() + ")");
+  co_return frame;
+}
+
+asio::awaitable<void> write_frame(asio::ip::tcp::socket& socket, const ipc::Message& frame,
+                                  std::chrono::milliseconds timeout) {
+  Deadline deadline(socket, timeout);
+  const std::string bytes = ipc::encode(frame);
+  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes), ipc::use_nothrow);
+  if (deadline.expired()) throw Error(ErrorCode::timeout, "the remote side did not read in time");
+  if (ec) throw Error(ErrorCode::unavailable, "the connection closed (" + ec.message() + ")");
+}
+
+std::string seconds(std::chrono::milliseconds duration) {
+  std::string out = std::to_string(duration.count() / 1000);
+  if (const auto ms = duration.count() % 1000; ms != 0) {
+    std::string fraction = std::to_string(1000 + ms).substr(1);
+    while (fraction.back() == '0') fraction.pop_back();
+    out += "." + fraction;
+  }
+  return out + " s";
+}
+
+std::string text(const asio::ip::tcp::endpoint& endpoint) {
+  const auto address = endpoint.address();
+  // Appended piece by piece: GCC 12's -Wrestrict misfires on "[" + s + "]" at -O2.
+  std::string out;
+  if (address.is_v6()) out += '[';
+  out += address.to_string();
+  if (address.is_v6()) out += ']';
+  out += ':';
+  out += std::to_string(endpoint.port());
+  return out;
+}
+
+}  // namespace tcpd
