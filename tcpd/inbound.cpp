@@ -49,6 +49,14 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket) {
   if (ec) co_return;
   const std::string peer_text = text(peer);
   tune(socket);
+  // This frame lives as long as the relay: the handshake's state lives in accept_from()'s.
+  std::optional<ipc::UnixSocket> local = co_await accept_from(socket, peer_text);
+  if (!local) co_return;
+  ipc::log_debug("inbound from ", peer_text, ": relaying");
+  co_await relay(std::move(*local), std::move(socket), std::string());
+}
+
+asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(TcpSocket& socket, const std::string& peer_text) {
   // The handshake and ipcd's decision, each under --handshake-timeout.
   std::optional<Error> failure;
   std::optional<ipc::UnixSocket> local;
@@ -69,16 +77,15 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket) {
       co_await write_frame(socket, ipc::Message::error(failure->payload()), std::chrono::seconds(2));
     } catch (const Error&) {
     }
-    co_return;
+    co_return std::nullopt;
   }
   try {
     co_await write_frame(socket, ipc::Message::data("ok"), settings_.handshake_timeout);
   } catch (const Error& e) {
     ipc::log_info("inbound from ", peer_text, ": ", e.what());
-    co_return;
+    co_return std::nullopt;
   }
-  ipc::log_debug("inbound from ", peer_text, ": relaying");
-  co_await relay(std::move(*local), std::move(socket), std::string());
+  co_return local;
 }
 
 }  // namespace tcpd

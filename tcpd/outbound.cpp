@@ -4,6 +4,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
+#include <optional>
 
 #include "handshake.hpp"
 #include "tcp_frames.hpp"
@@ -16,8 +17,20 @@ using ipc::Error;
 using ipc::ErrorCode;
 
 asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd) {
+  // This frame lives as long as the relay: everything else lives in connect_for()'s, gone by now.
+  std::optional<TcpSocket> remote = co_await connect_for(ipcd);
+  if (!remote) co_return;
+  // Whatever the client wrote right after its lookup may already sit in the decoder.
+  std::string pending = ipcd.decoder().take_buffered();
+  // The relay reads the socket itself from now on: the decoder's read buffer would only be memory
+  // an idle connection holds for nothing.
+  ipcd.decoder() = ipc::FrameDecoder(max_handshake);
+  co_await relay(std::move(ipcd.socket()), std::move(*remote), std::move(pending));
+}
+
+asio::awaitable<std::optional<TcpSocket>> Tcpd::connect_for(ipc::Connection& ipcd) {
   ipc::Message request;
-  if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return;
+  if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return std::nullopt;
   const ConnectRequest connect = parse_connect_request(request);
   const ipc::Uri uri = ipc::Uri::parse(connect.uri);
   if (uri.scheme() != ipc::Scheme::tcp)
@@ -37,18 +50,13 @@ asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd) {
     // The remote's code and text go to ipcd, and from there to the client, as they are.
     ipc::log_info("CONNECT ", uri.str(), ": the remote side said ", answer.payload);
     co_await ipcd.send(answer);
-    co_return;
+    co_return std::nullopt;
   }
   if (answer.type != ipc::MessageType::data || answer.payload != "ok")
     throw Error(ErrorCode::unreachable, uri.authority() + " does not speak the ipc protocol");
-  if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return;
+  if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return std::nullopt;
   ipc::log_debug("CONNECT ", uri.str(), ": relaying");
-  // Whatever the client wrote right after its lookup may already sit in the decoder.
-  std::string pending = ipcd.decoder().take_buffered();
-  // The relay reads the socket itself from now on: the decoder's read buffer would only be memory
-  // an idle connection holds for nothing.
-  ipcd.decoder() = ipc::FrameDecoder(max_handshake);
-  co_await relay(std::move(ipcd.socket()), std::move(remote), std::move(pending));
+  co_return std::optional<TcpSocket>(std::move(remote));
 }
 
 // Resolves and connects, both within --connect-timeout. Its own coroutine so that the resolver,

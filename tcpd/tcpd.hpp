@@ -13,6 +13,7 @@
 #include <ipc/service.hpp>
 #include <ipc/uri.hpp>
 #include <list>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -43,10 +44,17 @@ class Tcpd {
  private:
   // outbound.cpp
   ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd);
+  // Everything before the relay: ipcd's request, the connection, the handshake, ipcd's answer.
+  // The connected socket once ipcd has its ok; nullopt when the answer was the remote's ERROR or
+  // ipcd went away. Throws ipc::Error for everything else.
+  ipc::asio::awaitable<std::optional<TcpSocket>> connect_for(ipc::Connection& ipcd);
   ipc::asio::awaitable<TcpSocket> open_remote(const ipc::Uri& uri);
   // inbound.cpp
   ipc::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
   ipc::asio::awaitable<void> inbound(TcpSocket socket);
+  // The peer's handshake, ipcd's decision and the answer to the peer: the local service's
+  // connection after ok, nullopt after an ERROR (sent) or a failed write.
+  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(TcpSocket& socket, const std::string& peer_text);
   // tcpd.cpp
   ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first);
   void stop();
