@@ -160,7 +160,7 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   }
   if (!request.is_object()) throw Error(ErrorCode::bad_request, "INBOUND payload must be a JSON object");
   for (const auto& [key, value] : request.items()) {
-    if (key != "service" && key != "scheme" && key != "peer" && key != "identity")
+    if (key != "service" && key != "scheme" && key != "peer" && key != "identity" && key != "certificate")
       throw Error(ErrorCode::bad_request, "INBOUND: unknown key '" + key + "'");
     if (!value.is_string()) throw Error(ErrorCode::bad_request, "INBOUND: '" + key + "' must be a string");
   }
@@ -176,6 +176,7 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   RemotePeer peer;
   peer.scheme = *scheme;
   peer.identity = request.value("identity", "");
+  peer.certificate = request.value("certificate", "");
   const std::string address = request.value("peer", "");
   // "1.2.3.4:5678" or "[::1]:5678"
   if (!address.empty()) {

@@ -307,8 +307,9 @@ bool Rule::matches_in(const ipc::ServiceName& service, const RemotePeer& peer) c
   if (p.port != 0 && p.port != peer.port) return false;
   // An unknown address ("") only matches the host "*": a deny rule for any host covers it too.
   if (p.host_matches(peer.address)) return true;
-  // A verified certificate name may stand for the host.
-  return !p.network && !peer.identity.empty() && p.host_matches(peer.identity);
+  // A verified certificate name may stand for the host (never a PSK identity or a user name,
+  // which anybody holding a key or a password could choose).
+  return !p.network && !peer.certificate.empty() && p.host_matches(peer.certificate);
 }
 
 void Policy::add_redirect(std::string_view service, std::string_view target) {

@@ -53,7 +53,8 @@ struct RemotePeer {
   ipc::Scheme scheme = ipc::Scheme::tcp;
   std::string address;   // IP address without port, IPv6 without brackets ("" when unknown)
   std::uint16_t port = 0;
-  std::string identity;  // authenticated identity, "" when none
+  std::string identity;     // authenticated identity, "" when none
+  std::string certificate;  // the name a verified TLS certificate proves, "" when none
 };
 
 class Rule {

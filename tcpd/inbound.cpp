@@ -1,6 +1,8 @@
-// The inbound side: remote tcpd's connect to --listen, send their handshake (DESIGN §7); the
-// local ipcd decides with INBOUND (§8); tcpd answers ok and relays to the local service, or
-// answers ERROR and closes.
+// The inbound side: remote tcpd's connect to --listen (or --listen-tls, and complete a TLS
+// handshake first), send their handshake (DESIGN §7); tcpd authenticates them (§14: a verified
+// client certificate, a pre-shared key, a password from --users); the local ipcd decides with
+// INBOUND (§8); tcpd answers ok and relays to the local service, or answers ERROR and closes.
+#include <boost/asio/thread_pool.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
@@ -16,7 +18,7 @@ using asio::ip::tcp;
 using ipc::Error;
 using ipc::ErrorCode;
 
-asio::awaitable<void> Tcpd::accept_loop(tcp::acceptor& acceptor) {
+asio::awaitable<void> Tcpd::accept_loop(tcp::acceptor& acceptor, bool tls) {
   asio::steady_timer backoff(acceptor.get_executor());
   while (!stopping_) {
     // At the cap, stop accepting: peers wait in the backlog until a session ends.
@@ -31,11 +33,11 @@ asio::awaitable<void> Tcpd::accept_loop(tcp::acceptor& acceptor) {
       co_await backoff.async_wait(ipc::use_nothrow);
       continue;
     }
-    asio::co_spawn(acceptor.get_executor(), inbound(std::move(socket)), asio::detached);
+    asio::co_spawn(acceptor.get_executor(), inbound(std::move(socket), tls), asio::detached);
   }
 }
 
-asio::awaitable<void> Tcpd::inbound(TcpSocket socket) {
+asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
   ++inbound_sessions_;
   struct Count {
     Tcpd& self;
@@ -49,43 +51,105 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket) {
   if (ec) co_return;
   const std::string peer_text = text(peer);
   tune(socket);
+  std::optional<RemoteStream> remote;
+  if (tls)
+    remote.emplace(std::move(socket), server_tls_->native_handle(), TlsRole::server);
+  else
+    remote.emplace(std::move(socket));
   // This frame lives as long as the relay: the handshake's state lives in accept_from()'s.
-  std::optional<ipc::UnixSocket> local = co_await accept_from(socket, peer_text);
+  std::optional<ipc::UnixSocket> local = co_await accept_from(*remote, peer_text);
   if (!local) co_return;
   ipc::log_debug("inbound from ", peer_text, ": relaying");
-  co_await relay(std::move(*local), std::move(socket), std::string());
+  co_await relay(std::move(*local), std::move(*remote), std::string());
 }
 
-asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(TcpSocket& socket, const std::string& peer_text) {
-  // The handshake and ipcd's decision, each under --handshake-timeout.
+asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& remote, const std::string& peer_text) {
+  // The TLS handshake, the remote handshake and ipcd's decision, each under --handshake-timeout.
+  std::optional<ErrorCode> tls_failed;
+  try {
+    co_await remote.handshake(settings_.handshake_timeout);
+  } catch (const Error& e) {
+    // Without TLS up there is no channel to say why in: the log says it, the peer sees its own
+    // handshake fail (with the alert OpenSSL sent).
+    ipc::log_info("inbound from ", peer_text, ": ", e.what());
+    tls_failed = e.code();
+  }
+  if (tls_failed == ErrorCode::auth_failed) {
+    // Closing now, with the peer's last bytes unread, would make the kernel answer with a reset
+    // that can overtake the alert: say we are done, take what still comes for a moment, then close.
+    boost::system::error_code ignored;
+    remote.socket().shutdown(TcpSocket::shutdown_send, ignored);
+    Deadline deadline(remote.socket(), std::chrono::seconds(1));
+    char sink[4096];
+    for (std::size_t drained = 0; drained < max_handshake;) {
+      auto [ec, n] = co_await remote.socket().async_read_some(asio::buffer(sink), ipc::use_nothrow);
+      if (ec) break;
+      drained += n;
+    }
+  }
+  if (tls_failed) co_return std::nullopt;
   std::optional<Error> failure;
   std::optional<ipc::UnixSocket> local;
   try {
     const Handshake handshake =
-        parse_handshake(co_await read_frame(socket, max_handshake, settings_.handshake_timeout, "the handshake"));
-    if (handshake.password) throw Error(ErrorCode::bad_request, "passwords are not accepted over plain tcp://");
+        parse_handshake(co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the handshake"));
     // The user of a tcp:// URI is not authenticated: no identity for ipcd's rules.
-    ipc::InboundRequest request{handshake.service.str(), "tcp", peer_text, ""};
+    ipc::InboundRequest request{handshake.service.str(), "tcp", peer_text, "", ""};
+    if (const SSL* ssl = remote.ssl()) {
+      request.scheme = "tls";
+      request.certificate = ipc::tls::peer_name(ssl);
+      request.identity = psk_identity(ssl);
+      if (request.identity.empty()) request.identity = request.certificate;
+      if (handshake.password) {
+        if (!settings_.users) throw Error(ErrorCode::auth_failed, "this tcpd takes no passwords (it has no --users)");
+        if (!co_await check_password(handshake.user, *handshake.password))
+          throw Error(ErrorCode::auth_failed, "wrong user name or password (user '" + handshake.user + "')");
+        request.identity = handshake.user;
+      }
+    } else if (handshake.password) {
+      throw Error(ErrorCode::bad_request, "passwords are not accepted over plain tcp://");
+    }
     local.emplace(co_await ipc::async_inbound(settings_.rundir, request, settings_.handshake_timeout));
   } catch (const Error& e) {
     failure = e;
+  } catch (const std::exception& e) {
+    failure = Error(ErrorCode::internal, e.what());
   }
   if (failure) {
     // A peer that broke the protocol, or that ipcd refused: say why, then close.
     ipc::log_info("inbound from ", peer_text, ": ", failure->what());
     try {
-      co_await write_frame(socket, ipc::Message::error(failure->payload()), std::chrono::seconds(2));
+      co_await write_frame(remote, ipc::Message::error(failure->payload()), std::chrono::seconds(2));
     } catch (const Error&) {
     }
     co_return std::nullopt;
   }
   try {
-    co_await write_frame(socket, ipc::Message::data("ok"), settings_.handshake_timeout);
+    co_await write_frame(remote, ipc::Message::data("ok"), settings_.handshake_timeout);
   } catch (const Error& e) {
     ipc::log_info("inbound from ", peer_text, ": ", e.what());
     co_return std::nullopt;
   }
   co_return local;
+}
+
+}  // namespace tcpd
+
+namespace tcpd {
+
+namespace {
+
+// The check itself, run on the pool's thread. A plain function, not a capturing lambda: GCC 12
+// destroys a coroutine lambda's captures twice when co_spawn takes it by value.
+asio::awaitable<bool> check_on_pool(const Users& users, std::string user, std::string password) {
+  co_return users.check(user, password);
+}
+
+}  // namespace
+
+asio::awaitable<bool> Tcpd::check_password(std::string user, std::string password) {
+  co_return co_await asio::co_spawn(password_checks_, check_on_pool(*settings_.users, std::move(user), std::move(password)),
+                                    asio::use_awaitable);
 }
 
 }  // namespace tcpd

@@ -1,5 +1,7 @@
-// The outbound side: ipcd's CONNECT on RUNDIR/tcp (DESIGN §6) becomes a TCP connection to the
-// remote tcpd, the remote handshake (§7), ipcd's answer, then the relay.
+// The outbound side: ipcd's CONNECT on RUNDIR/tcp or RUNDIR/tls (DESIGN §6) becomes a TCP
+// connection to the remote tcpd, for tls:// the TLS handshake (§14: the server's certificate
+// checked against the trust and the URI's host, or a pre-shared key), the remote handshake (§7),
+// ipcd's answer, then the relay.
 #include <boost/asio/connect.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <ipc/error.hpp>
@@ -16,9 +18,9 @@ using asio::ip::tcp;
 using ipc::Error;
 using ipc::ErrorCode;
 
-asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd) {
+asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd, ipc::Scheme scheme) {
   // This frame lives as long as the relay: everything else lives in connect_for()'s, gone by now.
-  std::optional<TcpSocket> remote = co_await connect_for(ipcd);
+  std::optional<RemoteStream> remote = co_await connect_for(ipcd, scheme);
   if (!remote) co_return;
   // Whatever the client wrote right after its lookup may already sit in the decoder.
   std::string pending = ipcd.decoder().take_buffered();
@@ -28,24 +30,44 @@ asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd) {
   co_await relay(std::move(ipcd.socket()), std::move(*remote), std::move(pending));
 }
 
-asio::awaitable<std::optional<TcpSocket>> Tcpd::connect_for(ipc::Connection& ipcd) {
+asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& ipcd, ipc::Scheme scheme) {
   ipc::Message request;
   if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return std::nullopt;
   const ConnectRequest connect = parse_connect_request(request);
   const ipc::Uri uri = ipc::Uri::parse(connect.uri);
-  if (uri.scheme() != ipc::Scheme::tcp)
-    throw Error(ErrorCode::bad_request, "tcpd takes tcp:// URIs here, not " + uri.str());
+  if (uri.scheme() != scheme)
+    throw Error(ErrorCode::bad_request, "tcpd takes " + std::string(ipc::to_string(scheme)) + ":// URIs here, not " +
+                                            uri.str());
   // Never over plain TCP: refused before any connection is made.
-  if (uri.password()) throw Error(ErrorCode::bad_request, "a password is never sent over plain tcp://; use tls://");
+  if (uri.password() && scheme == ipc::Scheme::tcp)
+    throw Error(ErrorCode::bad_request, "a password is never sent over plain tcp://; use tls://");
+  // tls://ID@HOST without a password authenticates with ID's pre-shared key: known before connecting.
+  if (scheme == ipc::Scheme::tls && !uri.user().empty() && !uri.password() && !settings_.psk.find(uri.user()))
+    throw Error(ErrorCode::auth_failed, "no pre-shared key for the identity '" + uri.user() + "' (--psk ID:HEXKEY)");
 
-  TcpSocket remote = co_await open_remote(uri);
-  // The remote handshake: a tcp:// URI has no password here, so only the user (if any) goes.
+  // (Not `c ? co_await a : co_await b`: GCC 12 runs both arms of such a conditional.)
+  TcpSocket connected = co_await open_remote(uri);
+  std::optional<RemoteStream> opened;
+  if (scheme == ipc::Scheme::tls)
+    opened.emplace(co_await secure(std::move(connected), uri));
+  else
+    opened.emplace(std::move(connected));
+  RemoteStream& remote = *opened;
+  // The remote handshake: the user (if any), and over TLS the password (if any).
   // (A named local, not a temporary inside the co_await: GCC 12 destroys such aggregate
   // temporaries twice.)
-  const ipc::Message hello = encode_handshake({uri.service(), uri.user(), std::nullopt});
+  const ipc::Message hello = encode_handshake({uri.service(), uri.user(), uri.password()});
   co_await write_frame(remote, hello, settings_.handshake_timeout);
-  const ipc::Message answer =
-      co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the remote handshake");
+  std::optional<ipc::Message> answered;
+  try {
+    answered = co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the remote handshake");
+  } catch (const Error& e) {
+    // The far side refused TLS after our side of the handshake was done: say what TLS said.
+    if (e.code() == ErrorCode::unavailable && !remote.tls_failure().empty())
+      throw Error(ErrorCode::auth_failed, uri.authority() + ": TLS: " + remote.tls_failure());
+    throw;
+  }
+  const ipc::Message& answer = *answered;
   if (answer.type == ipc::MessageType::error) {
     // The remote's code and text go to ipcd, and from there to the client, as they are.
     ipc::log_info("CONNECT ", uri.str(), ": the remote side said ", answer.payload);
@@ -56,7 +78,29 @@ asio::awaitable<std::optional<TcpSocket>> Tcpd::connect_for(ipc::Connection& ipc
     throw Error(ErrorCode::unreachable, uri.authority() + " does not speak the ipc protocol");
   if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return std::nullopt;
   ipc::log_debug("CONNECT ", uri.str(), ": relaying");
-  co_return std::optional<TcpSocket>(std::move(remote));
+  co_return std::optional<RemoteStream>(std::move(remote));
+}
+
+asio::awaitable<RemoteStream> Tcpd::secure(TcpSocket socket, const ipc::Uri& uri) {
+  RemoteStream remote(std::move(socket), client_tls_.native_handle(), TlsRole::client);
+  SSL* ssl = remote.ssl();
+  const Key* psk = uri.password() ? nullptr : settings_.psk.find(uri.user());
+  if (psk != nullptr) use_psk(ssl, uri.user(), *psk);
+  // The server must prove it is the URI's host (with a PSK it proves it by knowing the key).
+  if (!ipc::tls::expect_host(ssl, uri.host()))
+    throw Error(ErrorCode::bad_request, "cannot check a certificate for the host '" + uri.host() + "'");
+  try {
+    co_await remote.handshake(settings_.handshake_timeout);
+  } catch (const Error& e) {
+    const std::string with_psk = psk ? " (with the pre-shared key of '" + uri.user() + "')" : "";
+    ipc::log_info("CONNECT ", uri.str(), ": ", uri.authority(), ": ", e.what(), with_psk);
+    throw Error(e.code(), uri.authority() + ": " + std::string(e.text()) + with_psk);
+  }
+  // An offered PSK the server did not take means the server authenticated some other way: not
+  // what the URI asked for.
+  if (psk != nullptr && psk_identity(ssl).empty())
+    throw Error(ErrorCode::auth_failed, uri.authority() + " did not accept the pre-shared key of '" + uri.user() + "'");
+  co_return remote;
 }
 
 // Resolves and connects, both within --connect-timeout. Its own coroutine so that the resolver,

@@ -50,6 +50,25 @@ class Borrowed {
   ChunkPool::Chunk chunk_;
 };
 
+// The few operations a pump needs, for either side.
+ipc::UnixSocket& socket_of(ipc::UnixSocket& side) { return side; }
+TcpSocket& socket_of(RemoteStream& side) { return side.socket(); }
+bool has_buffered(const ipc::UnixSocket&) { return false; }
+bool has_buffered(const RemoteStream& side) { return side.has_buffered(); }
+asio::awaitable<boost::system::error_code> write_all(ipc::UnixSocket& side, asio::const_buffer bytes) {
+  auto [ec, n] = co_await asio::async_write(side, bytes, ipc::use_nothrow);
+  co_return ec;
+}
+asio::awaitable<boost::system::error_code> write_all(RemoteStream& side, asio::const_buffer bytes) {
+  return side.write(bytes);
+}
+asio::awaitable<void> shutdown_send(ipc::UnixSocket& side) {
+  boost::system::error_code ignored;
+  side.shutdown(ipc::UnixSocket::shutdown_send, ignored);
+  co_return;
+}
+asio::awaitable<void> shutdown_send(RemoteStream& side) { return side.shutdown_send(); }
+
 }  // namespace
 
 void tune(TcpSocket& socket) {
@@ -58,20 +77,19 @@ void tune(TcpSocket& socket) {
   socket.set_option(asio::socket_base::keep_alive(true), ignored);
 }
 
-Relay::Relay(ipc::UnixSocket unix_side, TcpSocket tcp_side)
-    : unix_side_(std::move(unix_side)), tcp_side_(std::move(tcp_side)) {}
+Relay::Relay(ipc::UnixSocket unix_side, RemoteStream remote)
+    : unix_side_(std::move(unix_side)), remote_(std::move(remote)) {}
 
 void Relay::close() noexcept {
   boost::system::error_code ignored;
   unix_side_.close(ignored);
-  tcp_side_.close(ignored);
+  remote_.close();
 }
 
 template <class From, class To>
 asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
   if (!first.empty()) {
-    auto [ec, n] = co_await asio::async_write(to, asio::buffer(first), ipc::use_nothrow);
-    if (ec) {
+    if (co_await write_all(to, asio::buffer(first))) {
       close();
       co_return;
     }
@@ -79,8 +97,10 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
   }
   for (;;) {
     // Wait for data before holding a buffer: idle connections cost no buffer memory.
-    auto [wait_error] = co_await from.async_wait(From::wait_read, ipc::use_nothrow);
-    if (wait_error) break;
+    if (!has_buffered(from)) {
+      auto [wait_error] = co_await socket_of(from).async_wait(asio::socket_base::wait_read, ipc::use_nothrow);
+      if (wait_error) break;
+    }
     // Move what `from` has, chunk by chunk, until it has nothing more right now; then the chunk
     // goes back to the pool (end of this scope) and the loop waits again.
     Borrowed buffer;
@@ -91,8 +111,7 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
       if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
       if (read_error == asio::error::eof) {
         // Half-close: the other side learns there is no more, and may go on sending.
-        boost::system::error_code ignored;
-        to.shutdown(To::shutdown_send, ignored);
+        co_await shutdown_send(to);
         co_return;
       }
       if (read_error) {
@@ -100,8 +119,7 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
         break;
       }
       // The next read waits for this write: one chunk in flight is the backpressure.
-      auto [write_error, written] = co_await asio::async_write(to, asio::buffer(buffer.data(), n), ipc::use_nothrow);
-      if (write_error) {
+      if (co_await write_all(to, asio::buffer(buffer.data(), n))) {
         failed = true;
         break;
       }
@@ -114,14 +132,14 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
   close();
 }
 
-asio::awaitable<void> Relay::run(std::string to_tcp_first, std::string to_unix_first) {
+asio::awaitable<void> Relay::run(std::string to_remote_first, std::string to_unix_first) {
   using namespace asio::experimental::awaitable_operators;
   // Non-blocking, so a read after a spurious readiness gives would_block instead of waiting.
   boost::system::error_code ignored;
   unix_side_.non_blocking(true, ignored);
-  tcp_side_.non_blocking(true, ignored);
-  co_await (pump(unix_side_, tcp_side_, std::move(to_tcp_first)) &&
-            pump(tcp_side_, unix_side_, std::move(to_unix_first)));
+  remote_.socket().non_blocking(true, ignored);
+  co_await (pump(unix_side_, remote_, std::move(to_remote_first)) &&
+            pump(remote_, unix_side_, std::move(to_unix_first)));
 }
 
 }  // namespace tcpd

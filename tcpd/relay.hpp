@@ -1,5 +1,5 @@
 // The byte relay between a local Unix connection (whose other end a client or a service holds)
-// and a TCP connection to the remote tcpd. A separate piece on purpose (DESIGN §15): where both
+// and the connection to the remote tcpd (TCP, or TLS over it: remote_stream.hpp). A separate piece on purpose (DESIGN §15): where both
 // ends can adopt the TCP socket itself, the relay is not needed at all.
 //
 // Both directions run at once. Each holds at most one chunk (64 KiB) in flight: it reads, writes
@@ -8,27 +8,27 @@
 // waits for readability first, takes a chunk from a small per-thread pool while data flows and
 // gives it back once its side is drained, so an idle relayed connection costs its two sockets and
 // its coroutine frames, and a busy daemon does not allocate per chunk. EOF one way is passed on
-// as a half-close (shutdown of the other side's sending direction); an error on either side
-// closes both at once.
+// as a half-close (shutdown of the other side's sending direction; for TLS close_notify first);
+// an error on either side closes both at once.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <ipc/asio.hpp>
 #include <string>
 
-namespace tcpd {
+#include "remote_stream.hpp"
 
-using TcpSocket = boost::asio::ip::tcp::socket;
+namespace tcpd {
 
 class Relay {
  public:
-  Relay(ipc::UnixSocket unix_side, TcpSocket tcp_side);
+  Relay(ipc::UnixSocket unix_side, RemoteStream remote);
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
-  // Relays until both directions are done. `to_tcp_first` / `to_unix_first` are bytes already
+  // Relays until both directions are done. `to_remote_first` / `to_unix_first` are bytes already
   // read from the other side that must go out before anything else.
-  ipc::asio::awaitable<void> run(std::string to_tcp_first = {}, std::string to_unix_first = {});
+  ipc::asio::awaitable<void> run(std::string to_remote_first = {}, std::string to_unix_first = {});
 
   // Closes both sides now (shutdown): run() then returns promptly.
   void close() noexcept;
@@ -38,7 +38,7 @@ class Relay {
   ipc::asio::awaitable<void> pump(From& from, To& to, std::string first);
 
   ipc::UnixSocket unix_side_;
-  TcpSocket tcp_side_;
+  RemoteStream remote_;
 };
 
 // TCP_NODELAY (frames are small and latency matters) and SO_KEEPALIVE (notice dead peers).

@@ -11,47 +11,26 @@ namespace asio = ipc::asio;
 using ipc::Error;
 using ipc::ErrorCode;
 
-namespace {
+Deadline::Deadline(asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout)
+    : timer_(socket.get_executor(), timeout), state_(std::make_shared<State>()) {
+  timer_.async_wait([&socket, state = state_](const boost::system::error_code& ec) {
+    if (ec || state->finished) return;  // cancelled, or the operation finished first
+    state->expired = true;
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  });
+}
 
-// Cancels the socket's operations when the deadline passes; expired() tells afterwards.
-// The timer's handler may already be queued when the operation finishes first (cancel() cannot
-// take it back), so it checks that this Deadline still exists before touching the socket: a
-// late cancel would otherwise abort the next operation, or touch a socket that is gone.
-class Deadline {
- public:
-  Deadline(asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout)
-      : timer_(socket.get_executor(), timeout), state_(std::make_shared<State>()) {
-    timer_.async_wait([&socket, state = state_](const boost::system::error_code& ec) {
-      if (ec || state->finished) return;  // cancelled, or the operation finished first
-      state->expired = true;
-      boost::system::error_code ignored;
-      socket.cancel(ignored);
-    });
-  }
-  ~Deadline() {
-    state_->finished = true;
-    timer_.cancel();
-  }
-  Deadline(const Deadline&) = delete;
-  Deadline& operator=(const Deadline&) = delete;
-  [[nodiscard]] bool expired() const { return state_->expired; }
+Deadline::~Deadline() {
+  state_->finished = true;
+  timer_.cancel();
+}
 
- private:
-  struct State {
-    bool expired = false;
-    bool finished = false;
-  };
-  asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
-
-}  // namespace
-
-asio::awaitable<ipc::Message> read_frame(asio::ip::tcp::socket& socket, std::size_t max_payload,
+asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t max_payload,
                                          std::chrono::milliseconds timeout, const std::string& what) {
-  Deadline deadline(socket, timeout);
+  Deadline deadline(stream.socket(), timeout);
   std::uint8_t header[ipc::header_size];
-  auto [ec, n] = co_await asio::async_read(socket, asio::buffer(header), ipc::use_nothrow);
+  const auto ec = co_await stream.read_exact(asio::buffer(header));
   if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + seconds(timeout));
   if (ec) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec.message() + ")");
   const auto h = ipc::decode_header(header);
@@ -60,17 +39,17 @@ asio::awaitable<ipc::Message> read_frame(asio::ip::tcp::socket& socket, std::siz
     throw Error(ErrorCode::too_large, what + ": a frame of " + std::to_string(h.length) + " bytes, over the limit of " +
                                           std::to_string(max_payload));
   ipc::Message frame{static_cast<ipc::MessageType>(h.type), h.user_type, std::string(h.length, '\0')};
-  auto [ec2, m] = co_await asio::async_read(socket, asio::buffer(frame.payload), ipc::use_nothrow);
+  const auto ec2 = co_await stream.read_exact(asio::buffer(frame.payload));
   if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + seconds(timeout));
   if (ec2) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec2.message() + ")");
   co_return frame;
 }
 
-asio::awaitable<void> write_frame(asio::ip::tcp::socket& socket, const ipc::Message& frame,
+asio::awaitable<void> write_frame(RemoteStream& stream, const ipc::Message& frame,
                                   std::chrono::milliseconds timeout) {
-  Deadline deadline(socket, timeout);
+  Deadline deadline(stream.socket(), timeout);
   const std::string bytes = ipc::encode(frame);
-  auto [ec, n] = co_await asio::async_write(socket, asio::buffer(bytes), ipc::use_nothrow);
+  const auto ec = co_await stream.write(asio::buffer(bytes));
   if (deadline.expired()) throw Error(ErrorCode::timeout, "the remote side did not read in time");
   if (ec) throw Error(ErrorCode::unavailable, "the connection closed (" + ec.message() + ")");
 }

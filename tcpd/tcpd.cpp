@@ -1,4 +1,4 @@
-// The TCP protocol daemon: its sockets, the relays it runs, shutdown (see tcpd.hpp).
+// The TCP protocol daemon: its TLS contexts, its sockets, the relays it runs, shutdown (see tcpd.hpp).
 #include "tcpd.hpp"
 
 #include <ipc/error.hpp>
@@ -31,27 +31,37 @@ tcp::endpoint parse_listen(const std::string& value) {
 }
 
 Tcpd::Tcpd(ipc::Service& service, Settings settings)
-    : service_(service), settings_(std::move(settings)), session_ended_(service.io().get_executor()) {}
+    : service_(service),
+      settings_(std::move(settings)),
+      client_tls_(ipc::tls::client_context(settings_.tls)),
+      session_ended_(service.io().get_executor()) {
+  offer_psk(client_tls_.native_handle());
+  if (!settings_.listen_tls.empty()) {
+    server_tls_.emplace(ipc::tls::server_context(settings_.tls));
+    SSL_CTX* server = server_tls_->native_handle();
+    accept_psk(server, &settings_.psk);
+    // Nobody resumes: session tickets would only cost every handshake a message.
+    SSL_CTX_set_num_tickets(server, 0);
+  }
+}
+
+void Tcpd::bind(const tcp::endpoint& endpoint, bool tls) {
+  auto& acceptor = acceptors_.emplace_back(service_.io());
+  boost::system::error_code ec;
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(tcp::acceptor::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + text(endpoint) + ": " + ec.message());
+  ipc::log_info(tls ? "listening for TLS on " : "listening on ", text(acceptor.local_endpoint()));
+  asio::co_spawn(service_.io(), accept_loop(acceptor, tls), asio::detached);
+}
 
 void Tcpd::start() {
-  for (const auto& endpoint : settings_.listen) {
-    auto& acceptor = acceptors_.emplace_back(service_.io());
-    boost::system::error_code ec;
-    acceptor.open(endpoint.protocol(), ec);
-    if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-    if (!ec) acceptor.bind(endpoint, ec);
-    if (!ec) acceptor.listen(tcp::acceptor::max_listen_connections, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + text(endpoint) + ": " + ec.message());
-    ipc::log_info("listening on ", text(acceptor.local_endpoint()));
-    asio::co_spawn(service_.io(), accept_loop(acceptor), asio::detached);
-  }
-  service_.listen(ipc::ServiceName("tcp"), [this](ipc::Connection& c) { return outbound(c); });
-  service_.listen(ipc::ServiceName("tls"), [this](ipc::Connection& ipcd) -> asio::awaitable<void> {
-    // Read the request first: closing with it unread would reset the connection under ipcd.
-    ipc::Message request;
-    if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return;
-    throw Error(ErrorCode::unsupported_scheme, "tls is not supported yet");
-  });
+  for (const auto& endpoint : settings_.listen) bind(endpoint, false);
+  for (const auto& endpoint : settings_.listen_tls) bind(endpoint, true);
+  service_.listen(ipc::ServiceName("tcp"), [this](ipc::Connection& c) { return outbound(c, ipc::Scheme::tcp); });
+  service_.listen(ipc::ServiceName("tls"), [this](ipc::Connection& c) { return outbound(c, ipc::Scheme::tls); });
   service_.on_stop([this] { stop(); });
 }
 
@@ -66,8 +76,8 @@ void Tcpd::stop() {
   session_ended_.notify_all();
 }
 
-asio::awaitable<void> Tcpd::relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first) {
-  Relay running(std::move(unix_side), std::move(tcp_side));
+asio::awaitable<void> Tcpd::relay(ipc::UnixSocket unix_side, RemoteStream remote, std::string to_remote_first) {
+  Relay running(std::move(unix_side), std::move(remote));
   if (stopping_) co_return;
   relays_.push_back(&running);
   struct Registered {
@@ -75,7 +85,7 @@ asio::awaitable<void> Tcpd::relay(ipc::UnixSocket unix_side, TcpSocket tcp_side,
     std::list<Relay*>::iterator self;
     ~Registered() { relays.erase(self); }
   } registered{relays_, std::prev(relays_.end())};
-  co_await running.run(std::move(to_tcp_first));
+  co_await running.run(std::move(to_remote_first));
 }
 
 }  // namespace tcpd

@@ -1,22 +1,30 @@
-// Tcpd: the TCP protocol daemon's job (DESIGN §6, §7, §8).
-//   outbound  ipcd's CONNECT on RUNDIR/tcp (outbound.cpp): connect to the remote tcpd, handshake,
-//             answer ipcd, then relay between ipcd's (now the client's) Unix connection and TCP.
-//   inbound   remote tcpd's on --listen (inbound.cpp): read the handshake, ask the local ipcd
-//             (INBOUND), answer, then relay between TCP and the local service's connection.
-// RUNDIR/tls answers unsupported-scheme until TLS exists. The relays themselves are relay.hpp.
+// Tcpd: the TCP protocol daemon's job (DESIGN §6, §7, §8, §14).
+//   outbound  ipcd's CONNECT on RUNDIR/tcp and RUNDIR/tls (outbound.cpp): connect to the remote
+//             tcpd (for tls:// the TLS handshake: the server verified, a PSK or our certificate
+//             presented), the remote handshake, answer ipcd, then relay between ipcd's (now the
+//             client's) Unix connection and the remote.
+//   inbound   remote tcpd's on --listen and --listen-tls (inbound.cpp): (TLS handshake,) read the
+//             handshake, authenticate (certificate, PSK, password), ask the local ipcd (INBOUND),
+//             answer, then relay between the remote and the local service's connection.
+// The relays themselves are relay.hpp; the connection to the remote, plain or TLS, is
+// remote_stream.hpp; pre-shared keys and the users file are credentials.hpp.
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl/context.hpp>
+#include <boost/asio/thread_pool.hpp>
 #include <chrono>
 #include <filesystem>
 #include <ipc/connection.hpp>
 #include <ipc/service.hpp>
+#include <ipc/tls.hpp>
 #include <ipc/uri.hpp>
 #include <list>
 #include <optional>
 #include <string>
 #include <vector>
 
+#include "credentials.hpp"
 #include "relay.hpp"
 
 namespace tcpd {
@@ -24,6 +32,10 @@ namespace tcpd {
 struct Settings {
   std::filesystem::path rundir;
   std::vector<boost::asio::ip::tcp::endpoint> listen;
+  std::vector<boost::asio::ip::tcp::endpoint> listen_tls;
+  ipc::tls::Files tls;   // --tls-cert, --tls-key, --tls-ca
+  PskKeys psk;           // --psk
+  std::optional<Users> users;  // --users
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds handshake_timeout{10000};
   std::size_t max_connections = 4096;
@@ -35,32 +47,44 @@ struct Settings {
 
 class Tcpd {
  public:
+  // Builds the TLS contexts: throws std::runtime_error naming a certificate, key or CA file that
+  // cannot be used.
   Tcpd(ipc::Service& service, Settings settings);
 
-  // Binds the --listen sockets (logging "listening on ADDRESS:PORT") and serves RUNDIR/tcp and
-  // RUNDIR/tls. Throws std::runtime_error when a socket cannot be bound.
+  // Binds the --listen and --listen-tls sockets (logging "listening on ADDRESS:PORT" and
+  // "listening for TLS on ADDRESS:PORT") and serves RUNDIR/tcp and RUNDIR/tls. Throws
+  // std::runtime_error when a socket cannot be bound.
   void start();
 
  private:
   // outbound.cpp
-  ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd);
-  // Everything before the relay: ipcd's request, the connection, the handshake, ipcd's answer.
-  // The connected socket once ipcd has its ok; nullopt when the answer was the remote's ERROR or
+  ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd, ipc::Scheme scheme);
+  // Everything before the relay: ipcd's request, the connection, the handshakes, ipcd's answer.
+  // The connection once ipcd has its ok; nullopt when the answer was the remote's ERROR or
   // ipcd went away. Throws ipc::Error for everything else.
-  ipc::asio::awaitable<std::optional<TcpSocket>> connect_for(ipc::Connection& ipcd);
+  ipc::asio::awaitable<std::optional<RemoteStream>> connect_for(ipc::Connection& ipcd, ipc::Scheme scheme);
   ipc::asio::awaitable<TcpSocket> open_remote(const ipc::Uri& uri);
+  // For tls://: the TLS session for `uri` (server name, PSK), its handshake. Throws ipc::Error.
+  ipc::asio::awaitable<RemoteStream> secure(TcpSocket socket, const ipc::Uri& uri);
   // inbound.cpp
-  ipc::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor);
-  ipc::asio::awaitable<void> inbound(TcpSocket socket);
-  // The peer's handshake, ipcd's decision and the answer to the peer: the local service's
-  // connection after ok, nullopt after an ERROR (sent) or a failed write.
-  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(TcpSocket& socket, const std::string& peer_text);
+  ipc::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
+  ipc::asio::awaitable<void> inbound(TcpSocket socket, bool tls);
+  // The peer's (TLS and remote) handshake, ipcd's decision and the answer to the peer: the local
+  // service's connection after ok, nullopt after an ERROR (sent) or a failed write.
+  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(RemoteStream& remote, const std::string& peer_text);
+  // Whether PASSWORD is USER's (--users), checked on password_checks_ so that PBKDF2 does not
+  // stall the relays.
+  ipc::asio::awaitable<bool> check_password(std::string user, std::string password);
   // tcpd.cpp
-  ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, TcpSocket tcp_side, std::string to_tcp_first);
+  void bind(const boost::asio::ip::tcp::endpoint& endpoint, bool tls);
+  ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, RemoteStream remote, std::string to_remote_first);
   void stop();
 
   ipc::Service& service_;
   Settings settings_;
+  boost::asio::ssl::context client_tls_;
+  std::optional<boost::asio::ssl::context> server_tls_;  // with --listen-tls
+  boost::asio::thread_pool password_checks_{1};
   std::list<boost::asio::ip::tcp::acceptor> acceptors_;
   std::list<Relay*> relays_;  // closed at shutdown
   std::size_t inbound_sessions_ = 0;

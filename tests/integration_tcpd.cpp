@@ -20,14 +20,6 @@
 namespace ipc::test {
 namespace {
 
-// The port a daemon logged as "listening on 127.0.0.1:PORT".
-int listening_port(const Process& daemon) {
-  std::smatch match;
-  const std::string log = daemon.log();
-  if (!std::regex_search(log, match, std::regex("listening on 127\\.0\\.0\\.1:([0-9]+)"))) return 0;
-  return std::stoi(match[1]);
-}
-
 // A loopback port nothing listens on (bound, then closed).
 int closed_port() {
   UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
@@ -60,16 +52,6 @@ UniqueFd silent_listener(int backlog, int& port) {
   socklen_t len = sizeof addr;
   ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
   port = ntohs(addr.sin_port);
-  return fd;
-}
-
-UniqueFd tcp_connect(int port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<std::uint16_t>(port));
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("connect");
   return fd;
 }
 
@@ -110,7 +92,7 @@ class Tcpd : public ::testing::Test {
     tcpd_args.insert(tcpd_args.begin(), {"--listen", "127.0.0.1:0"});
     auto tcpd = start(b, "tcpd", tcpd_args);
     auto pongd = start(b, "pongd");
-    const int port = listening_port(tcpd);
+    const int port = logged_port(tcpd);
     EXPECT_GT(port, 0) << tcpd.log();
     return {std::move(ipcd), std::move(tcpd), std::move(pongd), port};
   }
@@ -235,13 +217,6 @@ TEST_F(Tcpd, RefusesAPasswordOverPlainTcpBeforeConnecting) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("bad-request: a password is never sent over plain tcp://"), std::string::npos) << r.err;
   EXPECT_EQ(hb.tcpd.log().find("inbound from"), std::string::npos) << "B was contacted";
-}
-
-TEST_F(Tcpd, AnswersTlsWithUnsupportedScheme) {
-  auto ha = start_a();
-  const auto r = pong("pong tls://127.0.0.1:9443/pong");
-  EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("unsupported-scheme: tls is not supported yet"), std::string::npos) << r.err;
 }
 
 TEST_F(Tcpd, EndsTheClientWithAnErrorWhenTheRemoteTcpdDies) {
@@ -444,10 +419,22 @@ TEST_F(Tcpd, BadFlagsExitWithStatusTwoAndSayWhy) {
       {{"--listen", "nowhere"}, "expected HOST:PORT"},
       {{"--listen", "127.0.0.1:99999"}, "the port must be"},
       {{"--listen", "example.com:9000"}, "is not an IP address"},
-      {{"--listen", "127.0.0.1:1", "--no-listen"}, "exclude each other"},
+      {{"--listen", "127.0.0.1:1", "--no-listen"}, "--no-listen excludes"},
       {{"--connect-timeout", "0"}, "--connect-timeout"},
       {{"--max-connections", "0"}, "--max-connections"},
       {{"--bogus"}, "bogus"},
+      {{"--listen-tls", "127.0.0.1:0"}, "--listen-tls needs a certificate"},
+      {{"--listen-tls", "127.0.0.1:0", "--no-listen"}, "--no-listen excludes"},
+      {{"--listen-tls", "nowhere"}, "--listen-tls 'nowhere': expected HOST:PORT"},
+      {{"--tls-cert", "/nonexistent.pem"}, "--tls-cert and --tls-key go together"},
+      {{"--tls-cert", "/nonexistent.pem", "--tls-key", "/nonexistent.key"}, "cannot load the certificate /nonexistent.pem"},
+      {{"--tls-ca", "/nonexistent.pem"}, "cannot load the CA file /nonexistent.pem"},
+      {{"--psk", "alice"}, "--psk: expected ID:HEXKEY"},
+      {{"--psk", "alice:xyz0"}, "is not hexadecimal"},
+      {{"--psk", "alice:00112233"}, "has 4 bytes; it must have 16 to 64"},
+      {{"--psk", "a b:00112233445566778899aabbccddeeff"}, "the identity must be"},
+      {{"--psk", "al:00112233445566778899aabbccddeeff", "--psk", "al:00112233445566778899aabbccddeeff"}, "given twice"},
+      {{"--users", "/nonexistent"}, "--users /nonexistent: cannot be read"},
   };
   for (const auto& [args, says] : cases) {
     const auto r = run(program("tcpd"), args, {{"IPC_RUNDIR", a.string()}});

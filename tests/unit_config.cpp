@@ -73,9 +73,9 @@ TEST(TheConfigFile, OfTheDesignGivesTheExpectedPolicy) {
   EXPECT_EQ(policy.rules()[1].text(), "deny out * tcp:*.example.org");
   EXPECT_EQ(policy.rules()[1].direction(), Direction::out);
 
-  EXPECT_EQ(policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "127.0.0.1", 40000, ""}).because,
+  EXPECT_EQ(policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "127.0.0.1", 40000, "", ""}).because,
             "rule 1: allow in pong tcp:127.0.0.1");
-  EXPECT_EQ(policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.1", 40000, ""}).because,
+  EXPECT_EQ(policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.1", 40000, "", ""}).because,
             "default in deny");
   EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("tcp://a.example.org/x"), {}).action, Action::deny);
   EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("tcp://a.example.com/x"), {}).because, "default out allow");
@@ -116,9 +116,9 @@ TEST(TheConfigFile, KeepsTheRulesInTheirOrder) {
       parse_config(nlohmann::json::parse(
                        R"({"rules": ["deny in pong tcp:10.0.0.0/8", "allow in pong tcp:*", "allow out * uid:0"]})"),
                    "f");
-  const RemotePeer inside{ipc::Scheme::tcp, "10.1.2.3", 1, ""};
+  const RemotePeer inside{ipc::Scheme::tcp, "10.1.2.3", 1, "", ""};
   EXPECT_EQ(config.policy.check_in(name("pong"), inside).because, "rule 1: deny in pong tcp:10.0.0.0/8");
-  EXPECT_EQ(config.policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.1", 1, ""}).because,
+  EXPECT_EQ(config.policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.1", 1, "", ""}).because,
             "rule 2: allow in pong tcp:*");
   EXPECT_EQ(config.policy.check_out(name("pong"), ipc::Uri::parse("pong"), {0, 0, 1}).because,
             "rule 3: allow out * uid:0");

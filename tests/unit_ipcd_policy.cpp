@@ -31,7 +31,7 @@ TEST(Rule, ParsesTheSeedsExamples) {
   policy.add_rule(a);
   policy.add_rule(b);
   policy.add_rule(c);
-  RemotePeer cert{ipc::Scheme::tls, "192.0.2.7", 50000, "example.com"};
+  RemotePeer cert{ipc::Scheme::tls, "192.0.2.7", 50000, "example.com", "example.com"};
   EXPECT_EQ(policy.check_in(name("authd"), cert).action, Action::allow);
   EXPECT_EQ(policy.check_in(name("pong"), cert).action, Action::deny);
   EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tls://pong.example.com:9000/pong"), {}).because,
@@ -130,20 +130,20 @@ TEST(Rule, MatchesInRulesOnSchemeAddressPortAndIdentity) {
     bool matches;
   };
   const std::vector<Case> cases{
-      {"tcp:127.0.0.1", {ipc::Scheme::tcp, "127.0.0.1", 5000, ""}, true},
-      {"tcp:127.0.0.1", {ipc::Scheme::ws, "127.0.0.1", 5000, ""}, false},
-      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "127.9.9.9", 1, ""}, true},
-      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "::ffff:127.0.0.2", 1, ""}, true},
-      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "128.0.0.1", 1, ""}, false},
-      {"*:[2001:db8::]/32", {ipc::Scheme::wss, "2001:db8::7", 1, ""}, true},
-      {"*:[2001:db8::]/32", {ipc::Scheme::wss, "2001:db9::7", 1, ""}, false},
-      {"tcp:127.0.0.1:5000", {ipc::Scheme::tcp, "127.0.0.1", 5001, ""}, false},
-      {"tls:*.example.com", {ipc::Scheme::tls, "192.0.2.1", 1, "node.example.com"}, true},
-      {"tls:*.example.com", {ipc::Scheme::tls, "192.0.2.1", 1, ""}, false},
-      {"id:alice", {ipc::Scheme::tls, "192.0.2.1", 1, "alice"}, true},
-      {"id:al*", {ipc::Scheme::tls, "192.0.2.1", 1, "alfred"}, true},
-      {"id:alice", {ipc::Scheme::tls, "192.0.2.1", 1, "bob"}, false},
-      {"id:*", {ipc::Scheme::tcp, "192.0.2.1", 1, ""}, false},
+      {"tcp:127.0.0.1", {ipc::Scheme::tcp, "127.0.0.1", 5000, "", ""}, true},
+      {"tcp:127.0.0.1", {ipc::Scheme::ws, "127.0.0.1", 5000, "", ""}, false},
+      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "127.9.9.9", 1, "", ""}, true},
+      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "::ffff:127.0.0.2", 1, "", ""}, true},
+      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "128.0.0.1", 1, "", ""}, false},
+      {"*:[2001:db8::]/32", {ipc::Scheme::wss, "2001:db8::7", 1, "", ""}, true},
+      {"*:[2001:db8::]/32", {ipc::Scheme::wss, "2001:db9::7", 1, "", ""}, false},
+      {"tcp:127.0.0.1:5000", {ipc::Scheme::tcp, "127.0.0.1", 5001, "", ""}, false},
+      {"tls:*.example.com", {ipc::Scheme::tls, "192.0.2.1", 1, "node.example.com", "node.example.com"}, true},
+      {"tls:*.example.com", {ipc::Scheme::tls, "192.0.2.1", 1, "", ""}, false},
+      {"id:alice", {ipc::Scheme::tls, "192.0.2.1", 1, "alice", ""}, true},
+      {"id:al*", {ipc::Scheme::tls, "192.0.2.1", 1, "alfred", ""}, true},
+      {"id:alice", {ipc::Scheme::tls, "192.0.2.1", 1, "bob", ""}, false},
+      {"id:*", {ipc::Scheme::tcp, "192.0.2.1", 1, "", ""}, false},
   };
   for (const auto& c : cases) {
     const auto rule = Rule::parse("allow", "in", "pong", c.peer);
@@ -156,7 +156,7 @@ TEST(Policy, FirstMatchWinsAndDefaultsApplyWithoutMatch) {
   EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://a.example.org/pong"), {}).action, Action::deny);
   EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://a.example.com/pong"), {}).because,
             "rule 2: allow out * *");
-  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.9", 1, ""};
+  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.9", 1, "", ""};
   EXPECT_EQ(policy.check_in(name("pong"), stranger).action, Action::deny);
   EXPECT_EQ(policy.check_in(name("pong"), stranger).because, "default in deny");
   Policy empty;

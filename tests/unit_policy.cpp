@@ -60,8 +60,8 @@ TEST(ARule, ParsesTheSeedsExamples) {
   policy.add_rule(c);
   policy.add_redirect("authd", "nextversion-authd");
 
-  const RemotePeer example{ipc::Scheme::tls, "192.0.2.7", 50000, "example.com"};
-  const RemotePeer stranger{ipc::Scheme::tls, "192.0.2.8", 50000, "stranger.example.net"};
+  const RemotePeer example{ipc::Scheme::tls, "192.0.2.7", 50000, "example.com", "example.com"};
+  const RemotePeer stranger{ipc::Scheme::tls, "192.0.2.8", 50000, "stranger.example.net", "stranger.example.net"};
   EXPECT_EQ(policy.check_in(name("authd"), example).because, "rule 1: allow in authd tls:example.com");
   EXPECT_EQ(policy.check_in(name("authd"), stranger).because, "rule 2: deny in * *");
   EXPECT_EQ(policy.check_in(name("pong"), example).action, Action::deny);
@@ -367,10 +367,10 @@ TEST(AnOutRule, MatchesTheLocalClientByUidUserOrGroup) {
 TEST(AnOutRule, NeverMatchesARemotePeerAndAnInRuleNeverMatchesALocalClient) {
   const auto out = Rule::parse("deny out * *");
   const auto in = Rule::parse("deny in * *");
-  EXPECT_FALSE(out.matches_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "127.0.0.1", 1, ""}));
+  EXPECT_FALSE(out.matches_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "127.0.0.1", 1, "", ""}));
   EXPECT_FALSE(in.matches_out(name("pong"), uri("pong"), root_client));
   EXPECT_TRUE(out.matches_out(name("pong"), uri("pong"), root_client));
-  EXPECT_TRUE(in.matches_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "127.0.0.1", 1, ""}));
+  EXPECT_TRUE(in.matches_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "127.0.0.1", 1, "", ""}));
 }
 
 // --- in rules ------------------------------------------------------------------------------
@@ -383,68 +383,70 @@ TEST(AnInRule, MatchesThePeersSchemeAddressPortAndIdentity) {
     bool matches;
   };
   const std::vector<Case> cases{
-      {"*", {Scheme::tcp, "192.0.2.1", 1, ""}, true},
-      {"*", {Scheme::tcp, "", 0, ""}, true},
+      {"*", {Scheme::tcp, "192.0.2.1", 1, "", ""}, true},
+      {"*", {Scheme::tcp, "", 0, "", ""}, true},
       // scheme and exact address
-      {"tcp:127.0.0.1", {Scheme::tcp, "127.0.0.1", 5000, ""}, true},
-      {"tcp:127.0.0.1", {Scheme::ws, "127.0.0.1", 5000, ""}, false},
-      {"tcp:127.0.0.1", {Scheme::tcp, "127.0.0.2", 5000, ""}, false},
-      {"*:127.0.0.1", {Scheme::wss, "127.0.0.1", 5000, ""}, true},
+      {"tcp:127.0.0.1", {Scheme::tcp, "127.0.0.1", 5000, "", ""}, true},
+      {"tcp:127.0.0.1", {Scheme::ws, "127.0.0.1", 5000, "", ""}, false},
+      {"tcp:127.0.0.1", {Scheme::tcp, "127.0.0.2", 5000, "", ""}, false},
+      {"*:127.0.0.1", {Scheme::wss, "127.0.0.1", 5000, "", ""}, true},
       // IPv4 CIDR, also against IPv4-mapped IPv6 addresses
-      {"tcp:127.0.0.0/8", {Scheme::tcp, "127.9.9.9", 1, ""}, true},
-      {"tcp:127.0.0.0/8", {Scheme::tcp, "::ffff:127.0.0.2", 1, ""}, true},
-      {"tcp:127.0.0.0/8", {Scheme::tcp, "128.0.0.1", 1, ""}, false},
-      {"tcp:192.168.1.0/24", {Scheme::tcp, "192.168.1.255", 1, ""}, true},
-      {"tcp:192.168.1.0/24", {Scheme::tcp, "192.168.2.0", 1, ""}, false},
-      {"tcp:192.168.1.128/25", {Scheme::tcp, "192.168.1.127", 1, ""}, false},
-      {"tcp:192.168.1.128/25", {Scheme::tcp, "192.168.1.200", 1, ""}, true},
-      {"tcp:0.0.0.0/0", {Scheme::tcp, "8.8.8.8", 1, ""}, true},
-      {"tcp:0.0.0.0/0", {Scheme::tcp, "2001:db8::1", 1, ""}, false},
-      {"tcp:10.0.0.0/8", {Scheme::tcp, "", 1, ""}, false},
+      {"tcp:127.0.0.0/8", {Scheme::tcp, "127.9.9.9", 1, "", ""}, true},
+      {"tcp:127.0.0.0/8", {Scheme::tcp, "::ffff:127.0.0.2", 1, "", ""}, true},
+      {"tcp:127.0.0.0/8", {Scheme::tcp, "128.0.0.1", 1, "", ""}, false},
+      {"tcp:192.168.1.0/24", {Scheme::tcp, "192.168.1.255", 1, "", ""}, true},
+      {"tcp:192.168.1.0/24", {Scheme::tcp, "192.168.2.0", 1, "", ""}, false},
+      {"tcp:192.168.1.128/25", {Scheme::tcp, "192.168.1.127", 1, "", ""}, false},
+      {"tcp:192.168.1.128/25", {Scheme::tcp, "192.168.1.200", 1, "", ""}, true},
+      {"tcp:0.0.0.0/0", {Scheme::tcp, "8.8.8.8", 1, "", ""}, true},
+      {"tcp:0.0.0.0/0", {Scheme::tcp, "2001:db8::1", 1, "", ""}, false},
+      {"tcp:10.0.0.0/8", {Scheme::tcp, "", 1, "", ""}, false},
       // IPv6 CIDR, bracketed or not
-      {"*:[2001:db8::]/32", {Scheme::wss, "2001:db8::7", 1, ""}, true},
-      {"*:[2001:db8::]/32", {Scheme::wss, "2001:db9::7", 1, ""}, false},
-      {"*:2001:db8::/32", {Scheme::wss, "2001:db8:ffff::1", 1, ""}, true},
-      {"tcp:[fd00::]/8", {Scheme::tcp, "fdff::1", 1, ""}, true},
-      {"tcp:[fd00::]/8", {Scheme::tcp, "fe00::1", 1, ""}, false},
-      {"tcp:[fd00::]/8", {Scheme::tcp, "10.0.0.1", 1, ""}, false},
-      {"tcp:[::1]", {Scheme::tcp, "::1", 1, ""}, true},
-      {"tcp:[::1]", {Scheme::tcp, "0:0:0:0:0:0:0:1", 1, ""}, true},
-      {"tcp:[::1]", {Scheme::tcp, "127.0.0.1", 1, ""}, false},
+      {"*:[2001:db8::]/32", {Scheme::wss, "2001:db8::7", 1, "", ""}, true},
+      {"*:[2001:db8::]/32", {Scheme::wss, "2001:db9::7", 1, "", ""}, false},
+      {"*:2001:db8::/32", {Scheme::wss, "2001:db8:ffff::1", 1, "", ""}, true},
+      {"tcp:[fd00::]/8", {Scheme::tcp, "fdff::1", 1, "", ""}, true},
+      {"tcp:[fd00::]/8", {Scheme::tcp, "fe00::1", 1, "", ""}, false},
+      {"tcp:[fd00::]/8", {Scheme::tcp, "10.0.0.1", 1, "", ""}, false},
+      {"tcp:[::1]", {Scheme::tcp, "::1", 1, "", ""}, true},
+      {"tcp:[::1]", {Scheme::tcp, "0:0:0:0:0:0:0:1", 1, "", ""}, true},
+      {"tcp:[::1]", {Scheme::tcp, "127.0.0.1", 1, "", ""}, false},
       // ports
-      {"tcp:127.0.0.1:5000", {Scheme::tcp, "127.0.0.1", 5000, ""}, true},
-      {"tcp:127.0.0.1:5000", {Scheme::tcp, "127.0.0.1", 5001, ""}, false},
-      {"tcp:127.0.0.1:*", {Scheme::tcp, "127.0.0.1", 5001, ""}, true},
-      {"tcp:[::1]:9000", {Scheme::tcp, "::1", 9000, ""}, true},
-      {"tcp:[::1]:9000", {Scheme::tcp, "::1", 9001, ""}, false},
-      {"tcp:*:9000", {Scheme::tcp, "", 0, ""}, false},
+      {"tcp:127.0.0.1:5000", {Scheme::tcp, "127.0.0.1", 5000, "", ""}, true},
+      {"tcp:127.0.0.1:5000", {Scheme::tcp, "127.0.0.1", 5001, "", ""}, false},
+      {"tcp:127.0.0.1:*", {Scheme::tcp, "127.0.0.1", 5001, "", ""}, true},
+      {"tcp:[::1]:9000", {Scheme::tcp, "::1", 9000, "", ""}, true},
+      {"tcp:[::1]:9000", {Scheme::tcp, "::1", 9001, "", ""}, false},
+      {"tcp:*:9000", {Scheme::tcp, "", 0, "", ""}, false},
       // globs against the address string
-      {"tcp:192.0.2.*", {Scheme::tcp, "192.0.2.77", 1, ""}, true},
-      {"tcp:192.0.2.*", {Scheme::tcp, "192.0.3.77", 1, ""}, false},
-      {"tcp:*", {Scheme::tcp, "", 0, ""}, true},
+      {"tcp:192.0.2.*", {Scheme::tcp, "192.0.2.77", 1, "", ""}, true},
+      {"tcp:192.0.2.*", {Scheme::tcp, "192.0.3.77", 1, "", ""}, false},
+      {"tcp:*", {Scheme::tcp, "", 0, "", ""}, true},
       // a certificate name stands for the host
-      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "node.example.com"}, true},
-      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "NODE.Example.COM"}, true},
-      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, ""}, false},
-      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "node.example.net"}, false},
-      {"tls:example.com:50000", {Scheme::tls, "192.0.2.1", 50000, "example.com"}, true},
-      {"tls:example.com:50000", {Scheme::tls, "192.0.2.1", 50001, "example.com"}, false},
-      {"tcp:example.com", {Scheme::tls, "192.0.2.1", 1, "example.com"}, false},
-      {"tls:192.0.2.0/24", {Scheme::tls, "198.51.100.1", 1, "192.0.2.1"}, false},  // a CIDR block never looks at names
+      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "", "node.example.com"}, true},
+      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "", "NODE.Example.COM"}, true},
+      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "", ""}, false},
+      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "", "node.example.net"}, false},
+      {"tls:example.com:50000", {Scheme::tls, "192.0.2.1", 50000, "", "example.com"}, true},
+      {"tls:example.com:50000", {Scheme::tls, "192.0.2.1", 50001, "", "example.com"}, false},
+      {"tcp:example.com", {Scheme::tls, "192.0.2.1", 1, "", "example.com"}, false},
+      {"tls:192.0.2.0/24", {Scheme::tls, "198.51.100.1", 1, "", "192.0.2.1"}, false},  // a CIDR block never looks at names
+      // ...but a PSK identity or a user name never does
+      {"tls:*.example.com", {Scheme::tls, "192.0.2.1", 1, "node.example.com", ""}, false},
       // id: globs, case-sensitive, never an empty identity
-      {"id:alice", {Scheme::tls, "192.0.2.1", 1, "alice"}, true},
-      {"id:alice", {Scheme::tls, "192.0.2.1", 1, "Alice"}, false},
-      {"id:al*", {Scheme::tls, "192.0.2.1", 1, "alfred"}, true},
-      {"id:alice", {Scheme::tls, "192.0.2.1", 1, "bob"}, false},
-      {"id:*", {Scheme::tcp, "192.0.2.1", 1, ""}, false},
-      {"id:*", {Scheme::ws, "", 0, "psk-client-1"}, true},
-      {"id:*.example.com", {Scheme::tls, "192.0.2.1", 1, "node.example.com"}, true},
+      {"id:alice", {Scheme::tls, "192.0.2.1", 1, "alice", ""}, true},
+      {"id:alice", {Scheme::tls, "192.0.2.1", 1, "Alice", ""}, false},
+      {"id:al*", {Scheme::tls, "192.0.2.1", 1, "alfred", ""}, true},
+      {"id:alice", {Scheme::tls, "192.0.2.1", 1, "bob", ""}, false},
+      {"id:*", {Scheme::tcp, "192.0.2.1", 1, "", ""}, false},
+      {"id:*", {Scheme::ws, "", 0, "psk-client-1", ""}, true},
+      {"id:*.example.com", {Scheme::tls, "192.0.2.1", 1, "node.example.com", "node.example.com"}, true},
   };
   for (const auto& c : cases) {
     const auto rule = Rule::parse("allow", "in", "pong", c.peer);
     EXPECT_EQ(rule.matches_in(name("pong"), c.remote), c.matches)
         << c.peer << " vs " << ipc::to_string(c.remote.scheme) << " '" << c.remote.address << "' port " << c.remote.port
-        << " identity '" << c.remote.identity << "'";
+        << " identity '" << c.remote.identity << "' certificate '" << c.remote.certificate << "'";
     EXPECT_FALSE(rule.matches_in(name("ping"), c.remote)) << c.peer;
   }
 }
@@ -452,8 +454,8 @@ TEST(AnInRule, MatchesThePeersSchemeAddressPortAndIdentity) {
 // --- decisions -----------------------------------------------------------------------------
 
 TEST(ThePolicy, LetsTheFirstMatchingRuleDecide) {
-  const RemotePeer local_peer{ipc::Scheme::tcp, "127.0.0.1", 40000, ""};
-  const RemotePeer far_peer{ipc::Scheme::tcp, "198.51.100.1", 40000, ""};
+  const RemotePeer local_peer{ipc::Scheme::tcp, "127.0.0.1", 40000, "", ""};
+  const RemotePeer far_peer{ipc::Scheme::tcp, "198.51.100.1", 40000, "", ""};
   const auto allow_first = policy_of({"deny out pong tcp:*.example.org", "allow in pong tcp:127.0.0.1",
                                       "deny in pong *", "allow out * *", "allow in * *"});
   EXPECT_EQ(allow_first.check_in(name("pong"), local_peer).because, "rule 2: allow in pong tcp:127.0.0.1");
@@ -473,7 +475,7 @@ TEST(ThePolicy, LetsTheFirstMatchingRuleDecide) {
 
 TEST(ThePolicy, DeniesInAndAllowsOutByDefault) {
   const Policy policy = policy_of({"allow in pong tcp:127.0.0.1", "deny out secret *"});
-  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.9", 1, ""};
+  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.9", 1, "", ""};
   const auto in = policy.check_in(name("pong"), stranger);
   EXPECT_EQ(in.action, Action::deny);
   EXPECT_EQ(in.because, "default in deny");
@@ -488,13 +490,13 @@ TEST(ThePolicy, LetsBothDefaultsBeChanged) {
   Policy policy = policy_of({"deny in pong tcp:192.0.2.9", "allow out pong uid:4242"});
   policy.set_default(Direction::in, Action::allow);
   policy.set_default(Direction::out, Action::deny);
-  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.10", 1, ""};
+  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.10", 1, "", ""};
   EXPECT_EQ(policy.check_in(name("pong"), stranger).action, Action::allow);
   EXPECT_EQ(policy.check_in(name("pong"), stranger).because, "default in allow");
   EXPECT_EQ(policy.check_out(name("pong"), uri("pong"), root_client).action, Action::deny);
   EXPECT_EQ(policy.check_out(name("pong"), uri("pong"), root_client).because, "default out deny");
   // the rules still come first
-  EXPECT_EQ(policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.9", 1, ""}).action, Action::deny);
+  EXPECT_EQ(policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.9", 1, "", ""}).action, Action::deny);
   EXPECT_EQ(policy.check_out(name("pong"), uri("pong"), nobody_in_particular).action, Action::allow);
   // and a default can be set back
   policy.set_default(Direction::in, Action::deny);

@@ -1,11 +1,12 @@
 // Unit tests of tcpd's pure parts: the remote handshake (DESIGN §7), ipcd's CONNECT request
-// (DESIGN §6) and --listen addresses.
+// (DESIGN §6), --listen addresses, pre-shared keys and the users file (DESIGN §14).
 #include <gtest/gtest.h>
 
 #include <ipc/error.hpp>
 #include <ipc/message.hpp>
 #include <stdexcept>
 
+#include "credentials.hpp"
 #include "handshake.hpp"
 #include "tcpd.hpp"
 
@@ -85,3 +86,96 @@ TEST(TcpdConnectRequest, TakesTheUriAndServiceFromIpcd) {
 
 }  // namespace
 }  // namespace ipc::test
+
+// --- credentials: --psk, --users, --hash-password ------------------------------------------------
+
+namespace tcpd {
+namespace {
+
+TEST(PskKeys, TakeIdentitiesWithKeysOfSixteenToSixtyFourBytes) {
+  PskKeys keys;
+  keys.add("alice:00112233445566778899AABBCCDDEEFF");
+  keys.add("node-7.example:" + std::string(128, 'a'));
+  ASSERT_NE(keys.find("alice"), nullptr);
+  EXPECT_EQ(keys.find("alice")->size(), 16u);
+  EXPECT_EQ((*keys.find("alice"))[15], 0xff);
+  EXPECT_EQ(keys.find("node-7.example")->size(), 64u);
+  EXPECT_EQ(keys.find("bob"), nullptr);
+  EXPECT_EQ(keys.find("Alice"), nullptr);
+}
+
+TEST(PskKeys, RefuseMalformedFlagsSayingWhy) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"alice", "expected ID:HEXKEY"},
+      {":00112233445566778899aabbccddeeff", "the identity must be"},
+      {"al ice:00112233445566778899aabbccddeeff", "the identity must be"},
+      {std::string(129, 'a') + ":00112233445566778899aabbccddeeff", "the identity must be"},
+      {"alice:0011223344556677889", "is not hexadecimal"},
+      {"alice:0011223344556677889g", "is not hexadecimal"},
+      {"alice:00112233445566778899aabbccddee", "has 15 bytes"},
+      {"alice:" + std::string(130, '0'), "has 65 bytes"},
+      {"alice:", "has 0 bytes"},
+  };
+  for (const auto& [flag, says] : cases) {
+    PskKeys keys;
+    try {
+      keys.add(flag);
+      ADD_FAILURE() << flag << " was taken";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << flag << ": " << e.what();
+    }
+  }
+  PskKeys twice;
+  twice.add("alice:00112233445566778899aabbccddeeff");
+  EXPECT_THROW(twice.add("alice:ffeeddccbbaa99887766554433221100"), std::invalid_argument);
+}
+
+TEST(Users, CheckTheRightPasswordAndRefuseWrongOnesAndStrangers) {
+  Users users;
+  users.add_line(hash_password_line("carol", "open sesame"));
+  users.add_line(hash_password_line("dave", "open sesame"));
+  EXPECT_TRUE(users.check("carol", "open sesame"));
+  EXPECT_FALSE(users.check("carol", "open sesam"));
+  EXPECT_FALSE(users.check("carol", ""));
+  EXPECT_FALSE(users.check("eve", "open sesame"));
+  EXPECT_FALSE(users.check("", ""));
+}
+
+TEST(Users, SaltEveryHashAnew) {
+  const std::string first = hash_password_line("carol", "pw");
+  const std::string second = hash_password_line("carol", "pw");
+  EXPECT_NE(first, second);
+  // user : 16 bytes of salt : 32 bytes of PBKDF2-SHA256, in hex
+  EXPECT_EQ(first.size(), std::string("carol:").size() + 32 + 1 + 64) << first;
+}
+
+TEST(Users, RefuseMalformedLinesSayingWhy) {
+  const std::string hash(64, 'a');
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"carol", "expected user:salt:hash"},
+      {"carol:0011223344556677", "expected user:salt:hash"},
+      {"carol:0011223344556677:" + hash + ":x", "expected user:salt:hash"},
+      {":0011223344556677:" + hash, "the user name"},
+      {"ca rol:0011223344556677:" + hash, "the user name"},
+      {"carol:00112233445566:" + hash, "the salt must be"},
+      {"carol:zz11223344556677:" + hash, "the salt must be"},
+      {"carol:0011223344556677:" + std::string(62, 'a'), "the hash must be 32 bytes"},
+      {"carol:0011223344556677:" + std::string(64, 'x'), "the hash must be 32 bytes"},
+  };
+  for (const auto& [line, says] : cases) {
+    Users users;
+    try {
+      users.add_line(line);
+      ADD_FAILURE() << line << " was taken";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << line << ": " << e.what();
+    }
+  }
+  Users twice;
+  twice.add_line("carol:0011223344556677:" + hash);
+  EXPECT_THROW(twice.add_line("carol:7766554433221100:" + hash), std::invalid_argument);
+  EXPECT_THROW((void)hash_password_line("ca:rol", "pw"), std::invalid_argument);
+}
+
+}  // namespace
+}  // namespace tcpd

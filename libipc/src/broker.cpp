@@ -84,6 +84,7 @@ asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundR
                                           std::chrono::milliseconds timeout) {
   nlohmann::json body{{"service", request.service}, {"scheme", request.scheme}, {"peer", request.peer}};
   if (!request.identity.empty()) body["identity"] = request.identity;
+  if (!request.certificate.empty()) body["certificate"] = request.certificate;
   Message message{MessageType::inbound, 0, body.dump()};  // a named local: see async_lookup
   co_return co_await async_request(rundir, std::move(message), timeout);
 }

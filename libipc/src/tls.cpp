@@ -12,11 +12,13 @@ namespace ipc::tls {
 namespace ssl = boost::asio::ssl;
 namespace {
 
-// Mozilla's "intermediate" TLS 1.2 list: forward secrecy and AEAD only. TLS 1.3's own suites
-// (AES-GCM, ChaCha20-Poly1305) are OpenSSL's defaults and all modern.
+// Mozilla's "intermediate" TLS 1.2 list: forward secrecy and AEAD only.
 constexpr const char* tls12_ciphers =
     "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:"
     "ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+// TLS 1.3's suites, all modern; the SHA-256 ones first because a server picks the suite before it
+// looks at a client's pre-shared key, and an external PSK is bound to SHA-256 (tcpd's --psk).
+constexpr const char* tls13_suites = "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256:TLS_AES_256_GCM_SHA384";
 
 [[noreturn]] void fail(const std::string& what) {
   const std::string why = take_errors();
@@ -28,6 +30,7 @@ ssl::context base_context(ssl::context::method method) {
   SSL_CTX* ctx = context.native_handle();
   if (SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION) != 1) fail("cannot require TLS 1.2");
   if (SSL_CTX_set_cipher_list(ctx, tls12_ciphers) != 1) fail("cannot set the TLS 1.2 cipher suites");
+  if (SSL_CTX_set_ciphersuites(ctx, tls13_suites) != 1) fail("cannot set the TLS 1.3 cipher suites");
   SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE);
   // An idle connection gives its read and write buffers (about 34 KiB) back.
   SSL_CTX_set_mode(ctx, SSL_MODE_RELEASE_BUFFERS);

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -219,6 +221,23 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
     ::poll(nullptr, 0, 5);
   }
   return true;
+}
+
+int logged_port(const Process& daemon, const std::string& what) {
+  std::smatch match;
+  const std::string log = daemon.log();
+  if (!std::regex_search(log, match, std::regex(what + " 127\\.0\\.0\\.1:([0-9]+)"))) return 0;
+  return std::stoi(match[1]);
+}
+
+UniqueFd tcp_connect(int port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<std::uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) throw std::runtime_error("connect");
+  return fd;
 }
 
 UniqueFd connect_raw(const std::filesystem::path& path) {

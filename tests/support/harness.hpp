@@ -90,6 +90,12 @@ struct RunResult {
 // deadline passes; for states no event announces (a file gone, a process's memory).
 bool wait_until(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
 
+// The port a daemon logged as "WHAT 127.0.0.1:PORT" ("listening on 127.0.0.1:40123"); 0 when
+// it did not.
+[[nodiscard]] int logged_port(const Process& daemon, const std::string& what = "listening on");
+// A TCP connection to 127.0.0.1:PORT. Throws on failure.
+[[nodiscard]] UniqueFd tcp_connect(int port);
+
 // Raw Unix stream connection to a path, for sending malformed bytes. Throws on failure.
 [[nodiscard]] UniqueFd connect_raw(const std::filesystem::path& path);
 void write_all(int fd, std::string_view bytes);

@@ -34,6 +34,10 @@ struct InboundRequest {
   std::string scheme;    // "tcp", "tls", "ws", "wss"
   std::string peer;      // "192.0.2.7:51234", "[2001:db8::1]:443"
   std::string identity;  // "" when not authenticated
+  // The name a verified TLS certificate of the peer proves, "" when none. Sent apart from the
+  // identity so that ipcd lets only a certificate stand for a host name in its rules (a PSK
+  // identity or a user name must not pass for "tls:example.com").
+  std::string certificate;
 };
 
 // INBOUND on RUNDIR/ipc. Returns the fd of the local service's connection.
