@@ -26,10 +26,7 @@ class Ipcd : public ::testing::Test {
   std::filesystem::path rundir = dir / "run";
 
   Process start(const std::string& name, std::vector<std::string> args = {}) {
-    args.insert(args.begin(), {"--rundir", rundir.string()});
-    Process p(program(name), args, dir.path());
-    EXPECT_TRUE(p.ready()) << name << ": " << p.log();
-    return p;
+    return start_daemon(name, rundir, std::move(args), dir.path());
   }
   RunResult pong(std::vector<std::string> args, const std::string& network) {
     args.insert(args.begin(), {"--rundir", rundir.string()});

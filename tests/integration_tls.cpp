@@ -56,10 +56,7 @@ class Tls : public ::testing::Test {
   std::filesystem::path b = dir / "b";
 
   Process start(const std::filesystem::path& rundir, const std::string& name, std::vector<std::string> args = {}) {
-    args.insert(args.begin(), {"--rundir", rundir.string()});
-    Process p(program(name), args, dir.path());
-    EXPECT_TRUE(p.ready()) << name << ": " << p.log();
-    return p;
+    return start_daemon(name, rundir, std::move(args), dir.path());
   }
   // Host B: ipcd with `rules`, tcpd on a free TLS port (and a free plain one) with the server
   // certificate `server` (+ `extra` flags), pongd.

@@ -1,6 +1,8 @@
 // Test support: temporary directories, processes, readiness via sd_notify.
 #include "harness.hpp"
 
+#include <gtest/gtest.h>
+
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -221,6 +223,14 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
     ::poll(nullptr, 0, 5);
   }
   return true;
+}
+
+Process start_daemon(const std::string& name, const std::filesystem::path& rundir, std::vector<std::string> args,
+                     const std::filesystem::path& workdir) {
+  args.insert(args.begin(), {"--rundir", rundir.string()});
+  Process p(program(name), args, workdir);
+  EXPECT_TRUE(p.ready()) << name << ": " << p.log();
+  return p;
 }
 
 int logged_port(const Process& daemon, const std::string& what) {

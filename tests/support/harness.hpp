@@ -76,6 +76,11 @@ class Process {
   std::filesystem::path log_path_;
 };
 
+// Starts the program NAME (from bin_dir()) with `--rundir RUNDIR` before ARGS, in WORKDIR, and
+// expects it ready: a test failure with its log otherwise.
+[[nodiscard]] Process start_daemon(const std::string& name, const std::filesystem::path& rundir,
+                                   std::vector<std::string> args, const std::filesystem::path& workdir);
+
 // Runs a program to completion (with a deadline) and returns its exit status and output.
 struct RunResult {
   int status = -1;  // exit status, 128+signal, or -1 when it timed out (it is then killed)
