@@ -91,8 +91,15 @@ SSL_SESSION* psk_session(SSL* ssl, const Key& key) {
   return session;
 }
 
+// The --psk keys of an answering context, in ex_data of our own: asio::ssl::context keeps its
+// verify callback in the context's app_data and deletes whatever it finds there.
+int keys_index() {
+  static const int index = SSL_CTX_get_ex_new_index(0, nullptr, nullptr, nullptr, nullptr);
+  return index;
+}
+
 int find_psk(SSL* ssl, const unsigned char* identity, std::size_t length, SSL_SESSION** session) {
-  const auto* keys = static_cast<const PskKeys*>(SSL_CTX_get_app_data(SSL_get_SSL_CTX(ssl)));
+  const auto* keys = static_cast<const PskKeys*>(SSL_CTX_get_ex_data(SSL_get_SSL_CTX(ssl), keys_index()));
   const std::string id(reinterpret_cast<const char*>(identity), length);
   const Key* key = keys ? keys->find(id) : nullptr;
   try {
@@ -161,7 +168,8 @@ const Key* PskKeys::find(std::string_view identity) const {
 }
 
 void accept_psk(SSL_CTX* context, const PskKeys* keys) {
-  SSL_CTX_set_app_data(context, const_cast<PskKeys*>(keys));
+  if (SSL_CTX_set_ex_data(context, keys_index(), const_cast<PskKeys*>(keys)) != 1)
+    throw std::runtime_error("cannot attach the pre-shared keys to the TLS context");
   SSL_CTX_set_psk_find_session_callback(context, find_psk);
 }
 

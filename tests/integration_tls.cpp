@@ -105,6 +105,9 @@ TEST_F(Tls, CarriesPongAcrossTwoHostsVerifyingTheServerByAddressAndByName) {
   EXPECT_NE(by_address.out.find("200 round trips"), std::string::npos);
   const auto by_name = pong(tls(hb.tls_port, "", "localhost"), {"-n", "20", "-s", "1048576"});
   EXPECT_EQ(by_name.status, 0) << by_name.err;
+  // Both stop cleanly (under the sanitizers a bad free at shutdown would show here).
+  EXPECT_EQ(ha.tcpd.stop(), 0) << ha.tcpd.log();
+  EXPECT_EQ(hb.tcpd.stop(), 0) << hb.tcpd.log();
 }
 
 TEST_F(Tls, PassesAHalfCloseThroughTls) {
@@ -204,6 +207,8 @@ TEST_F(Tls, AuthenticatesWithAPreSharedKeyAndRefusesUnknownIdentities) {
   // carol: A has no key for her, so nothing is sent at all.
   const auto no_key = pong(tls(hb.tls_port, "carol"));
   EXPECT_NE(no_key.err.find("auth-failed: no pre-shared key for the identity 'carol'"), std::string::npos) << no_key.err;
+  EXPECT_EQ(ha.tcpd.stop(), 0) << ha.tcpd.log();
+  EXPECT_EQ(hb.tcpd.stop(), 0) << hb.tcpd.log();
 }
 
 TEST_F(Tls, APreSharedKeyIdentityNeverPassesForACertificateName) {
