@@ -62,14 +62,6 @@ FullListener full_listener() {
   return full;
 }
 
-long rss_kib(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 class Tcpd : public ::testing::Test {
  protected:
   TempDir dir;

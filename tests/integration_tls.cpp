@@ -4,6 +4,7 @@
 // for localhost and 127.0.0.1, a client certificate, an expired one, one for another name, and
 // one from a CA nobody trusts.
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -122,6 +123,70 @@ TEST_F(Tls, PassesAHalfCloseThroughTls) {
   write_all(c.fd(), frame);
   ASSERT_EQ(::shutdown(c.fd(), SHUT_WR), 0);
   EXPECT_EQ(read_until_eof(c.fd(), std::chrono::seconds(10)), frame);
+}
+
+TEST_F(Tls, StopsReadingAFastServiceWhenTheClientStopsReading) {
+  // OpenSSL gives its record buffers back whenever a connection drains (SSL_MODE_RELEASE_BUFFERS)
+  // and takes new ones when data flows again; AddressSanitizer keeps freed memory in quarantine
+  // (256 MiB), which would count that churn as growth. The daemons started here keep a small one.
+  const char* sanitizer = std::getenv("ASAN_OPTIONS");
+  const std::string saved = sanitizer ? sanitizer : "";
+  ::setenv("ASAN_OPTIONS", (saved + (saved.empty() ? "" : ":") + "quarantine_size_mb=1").c_str(), 1);
+  auto hb = start_b({"--allow", "in", "pong", "tls:127.0.0.1"});
+  auto ha = start_a();
+  if (sanitizer)
+    ::setenv("ASAN_OPTIONS", saved.c_str(), 1);
+  else
+    ::unsetenv("ASAN_OPTIONS");
+  ConnectOptions options;
+  options.rundir = a;
+  options.network = "pong " + tls(hb.tls_port);
+  Client c(ipc::connect(ServiceName("pong"), options));
+  c.send(Message::data("warm up"));
+  (void)c.receive();
+  const long before_a = rss_kib(ha.tcpd.pid());
+  const long before_b = rss_kib(hb.tcpd.pid());
+  // 1 MiB frames, never reading the echoes, until the whole chain (both relays, TLS) is full.
+  const std::string frame = encode(Message::data(std::string(1 << 20, 'x')));
+  const int fd = c.fd();
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::size_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (int stuck = 0; stuck < 100 && sent < (512u << 20) && std::chrono::steady_clock::now() < deadline;) {
+    const ssize_t n = ::send(fd, frame.data() + sent % frame.size(), frame.size() - sent % frame.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      stuck = 0;
+    } else {
+      ++stuck;
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 20);  // writable again soon, or the chain is full
+    }
+  }
+  EXPECT_LT(sent, 512u << 20) << "nothing pushed back";
+  const long grown_a = rss_kib(ha.tcpd.pid()) - before_a;
+  const long grown_b = rss_kib(hb.tcpd.pid()) - before_b;
+  // A chunk per direction and OpenSSL's record buffers per connection; 8 MiB is generous.
+  EXPECT_LT(grown_a, 8 * 1024) << "A's tcpd grew " << grown_a << " KiB after " << (sent >> 20) << " MiB";
+  EXPECT_LT(grown_b, 8 * 1024) << "B's tcpd grew " << grown_b << " KiB after " << (sent >> 20) << " MiB";
+  // And once the client reads again, every whole frame it sent comes back intact (the last one,
+  // cut short, pongd still waits for).
+  const std::size_t expected = sent - sent % frame.size();
+  std::size_t matched = 0;
+  std::string buffer(1 << 16, '\0');
+  const auto read_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  bool intact = true;
+  while (intact && matched < expected && std::chrono::steady_clock::now() < read_deadline) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) continue;
+    const ssize_t n = ::read(fd, buffer.data(), std::min(buffer.size(), expected - matched));
+    if (n <= 0) break;
+    for (std::size_t i = 0; intact && i < static_cast<std::size_t>(n); ++i, ++matched)
+      intact = buffer[i] == frame[matched % frame.size()];
+  }
+  EXPECT_EQ(matched, expected) << "of " << (expected >> 20) << " MiB sent, " << matched << " bytes came back intact";
+  EXPECT_TRUE(ha.tcpd.running());
+  EXPECT_TRUE(hb.tcpd.running());
 }
 
 TEST_F(Tls, KeepsThePayloadOffTheWireWhereTcpShowsIt) {

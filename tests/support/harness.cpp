@@ -233,6 +233,14 @@ Process start_daemon(const std::string& name, const std::filesystem::path& rundi
   return p;
 }
 
+long rss_kib(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 int logged_port(const Process& daemon, const std::string& what) {
   std::smatch match;
   const std::string log = daemon.log();

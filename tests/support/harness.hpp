@@ -101,6 +101,9 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 // A TCP connection to 127.0.0.1:PORT. Throws on failure.
 [[nodiscard]] UniqueFd tcp_connect(int port);
 
+// A process's resident memory (VmRSS), in KiB; -1 when it cannot be read.
+[[nodiscard]] long rss_kib(pid_t pid);
+
 // Raw Unix stream connection to a path, for sending malformed bytes. Throws on failure.
 [[nodiscard]] UniqueFd connect_raw(const std::filesystem::path& path);
 void write_all(int fd, std::string_view bytes);
