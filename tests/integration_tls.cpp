@@ -371,6 +371,30 @@ TEST_F(Tls, DropsAPeerStalledInTheTlsHandshakeAtTheDeadlineWhileServingOthers) {
   EXPECT_TRUE(hb.tcpd.running());
 }
 
+TEST_F(Tls, SpeaksOnlyTls12AndNewerWithModernSuitesToAStockClient) {
+  auto hb = start_b({"--allow", "in", "pong", "*"});
+  // openssl s_client as the outside peer; SECLEVEL=0 lets it offer what tcpd must refuse.
+  auto s_client = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"s_client", "-connect", "127.0.0.1:" + std::to_string(hb.tls_port), "-CAfile", cert("ca.pem")});
+    return run("/usr/bin/openssl", args, {}, 20s);
+  };
+  // The control: TLS 1.3, and TLS 1.2 with ECDHE and AES-GCM, are spoken.
+  const auto tls13 = s_client({"-tls1_3"});
+  EXPECT_NE(tls13.out.find("TLSv1.3"), std::string::npos) << tls13.out << tls13.err;
+  EXPECT_NE(tls13.out.find("Verify return code: 0 (ok)"), std::string::npos) << tls13.out;
+  const auto tls12 = s_client({"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-GCM-SHA256"});
+  EXPECT_NE(tls12.out.find("Cipher is ECDHE-ECDSA-AES128-GCM-SHA256"), std::string::npos) << tls12.out << tls12.err;
+  // TLS 1.1, and TLS 1.2 without forward secrecy or with CBC, are not.
+  for (const auto& args : std::vector<std::vector<std::string>>{
+           {"-tls1_1", "-cipher", "DEFAULT@SECLEVEL=0"},
+           {"-tls1_2", "-cipher", "ECDHE-ECDSA-AES128-SHA:AES128-GCM-SHA256:AES128-SHA@SECLEVEL=0"}}) {
+    const auto r = s_client(args);
+    EXPECT_NE(r.status, 0) << args[0] << ": " << r.out;
+    EXPECT_NE(r.out.find("Cipher is (NONE)"), std::string::npos) << args[0] << ": " << r.out << r.err;
+  }
+  EXPECT_TRUE(hb.tcpd.running());
+}
+
 TEST_F(Tls, RefusesABadUsersFileAtStartNamingTheLine) {
   const auto users = dir / "users";
   std::ofstream(users) << "# comment\nalice:0011223344556677:" << std::string(64, 'a') << "\nbob:zz:00\n";
