@@ -82,7 +82,7 @@ int main(int argc, char* argv[]) {
       "tls://USER:PASSWORD@HOST/SVC sends the password, checked by the far side's --users file.\n"
       "Without --listen and --listen-tls, tcpd listens on 127.0.0.1:9000 (plain).\n"
       "Make a --users line: read -rs PW; echo \"$PW\" | tcpd --hash-password alice >> users");
-  command_line.enable_config();
+  command_line.enable_config("/etc/ipc/tcpd.json");
   command_line.options().add_options()
       ("listen", ipc::po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
        "accept remote tcpd's on HOST:PORT (repeatable; default 127.0.0.1:9000; port 0 picks a free one)")

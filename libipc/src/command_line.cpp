@@ -41,8 +41,10 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
       ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
        "error, warn, info or debug");
   if (config_enabled_) {
-    common.add_options()("config", po::value<std::string>()->value_name("FILE"),
-                         "JSON file whose keys mirror the long flags; flags win");
+    const std::string help = "JSON file whose keys mirror the long flags; flags win" +
+                             (default_config_.empty() ? std::string()
+                                                      : " (default " + default_config_.string() + " when it exists)");
+    common.add_options()("config", po::value<std::string>()->value_name("FILE"), help.c_str());
   }
   po::options_description all;
   all.add(own_).add(common);
@@ -64,6 +66,9 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
     }
     if (config_enabled_ && vm.count("config")) {
       common_.config = vm["config"].as<std::string>();
+      load_config(vm, all);
+    } else if (config_enabled_ && !default_config_.empty() && std::filesystem::exists(default_config_)) {
+      common_.config = default_config_;
       load_config(vm, all);
     }
     po::notify(vm);

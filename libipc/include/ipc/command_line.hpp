@@ -32,8 +32,12 @@ class CommandLine {
   po::options_description& options() noexcept { return own_; }
   // Positional arguments, in order; max_count -1 means "the rest".
   void add_positional(const char* name, int max_count);
-  // Adds --config FILE (daemons).
-  void enable_config() noexcept { config_enabled_ = true; }
+  // Adds --config FILE (daemons). Without --config, `default_file` is read when it exists (so a
+  // packaged daemon finds /etc/ipc/NAME.json without its unit naming it).
+  void enable_config(std::filesystem::path default_file = {}) {
+    config_enabled_ = true;
+    default_config_ = std::move(default_file);
+  }
   // Text printed after the flags in --help (examples, environment).
   void set_epilog(std::string text) { epilog_ = std::move(text); }
 
@@ -57,6 +61,7 @@ class CommandLine {
   po::options_description own_;
   po::positional_options_description positional_;
   bool config_enabled_ = false;
+  std::filesystem::path default_config_;
   CommonOptions common_;
   std::vector<po::option> ordered_;
 };

@@ -1,0 +1,54 @@
+// Unit tests of the common flags' parsing: --config, and the default config file a daemon reads
+// when it exists (tcpd's /etc/ipc/tcpd.json).
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <ipc/command_line.hpp>
+
+#include "support/harness.hpp"
+
+namespace ipc::test {
+namespace {
+
+po::variables_map parse(CommandLine& command_line, std::vector<std::string> args) {
+  args.insert(args.begin(), "prog");
+  std::vector<const char*> argv;
+  for (const auto& a : args) argv.push_back(a.c_str());
+  return command_line.parse(static_cast<int>(argv.size()), argv.data());
+}
+
+CommandLine daemon_flags(const std::filesystem::path& default_file) {
+  CommandLine command_line("prog", "[OPTIONS]", "test");
+  command_line.enable_config(default_file);
+  command_line.options().add_options()("name", po::value<std::string>()->default_value("pong"), "a name");
+  return command_line;
+}
+
+TEST(CommandLine, ReadsTheDefaultConfigFileWhenItExists) {
+  TempDir dir;
+  std::ofstream(dir / "prog.json") << R"({"name": "from-default"})";
+  auto command_line = daemon_flags(dir / "prog.json");
+  const auto flags = parse(command_line, {});
+  EXPECT_EQ(flags["name"].as<std::string>(), "from-default");
+  EXPECT_EQ(command_line.common().config, dir / "prog.json");
+}
+
+TEST(CommandLine, LetsFlagsAndAnExplicitConfigWinOverTheDefaultFile) {
+  TempDir dir;
+  std::ofstream(dir / "prog.json") << R"({"name": "from-default"})";
+  std::ofstream(dir / "other.json") << R"({"name": "from-other"})";
+  auto explicit_file = daemon_flags(dir / "prog.json");
+  EXPECT_EQ(parse(explicit_file, {"--config", (dir / "other.json").string()})["name"].as<std::string>(), "from-other");
+  auto flag = daemon_flags(dir / "prog.json");
+  EXPECT_EQ(parse(flag, {"--name", "from-flag"})["name"].as<std::string>(), "from-flag");
+}
+
+TEST(CommandLine, GoesWithoutTheDefaultConfigFileWhenThereIsNone) {
+  TempDir dir;
+  auto command_line = daemon_flags(dir / "missing.json");
+  EXPECT_EQ(parse(command_line, {})["name"].as<std::string>(), "pong");
+  EXPECT_TRUE(command_line.common().config.empty());
+}
+
+}  // namespace
+}  // namespace ipc::test
