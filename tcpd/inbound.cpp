@@ -133,10 +133,6 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
   co_return local;
 }
 
-}  // namespace tcpd
-
-namespace tcpd {
-
 namespace {
 
 // The check itself, run on the pool's thread. A plain function, not a capturing lambda: GCC 12
