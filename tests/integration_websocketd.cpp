@@ -209,12 +209,13 @@ TEST_F(Websocketd, ForwardsTheRemoteRefusalWithItsCode) {
   EXPECT_NE(r.err.find("not-found: "), std::string::npos) << r.err;
 }
 
-TEST_F(Websocketd, AnswersWssWithUnsupportedScheme) {
+TEST_F(Websocketd, ReportsARefusedWssPortAndRefusesCredentials) {
   auto a = start_host("a", {"--no-listen"}, false);
-  const auto r = run(program("pong"), {"--rundir", a.rundir.string()},
-                     {{"IPC_NETWORK", "pong wss://127.0.0.1:1/pong"}});
+  auto r = run(program("pong"), {"--rundir", a.rundir.string()}, {{"IPC_NETWORK", "pong wss://127.0.0.1:1/pong"}});
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("unsupported-scheme: wss is not supported yet"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refused: 127.0.0.1:1 refused the connection"), std::string::npos) << r.err;
+  r = run(program("pong"), {"--rundir", a.rundir.string()}, {{"IPC_NETWORK", "pong wss://u:p@127.0.0.1:1/pong"}});
+  EXPECT_NE(r.err.find("bad-request: wss:// carries no credentials"), std::string::npos) << r.err;
 }
 
 TEST_F(Websocketd, WebsocketcSendsItsArgumentsAndPrintsEachReply) {

@@ -5,6 +5,8 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/ssl.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <boost/asio/ip/tcp.hpp>
 
 #include <ipc/asio.hpp>
@@ -19,5 +21,8 @@ using tcp = asio::ip::tcp;
 using ipc::use_nothrow;
 
 using WsStream = websocket::stream<beast::tcp_stream>;
+// wss://: the same over TLS (contexts from libipc's ipc::tls).
+using TlsStream = beast::ssl_stream<beast::tcp_stream>;
+using WssStream = websocket::stream<TlsStream>;
 
 }  // namespace websocketd

@@ -40,15 +40,16 @@ http::status status_for(ipc::ErrorCode code) {
 }
 
 // Everything a relay needs, kept alive by the session the Service runs for it.
+template <class Ws>
 struct Upgraded {
-  WsStream ws;
+  Ws ws;
   ConnectionSlot slot;
   RelayOptions options;
 };
 
 // The checks before upgrading; on success, the local service's connection from ipcd.
-asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string& peer, Subprotocol& mode,
-                                       std::string& service, Context& context) {
+asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string& peer, const char* scheme,
+                                       Subprotocol& mode, std::string& service, Context& context) {
   auto path = std::string_view(request.target());
   path = path.substr(0, path.find('?'));
   if (path.empty() || path.front() != '/')
@@ -70,37 +71,40 @@ asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string
   // The firewall and redirections live in ipcd, for both directions (DESIGN §8).
   // A named local, not a temporary in the co_await expression: GCC 12 destroys such
   // temporaries twice when they are passed by value to a coroutine.
-  ipc::InboundRequest inbound{service, "ws", peer, ""};
+  ipc::InboundRequest inbound{service, scheme, peer, "", ""};
   co_return co_await ipc::async_inbound(context.settings.rundir, std::move(inbound), context.settings.timeout);
 }
 
-asio::awaitable<void> upgrade(beast::tcp_stream stream, Request request, ConnectionSlot slot, const std::string& peer,
-                              Context& context) {
+// `Stream` is beast::tcp_stream (ws://) or TlsStream (wss://).
+template <class Stream>
+asio::awaitable<void> upgrade(Stream stream, Request request, ConnectionSlot slot, const std::string& peer,
+                              const char* scheme, Context& context) {
   Subprotocol mode = Subprotocol::none;
   std::string service;
   std::optional<ipc::Error> refusal;
   ipc::UnixSocket local(stream.get_executor());
   try {
-    local = co_await admit(request, peer, mode, service, context);
+    local = co_await admit(request, peer, scheme, mode, service, context);
   } catch (const ipc::Error& e) {
     refusal = e;
   }
   if (refusal) {
     // Refused before upgrading: the status says why, the body carries "code: text".
-    ipc::log_info("ws ", peer, " ", std::string_view(request.target()), ": ", refusal->what());
+    ipc::log_info(scheme, " ", peer, " ", std::string_view(request.target()), ": ", refusal->what());
     auto response = text_response(request, status_for(refusal->code()), refusal->payload());
     response.keep_alive(false);
-    stream.expires_after(context.settings.timeout);
+    beast::get_lowest_layer(stream).expires_after(context.settings.timeout);
     co_await http::async_write(stream, response, use_nothrow);
     boost::system::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
     co_return;
   }
 
-  stream.expires_never();  // from now on the WebSocket's own timeouts apply
-  auto state = std::make_shared<Upgraded>(
-      Upgraded{WsStream(std::move(stream)), std::move(slot),
-               RelayOptions{mode, context.settings.max_message, &context.stopping, "ws " + peer + " " + service}});
+  beast::get_lowest_layer(stream).expires_never();  // from now on the WebSocket's own timeouts apply
+  using Ws = websocket::stream<Stream>;
+  auto state = std::make_shared<Upgraded<Ws>>(Upgraded<Ws>{
+      Ws(std::move(stream)), std::move(slot),
+      RelayOptions{mode, context.settings.max_message, &context.stopping, std::string(scheme) + " " + peer + " " + service}});
   auto& ws = state->ws;
   ws.set_option(websocket::stream_base::timeout{
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
@@ -113,14 +117,45 @@ asio::awaitable<void> upgrade(beast::tcp_stream stream, Request request, Connect
   ws.read_message_max(context.settings.max_message + (mode == Subprotocol::frame ? ipc::header_size : 0));
   auto [ec] = co_await ws.async_accept(request, use_nothrow);
   if (ec) {
-    ipc::log_info("ws ", peer, " ", service, ": handshake failed: ", ec.message());
+    ipc::log_info(scheme, " ", peer, " ", service, ": handshake failed: ", ec.message());
     co_return;
   }
-  ipc::log_debug("ws ", peer, ": connected to ", service, " (", to_string(mode), ")");
+  ipc::log_debug(scheme, " ", peer, ": connected to ", service, " (", to_string(mode), ")");
   // The Service tracks the relay like any session: closed on shutdown, waited for.
   context.service.adopt(std::move(local), [state](ipc::Connection& connection) -> asio::awaitable<void> {
     co_await relay(state->ws, connection, state->options);
   });
+}
+
+// HTTP requests until one asks for an upgrade, on a plain or TLS stream.
+template <class Stream>
+asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::string& peer, const char* scheme,
+                            Context& context) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(max_request_header);
+    parser.body_limit(max_request_body);
+    beast::get_lowest_layer(stream).expires_after(context.settings.timeout);  // slow or silent clients are dropped
+    auto [read_error, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
+    if (read_error) {
+      if (read_error != http::error::end_of_stream && read_error != beast::error::timeout)
+        ipc::log_debug("http ", peer, ": ", read_error.message());
+      break;
+    }
+    Request request = parser.release();
+    if (websocket::is_upgrade(request)) {
+      co_await upgrade(std::move(stream), std::move(request), std::move(slot), peer, scheme, context);
+      co_return;
+    }
+    auto answer = serve_static(context.settings.static_dir, request);
+    const bool keep_alive = answer.keep_alive();
+    beast::get_lowest_layer(stream).expires_after(context.settings.timeout);
+    auto [write_error, written] = co_await beast::async_write(stream, std::move(answer), use_nothrow);
+    if (write_error || !keep_alive || context.stopping) break;
+  }
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 }  // namespace
@@ -132,30 +167,20 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
   const auto peer = endpoint_text(remote);
   socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
   beast::tcp_stream stream(std::move(socket));
-  beast::flat_buffer buffer;
-  for (;;) {
-    http::request_parser<http::string_body> parser;
-    parser.header_limit(max_request_header);
-    parser.body_limit(max_request_body);
-    stream.expires_after(context.settings.timeout);  // slow or silent clients are dropped
-    auto [read_error, n] = co_await http::async_read(stream, buffer, parser, use_nothrow);
-    if (read_error) {
-      if (read_error != http::error::end_of_stream && read_error != beast::error::timeout)
-        ipc::log_debug("http ", peer, ": ", read_error.message());
-      break;
-    }
-    Request request = parser.release();
-    if (websocket::is_upgrade(request)) {
-      co_await upgrade(std::move(stream), std::move(request), std::move(slot), peer, context);
-      co_return;
-    }
-    auto answer = serve_static(context.settings.static_dir, request);
-    const bool keep_alive = answer.keep_alive();
-    stream.expires_after(context.settings.timeout);
-    auto [write_error, written] = co_await beast::async_write(stream, std::move(answer), use_nothrow);
-    if (write_error || !keep_alive || context.stopping) break;
+  if (context.server_tls == nullptr) {
+    co_await serve(std::move(stream), std::move(slot), peer, "ws", context);
+    co_return;
   }
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  // TLS first, within the deadline: a client that stalls in the handshake is dropped.
+  TlsStream tls(std::move(stream), *context.server_tls);
+  beast::get_lowest_layer(tls).expires_after(context.settings.timeout);
+  auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+  if (handshake_error) {
+    ipc::log_info("wss ", peer, ": TLS handshake failed: ",
+                  handshake_error == beast::error::timeout ? "no handshake within the deadline" : handshake_error.message());
+    co_return;
+  }
+  co_await serve(std::move(tls), std::move(slot), peer, "wss", context);
 }
 
 }  // namespace websocketd

@@ -1,4 +1,4 @@
-// One TCP connection to websocketd: HTTP/1.1 requests (static files) until one asks for a
+// One TCP connection to websocketd (TLS first when the listener has --tls-cert): HTTP/1.1 requests (static files) until one asks for a
 // WebSocket upgrade to /SERVICE. That one is checked before upgrading — service name (400),
 // origin (403), subprotocol (400), then ipcd's INBOUND decision (403 denied, 404 not found,
 // 400 malformed, 503 ipcd not running) — and, once accepted, relayed to the local service.

@@ -38,8 +38,9 @@ std::optional<websocketd::tcp::endpoint> parse_listen(const std::string& text, s
 int main(int argc, char* argv[]) {
   // 1. Flags.
   ipc::CommandLine command_line("websocketd", "[OPTIONS]",
-                                "WebSocket protocol daemon: ws://HOST:PORT/SERVICE reaches the local SERVICE (as ipcd\n"
-                                "allows), static files for browsers, and outbound ws:// for ipcd on RUNDIR/ws.");
+                                "WebSocket protocol daemon: ws://HOST:PORT/SERVICE (wss:// with --tls-cert) reaches the\n"
+                                "local SERVICE (as ipcd allows), static files for browsers, and outbound ws:// and wss://\n"
+                                "for ipcd on RUNDIR/ws and RUNDIR/wss.");
   command_line.enable_config();
   command_line.options().add_options()
       ("listen", ipc::po::value<std::string>()->value_name("HOST:PORT")->default_value("127.0.0.1:8080"),
@@ -59,8 +60,11 @@ int main(int argc, char* argv[]) {
        "a WebSocket peer silent for half of this gets a ping; silent for all of it, it is dropped")
       ("timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
        "deadline for HTTP requests, handshakes, close handshakes, ipcd's answers and outbound connects")
-      ("tls-cert", ipc::po::value<std::string>()->value_name("FILE"), "reserved for wss:// (not supported yet)")
-      ("tls-key", ipc::po::value<std::string>()->value_name("FILE"), "reserved for wss:// (not supported yet)");
+      ("tls-cert", ipc::po::value<std::string>()->value_name("FILE"),
+       "PEM certificate (chain): the listener speaks TLS (https:// and wss://)")
+      ("tls-key", ipc::po::value<std::string>()->value_name("FILE"), "PEM private key of --tls-cert")
+      ("tls-ca", ipc::po::value<std::string>()->value_name("FILE"),
+       "PEM certificates trusted to verify wss:// servers for ipcd (default the system store)");
   command_line.set_epilog(
       "Examples:\n"
       "  ipcd --allow in pong ws:127.0.0.1 &\n"
@@ -100,14 +104,26 @@ int main(int argc, char* argv[]) {
   };
   settings.idle_timeout = seconds("idle-timeout");
   settings.timeout = seconds("timeout");
-  if (flags.count("tls-cert") || flags.count("tls-key"))
-    command_line.fail("--tls-cert/--tls-key: wss:// is not supported yet");
+  const auto path = [&](const char* name) -> std::optional<std::filesystem::path> {
+    if (!flags.count(name)) return std::nullopt;
+    return std::filesystem::path(flags[name].as<std::string>());
+  };
+  settings.tls = {path("tls-cert"), path("tls-key"), path("tls-ca")};
+  if (settings.tls.cert.has_value() != settings.tls.key.has_value())
+    command_line.fail("--tls-cert and --tls-key go together");
+  if (settings.tls.cert && !settings.listen) command_line.fail("--tls-cert: there is no listener (--no-listen)");
 
   // 3. The server object, 4. run.
   try {
     websocketd::asio::io_context io;
-    websocketd::Server server(io, std::move(settings));
-    return server.run();
+    std::optional<websocketd::Server> server;
+    try {
+      server.emplace(io, std::move(settings));
+    } catch (const std::runtime_error& e) {
+      // A certificate, key or CA file that cannot be used is a bad flag value.
+      command_line.fail(e.what());
+    }
+    return server->run();
   } catch (const std::exception& e) {
     ipc::log_error(e.what());
     return 1;

@@ -1,4 +1,4 @@
-// Outbound ws:// (see outbound.hpp).
+// Outbound ws:// and wss:// (see outbound.hpp).
 #include "outbound.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -6,6 +6,7 @@
 
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
+#include <ipc/tls.hpp>
 #include <ipc/uri.hpp>
 
 #include "mapping.hpp"
@@ -30,7 +31,7 @@ asio::awaitable<ipc::Message> first_frame(ipc::Connection& ipcd, std::chrono::mi
   co_return request;
 }
 
-ipc::Uri parse_connect(const std::string& payload) {
+ipc::Uri parse_connect(const std::string& payload, ipc::Scheme scheme) {
   nlohmann::json body;
   try {
     body = nlohmann::json::parse(payload);
@@ -40,11 +41,13 @@ ipc::Uri parse_connect(const std::string& payload) {
   if (!body.is_object() || !body.contains("uri") || !body["uri"].is_string())
     throw ipc::Error(ipc::ErrorCode::bad_request, "CONNECT needs a string \"uri\"");
   auto uri = ipc::Uri::parse(body["uri"].get<std::string>());
-  if (uri.scheme() != ipc::Scheme::ws)
-    throw ipc::Error(ipc::ErrorCode::unsupported_scheme,
-                     "websocketd on ws opens ws:// only, not " + std::string(ipc::to_string(uri.scheme())));
+  if (uri.scheme() != scheme)
+    throw ipc::Error(ipc::ErrorCode::unsupported_scheme, "websocketd on " + std::string(ipc::to_string(scheme)) +
+                                                             " opens " + std::string(ipc::to_string(scheme)) +
+                                                             ":// only, not " + std::string(ipc::to_string(uri.scheme())));
   if (!uri.user().empty() || uri.password())
-    throw ipc::Error(ipc::ErrorCode::bad_request, "ws:// carries no credentials (they would travel in clear)");
+    throw ipc::Error(ipc::ErrorCode::bad_request,
+                     std::string(ipc::to_string(scheme)) + ":// carries no credentials (websocketd has no use for them)");
   return uri;
 }
 
@@ -68,12 +71,10 @@ ipc::Error refusal_error(const ipc::Uri& uri, const websocket::response_type& re
                               std::to_string(response.result_int()) + ")");
 }
 
-// TCP connection and WebSocket handshake, each step within the deadline.
-asio::awaitable<WsStream> open(const ipc::Uri& uri, const Settings& settings) {
+// The TCP connection, within the deadline.
+asio::awaitable<beast::tcp_stream> connect_tcp(const ipc::Uri& uri, Clock::time_point deadline) {
   using namespace asio::experimental::awaitable_operators;
   const auto executor = co_await asio::this_coro::executor;
-  const auto deadline = Clock::now() + settings.timeout;
-
   tcp::resolver resolver(executor);
   asio::steady_timer timer(executor, deadline);
   auto resolved = co_await (resolver.async_resolve(uri.host(), std::to_string(uri.port()), use_nothrow) ||
@@ -93,8 +94,31 @@ asio::awaitable<WsStream> open(const ipc::Uri& uri, const Settings& settings) {
   if (connect_error)
     throw ipc::Error(ipc::ErrorCode::unreachable, "cannot connect to " + uri.authority() + ": " + connect_error.message());
   stream.socket().set_option(tcp::no_delay(true));
+  co_return stream;
+}
 
-  WsStream ws(std::move(stream));
+// For wss://: the TLS handshake, the server verified against the trust and the URI's host.
+asio::awaitable<TlsStream> secure(beast::tcp_stream stream, const ipc::Uri& uri, Context& context) {
+  TlsStream tls(std::move(stream), context.client_tls);
+  if (!ipc::tls::expect_host(tls.native_handle(), uri.host()))
+    throw ipc::Error(ipc::ErrorCode::bad_request, "cannot check a certificate for the host '" + uri.host() + "'");
+  auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  if (ec == beast::error::timeout)
+    throw ipc::Error(ipc::ErrorCode::timeout, "the TLS handshake with " + uri.authority() + " took too long");
+  if (ec) {
+    const long verify = SSL_get_verify_result(tls.native_handle());
+    const std::string why = verify != X509_V_OK
+                                ? std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify)
+                                : ec.message();
+    throw ipc::Error(ipc::ErrorCode::auth_failed, uri.authority() + ": TLS handshake failed: " + why);
+  }
+  co_return tls;
+}
+
+// The WebSocket handshake on a connected (and for wss:// secured) stream, within the deadline
+// the stream's lowest layer already has.
+template <class Ws>
+asio::awaitable<void> handshake(Ws& ws, const ipc::Uri& uri, const Settings& settings) {
   ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
     request.set(http::field::user_agent, "websocketd (ipc)");
     request.set(http::field::sec_websocket_protocol, subprotocol_frame);
@@ -117,18 +141,20 @@ asio::awaitable<WsStream> open(const ipc::Uri& uri, const Settings& settings) {
   ws.set_option(websocket::stream_base::timeout{
       std::chrono::duration_cast<websocket::stream_base::duration>(settings.timeout),
       std::chrono::duration_cast<websocket::stream_base::duration>(settings.idle_timeout), true});
-  co_return ws;
 }
 
-}  // namespace
-
-asio::awaitable<void> outbound_session(ipc::Connection& ipcd, Context& context) {
-  const auto request = co_await first_frame(ipcd, context.settings.timeout);
-  const auto uri = parse_connect(request.payload);
-  ipc::log_debug("outbound ", uri.str(), ": connecting");
-  std::optional<WsStream> ws;
+// Connects, handshakes, answers ipcd and relays: one WebSocket stream type, ws:// or wss://.
+template <class Ws>
+asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Uri& uri, Context& context) {
+  std::optional<Ws> ws;
   try {
-    ws.emplace(co_await open(uri, context.settings));
+    const auto deadline = Clock::now() + context.settings.timeout;
+    beast::tcp_stream stream = co_await connect_tcp(uri, deadline);
+    if constexpr (std::is_same_v<Ws, WssStream>)
+      ws.emplace(co_await secure(std::move(stream), uri, context));
+    else
+      ws.emplace(std::move(stream));
+    co_await handshake(*ws, uri, context.settings);
   } catch (const ipc::Error& e) {
     ipc::log_info("outbound ", uri.str(), ": ", e.what());
     throw;  // to ipcd as ERROR, which forwards it to the client
@@ -139,9 +165,16 @@ asio::awaitable<void> outbound_session(ipc::Connection& ipcd, Context& context) 
   co_await relay(*ws, ipcd, std::move(options));  // a named local: see http_session.cpp
 }
 
-asio::awaitable<void> refuse_wss(ipc::Connection& ipcd, Context& context) {
-  (void)co_await first_frame(ipcd, context.settings.timeout);
-  throw ipc::Error(ipc::ErrorCode::unsupported_scheme, "wss is not supported yet");
+}  // namespace
+
+asio::awaitable<void> outbound_session(ipc::Connection& ipcd, ipc::Scheme scheme, Context& context) {
+  const auto request = co_await first_frame(ipcd, context.settings.timeout);
+  const auto uri = parse_connect(request.payload, scheme);
+  ipc::log_debug("outbound ", uri.str(), ": connecting");
+  if (scheme == ipc::Scheme::wss)
+    co_await connect_and_relay<WssStream>(ipcd, uri, context);
+  else
+    co_await connect_and_relay<WsStream>(ipcd, uri, context);
 }
 
 }  // namespace websocketd

@@ -22,7 +22,8 @@ struct Shared {
   std::optional<websocket::close_reason> close_with;
 };
 
-asio::awaitable<void> websocket_to_local(WsStream& ws, ipc::Connection& local, const RelayOptions& options,
+template <class Ws>
+asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const RelayOptions& options,
                                          Shared& shared) {
   beast::flat_buffer buffer;
   ipc::Message message;
@@ -60,7 +61,8 @@ asio::awaitable<void> websocket_to_local(WsStream& ws, ipc::Connection& local, c
   local.close();
 }
 
-asio::awaitable<void> local_to_websocket(WsStream& ws, ipc::Connection& local, const RelayOptions& options,
+template <class Ws>
+asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const RelayOptions& options,
                                          Shared& shared) {
   auto reason = make_reason(websocket::close_code::normal, "the service closed the connection");
   ipc::Message message;
@@ -109,7 +111,8 @@ asio::awaitable<void> local_to_websocket(WsStream& ws, ipc::Connection& local, c
 
 }  // namespace
 
-asio::awaitable<void> relay(WsStream& ws, ipc::Connection& local, RelayOptions options) {
+template <class Ws>
+asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options) {
   using namespace asio::experimental::awaitable_operators;
   Shared shared;
   ipc::log_debug(options.label, ": relaying (", to_string(options.mode), ")");
@@ -118,5 +121,8 @@ asio::awaitable<void> relay(WsStream& ws, ipc::Connection& local, RelayOptions o
   co_await (websocket_to_local(ws, local, options, shared) && local_to_websocket(ws, local, options, shared));
   ipc::log_debug(options.label, ": done");
 }
+
+template asio::awaitable<void> relay(WsStream&, ipc::Connection&, RelayOptions);
+template asio::awaitable<void> relay(WssStream&, ipc::Connection&, RelayOptions);
 
 }  // namespace websocketd

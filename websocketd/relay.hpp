@@ -23,6 +23,8 @@ struct RelayOptions {
   std::string label;               // for logs: "ws 127.0.0.1:5555 -> pong"
 };
 
-asio::awaitable<void> relay(WsStream& ws, ipc::Connection& local, RelayOptions options);
+// For WsStream (ws://) and WssStream (wss://).
+template <class Ws>
+asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options);
 
 }  // namespace websocketd

@@ -14,11 +14,16 @@ Server::Server(asio::io_context& io, Settings settings)
       service_(io, settings_.rundir,
                ipc::ServiceOptions{ipc::ConnectionLimits{settings_.max_message, 1024 * 1024},
                                    settings_.max_connections + 64, std::chrono::milliseconds(3000)}),
-      context_{settings_, service_, stopping_},
+      client_tls_(ipc::tls::client_context({std::nullopt, std::nullopt, settings_.tls.ca})),
+      server_tls_(settings_.tls.cert ? std::optional<asio::ssl::context>(ipc::tls::server_context(settings_.tls))
+                                     : std::nullopt),
+      context_{settings_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
       slots_(std::make_shared<ConnectionSlots>(io.get_executor())) {
-  // For ipcd: outbound ws:// on RUNDIR/ws, and wss:// refused clearly until TLS exists.
-  service_.listen(ipc::ServiceName("ws"), [this](ipc::Connection& ipcd) { return outbound_session(ipcd, context_); });
-  service_.listen(ipc::ServiceName("wss"), [this](ipc::Connection& ipcd) { return refuse_wss(ipcd, context_); });
+  // For ipcd: outbound ws:// on RUNDIR/ws, wss:// on RUNDIR/wss.
+  service_.listen(ipc::ServiceName("ws"),
+                  [this](ipc::Connection& ipcd) { return outbound_session(ipcd, ipc::Scheme::ws, context_); });
+  service_.listen(ipc::ServiceName("wss"),
+                  [this](ipc::Connection& ipcd) { return outbound_session(ipcd, ipc::Scheme::wss, context_); });
   if (settings_.listen) {
     acceptor_.emplace(io_);
     acceptor_->open(settings_.listen->protocol());
@@ -30,7 +35,8 @@ Server::Server(asio::io_context& io, Settings settings)
     acceptor_->listen(asio::socket_base::max_listen_connections);
     const auto bound = acceptor_->local_endpoint();
     const bool v6 = bound.address().is_v6();
-    ipc::log_info("listening on ", v6 ? "[" : "", bound.address().to_string(), v6 ? "]" : "", ":", bound.port(),
+    ipc::log_info(server_tls_ ? "listening for TLS on " : "listening on ", v6 ? "[" : "", bound.address().to_string(),
+                  v6 ? "]" : "", ":", bound.port(),
                   settings_.static_dir.empty() ? "" : ", static files from ", settings_.static_dir.string());
     asio::co_spawn(io_, accept_loop(), asio::detached);
   } else {

@@ -1,6 +1,7 @@
-// websocketd's server object: the HTTP/WebSocket listener on TCP (inbound: browsers and remote
-// websocketd's reaching local services) and the libipc service on RUNDIR/ws and RUNDIR/wss
-// (outbound: ipcd's CONNECT for ws:// URIs). One io_context, one coroutine per connection.
+// websocketd's server object: the HTTP/WebSocket listener on TCP, plain or, with --tls-cert and
+// --tls-key, TLS (inbound: browsers and remote websocketd's reaching local services) and the
+// libipc service on RUNDIR/ws and RUNDIR/wss (outbound: ipcd's CONNECT for ws:// and wss://
+// URIs). One io_context, one coroutine per connection.
 #pragma once
 
 #include <chrono>
@@ -9,7 +10,9 @@
 #include <memory>
 #include <optional>
 
+#include <boost/asio/ssl/context.hpp>
 #include <ipc/service.hpp>
+#include <ipc/tls.hpp>
 
 #include "beast.hpp"
 #include "origin.hpp"
@@ -25,6 +28,7 @@ struct Settings {
   std::size_t max_connections = 1024;
   std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it
   std::chrono::milliseconds timeout{10'000};       // handshakes, ipcd requests, outbound connects
+  ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
 };
 
 // Counts the WebSocket/HTTP connections open at once; a slot is held by each connection's
@@ -59,10 +63,13 @@ struct Context {
   const Settings& settings;
   ipc::Service& service;  // tracks relays as sessions: closed on shutdown, waited for
   const bool& stopping;
+  asio::ssl::context& client_tls;  // outbound wss://
+  asio::ssl::context* server_tls;  // the listener's TLS, nullptr when it is plain
 };
 
 class Server {
  public:
+  // Throws std::runtime_error naming a certificate, key or CA file that cannot be used.
   Server(asio::io_context& io, Settings settings);
   // Reports READY=1, serves until SIGTERM/SIGINT, returns the exit status.
   int run();
@@ -74,6 +81,8 @@ class Server {
   Settings settings_;
   ipc::Service service_;
   bool stopping_ = false;
+  asio::ssl::context client_tls_;
+  std::optional<asio::ssl::context> server_tls_;
   Context context_;
   std::optional<tcp::acceptor> acceptor_;
   std::shared_ptr<ConnectionSlots> slots_;
