@@ -290,21 +290,7 @@ TEST_F(Tcpd, StopsReadingAFastServiceWhenTheClientStopsReading) {
   const long before_b = rss_kib(hb.tcpd.pid());
   // Send 1 MiB frames without ever reading the echoes, until the whole chain is full.
   const std::string frame = encode(Message::data(std::string(1 << 20, 'x')));
-  const int fd = c.fd();
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  std::size_t sent = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (int stuck = 0; stuck < 100 && sent < (512u << 20) && std::chrono::steady_clock::now() < deadline;) {
-    const ssize_t n = ::send(fd, frame.data() + sent % frame.size(), frame.size() - sent % frame.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-      stuck = 0;
-    } else {
-      ++stuck;
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 20);  // writable again soon, or the chain is full
-    }
-  }
+  const std::size_t sent = send_until_pushed_back(c.fd(), frame, 512u << 20, std::chrono::seconds(10));
   EXPECT_LT(sent, 512u << 20) << "nothing pushed back";
   const long grown_a = rss_kib(ha.tcpd.pid()) - before_a;
   const long grown_b = rss_kib(hb.tcpd.pid()) - before_b;

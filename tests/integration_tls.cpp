@@ -23,34 +23,9 @@ namespace {
 constexpr const char* alice_key = "00112233445566778899aabbccddeeff";
 constexpr const char* mallory_key = "ffeeddccbbaa99887766554433221100";
 
-// Whether the peer closed `fd` within `timeout` (EOF or reset; whatever it sent first is read
-// and dropped).
-bool closed_within(int fd, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = ::read(fd, buffer, sizeof buffer);
-    if (n <= 0) return true;
-  }
-}
-
 class Tls : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    certs_ = new TempDir;
-    const auto r = run(std::filesystem::path(IPC_TESTS_DIR) / "tls_certs.sh", {certs_->path().string()});
-    ASSERT_EQ(r.status, 0) << r.err;
-  }
-  static void TearDownTestSuite() {
-    delete certs_;
-    certs_ = nullptr;
-  }
-  static std::string cert(const std::string& name) { return (certs_->path() / name).string(); }
-  static TempDir* certs_;
+  static std::string cert(const std::string& name) { return test_certificate(name); }
 
   TempDir dir;
   std::filesystem::path a = dir / "a";
@@ -96,7 +71,6 @@ class Tls : public ::testing::Test {
     return "tls://" + (user.empty() ? "" : user + "@") + host + ":" + std::to_string(port) + "/pong";
   }
 };
-TempDir* Tls::certs_ = nullptr;
 
 TEST_F(Tls, CarriesPongAcrossTwoHostsVerifyingTheServerByAddressAndByName) {
   auto hb = start_b({"--allow", "in", "pong", "tls:127.0.0.1"});
@@ -149,20 +123,7 @@ TEST_F(Tls, StopsReadingAFastServiceWhenTheClientStopsReading) {
   // 1 MiB frames, never reading the echoes, until the whole chain (both relays, TLS) is full.
   const std::string frame = encode(Message::data(std::string(1 << 20, 'x')));
   const int fd = c.fd();
-  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-  std::size_t sent = 0;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (int stuck = 0; stuck < 100 && sent < (512u << 20) && std::chrono::steady_clock::now() < deadline;) {
-    const ssize_t n = ::send(fd, frame.data() + sent % frame.size(), frame.size() - sent % frame.size(), MSG_NOSIGNAL);
-    if (n > 0) {
-      sent += static_cast<std::size_t>(n);
-      stuck = 0;
-    } else {
-      ++stuck;
-      pollfd p{fd, POLLOUT, 0};
-      ::poll(&p, 1, 20);  // writable again soon, or the chain is full
-    }
-  }
+  const std::size_t sent = send_until_pushed_back(fd, frame, 512u << 20, std::chrono::seconds(10));
   EXPECT_LT(sent, 512u << 20) << "nothing pushed back";
   const long grown_a = rss_kib(ha.tcpd.pid()) - before_a;
   const long grown_b = rss_kib(hb.tcpd.pid()) - before_b;

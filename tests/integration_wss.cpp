@@ -25,31 +25,9 @@ async def main(port, ca, message):
 asyncio.run(main(sys.argv[1], sys.argv[2], sys.argv[3]))
 )";
 
-bool closed_within(int fd, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) return false;
-    pollfd p{fd, POLLIN, 0};
-    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
-    char buffer[4096];
-    if (::read(fd, buffer, sizeof buffer) <= 0) return true;
-  }
-}
-
 class Wss : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() {
-    certs_ = new TempDir;
-    const auto r = run(std::filesystem::path(IPC_TESTS_DIR) / "tls_certs.sh", {certs_->path().string()});
-    ASSERT_EQ(r.status, 0) << r.err;
-  }
-  static void TearDownTestSuite() {
-    delete certs_;
-    certs_ = nullptr;
-  }
-  static std::string cert(const std::string& name) { return (certs_->path() / name).string(); }
-  static TempDir* certs_;
+  static std::string cert(const std::string& name) { return test_certificate(name); }
 
   TempDir dir;
   std::filesystem::path a = dir / "a";
@@ -87,7 +65,6 @@ class Wss : public ::testing::Test {
     return "wss://" + host + ":" + std::to_string(port) + "/pong";
   }
 };
-TempDir* Wss::certs_ = nullptr;
 
 TEST_F(Wss, ServesAStockClientOverTls) {
   auto hb = start_b();

@@ -233,6 +233,47 @@ Process start_daemon(const std::string& name, const std::filesystem::path& rundi
   return p;
 }
 
+bool closed_within(int fd, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) return false;
+    char buffer[4096];
+    if (::read(fd, buffer, sizeof buffer) <= 0) return true;
+  }
+}
+
+std::size_t send_until_pushed_back(int fd, const std::string& frame, std::size_t max_bytes,
+                                   std::chrono::milliseconds timeout) {
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+  std::size_t sent = 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (int stuck = 0; stuck < 100 && sent < max_bytes && std::chrono::steady_clock::now() < deadline;) {
+    const ssize_t n = ::send(fd, frame.data() + sent % frame.size(), frame.size() - sent % frame.size(), MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+      stuck = 0;
+    } else {
+      ++stuck;
+      pollfd p{fd, POLLOUT, 0};
+      ::poll(&p, 1, 20);  // writable again soon, or the chain is full
+    }
+  }
+  return sent;
+}
+
+std::string test_certificate(const std::string& name) {
+  static const TempDir* const certs = [] {
+    static TempDir dir;
+    const auto r = run(std::filesystem::path(IPC_TESTS_DIR) / "tls_certs.sh", {dir.path().string()});
+    if (r.status != 0) throw std::runtime_error("tls_certs.sh failed: " + r.err);
+    return &dir;
+  }();
+  return (certs->path() / name).string();
+}
+
 long rss_kib(pid_t pid) {
   std::ifstream status("/proc/" + std::to_string(pid) + "/status");
   for (std::string line; std::getline(status, line);) {

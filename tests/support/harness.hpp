@@ -104,6 +104,17 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 // A process's resident memory (VmRSS), in KiB; -1 when it cannot be read.
 [[nodiscard]] long rss_kib(pid_t pid);
 
+// Whether the peer closed `fd` (EOF or reset) within `timeout`; what it sent first is read and
+// dropped.
+[[nodiscard]] bool closed_within(int fd, std::chrono::milliseconds timeout);
+// Sends `frame` over and over on `fd` (made non-blocking) without reading, until the other side
+// stops taking bytes (pushed back), `max_bytes` went out or `timeout` passed. Returns the bytes sent.
+std::size_t send_until_pushed_back(int fd, const std::string& frame, std::size_t max_bytes,
+                                   std::chrono::milliseconds timeout);
+// The certificates of tests/tls_certs.sh, made once per test program in a directory removed at
+// its exit; `name` is a file in it ("ca.pem", "server.key"...).
+[[nodiscard]] std::string test_certificate(const std::string& name);
+
 // Raw Unix stream connection to a path, for sending malformed bytes. Throws on failure.
 [[nodiscard]] UniqueFd connect_raw(const std::filesystem::path& path);
 void write_all(int fd, std::string_view bytes);
