@@ -7,18 +7,10 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build}/bin
 n=${2:-1000}
-tmp=$(mktemp -d /tmp/ipc-idle-XXXXXX)
+source "$root/bench/common.sh"
 a=$tmp/a b=$tmp/b
 mkdir -p "$a" "$b"
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-wait_for() { local deadline=$((SECONDS + 20)); until [ -e "$1" ]; do [ $SECONDS -lt $deadline ] || exit 1; sleep 0.05; done; }
-port=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+port=$(free_port)
 ulimit -n "$(ulimit -Hn)"
 "$bin/ipcd" --rundir "$b" --log-level warn --allow in pong tcp:127.0.0.1 & pids+=($!)
 "$bin/pongd" --rundir "$b" --log-level warn & pids+=($!)

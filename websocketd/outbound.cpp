@@ -105,13 +105,9 @@ asio::awaitable<TlsStream> secure(beast::tcp_stream stream, const ipc::Uri& uri,
   auto [ec] = co_await tls.async_handshake(asio::ssl::stream_base::client, use_nothrow);
   if (ec == beast::error::timeout)
     throw ipc::Error(ipc::ErrorCode::timeout, "the TLS handshake with " + uri.authority() + " took too long");
-  if (ec) {
-    const long verify = SSL_get_verify_result(tls.native_handle());
-    const std::string why = verify != X509_V_OK
-                                ? std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify)
-                                : ec.message();
-    throw ipc::Error(ipc::ErrorCode::auth_failed, uri.authority() + ": TLS handshake failed: " + why);
-  }
+  if (ec)
+    throw ipc::Error(ipc::ErrorCode::auth_failed, uri.authority() + ": TLS handshake failed: " +
+                                                      ipc::tls::failure_reason(tls.native_handle(), ec.message()));
   co_return tls;
 }
 

@@ -126,14 +126,14 @@ std::string peer_name(const SSL* ssl) {
   return name;
 }
 
-std::string failure_reason(const SSL* ssl) {
+std::string failure_reason(const SSL* ssl, std::string_view otherwise) {
   const long verify = SSL_get_verify_result(ssl);
   if (verify != X509_V_OK) {
     ERR_clear_error();
     return std::string("certificate verification failed: ") + X509_verify_cert_error_string(verify);
   }
   std::string why = take_errors();
-  return why.empty() ? "the connection closed during the TLS handshake" : why;
+  return why.empty() ? std::string(otherwise) : why;
 }
 
 std::string take_errors() {

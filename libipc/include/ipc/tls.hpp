@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <string_view>
 
 namespace ipc::tls {
 
@@ -40,9 +41,11 @@ bool expect_host(SSL* ssl, const std::string& host);
 [[nodiscard]] std::string peer_name(const SSL* ssl);
 
 // Why the last TLS operation failed, for logs and `auth-failed` texts: the certificate check
-// ("certificate has expired", "hostname mismatch") when that failed, else OpenSSL's error queue
-// ("tlsv1 alert unknown ca"). Clears the error queue.
-[[nodiscard]] std::string failure_reason(const SSL* ssl);
+// ("certificate verification failed: certificate has expired") when that failed, else OpenSSL's
+// error queue ("tlsv1 alert unknown ca"), else `otherwise` (for callers whose error queue
+// asio::ssl already turned into an error_code: its message). Clears the error queue.
+[[nodiscard]] std::string failure_reason(const SSL* ssl,
+                                         std::string_view otherwise = "the connection closed during the TLS handshake");
 
 // OpenSSL's error queue as text ("" when empty), cleared.
 [[nodiscard]] std::string take_errors();
