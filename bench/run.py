@@ -1,0 +1,427 @@
+#!/usr/bin/python3
+"""The measurements of scripts/bench: the suite next to the physical limit and to its peers.
+
+Starts the real programs of a Release build in a temporary directory (two run directories for
+two simulated hosts, ephemeral loopback ports), waits for each socket file, and measures, each
+figure the median of --rounds runs:
+
+  local      pong <-> pongd against a raw socketpair ping-pong of the same frame
+  lookup     a connection through ipcd against a raw broker (connect, SCM_RIGHTS back, one ping)
+  remote     pong through ipcd + tcpd on both hosts against a socat chain
+             (UNIX-LISTEN -> TCP -> socat -> UNIX-CONNECT) carrying the same pong and pongd
+  websocket  websocketc -> our websocketd -> pongd against websocketc -> Debian's websocketd + cat
+  scale      10,000 idle relayed connections (RSS per connection of tcpd and websocketd), and
+             round trips per second with 1, 16 and 256 clients at once
+  cpu        CPU time per round trip in pongd and in each tcpd
+
+Prints a table and writes a JSON list of {name, unit, value, reference, reference_value, ratio,
+target, holds, samples}. Every load is bounded in count and time and targets 127.0.0.1 only.
+"""
+import argparse
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def log(*parts):
+    print(*parts, file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until(what, check, timeout=20.0):
+    """Polls `check` until it is true (readiness: a socket file, a port), else fails."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"not ready within {timeout:.0f} s: {what}")
+        time.sleep(0.02)
+
+
+def answers(path):
+    """True when something accepts connections on the Unix socket `path`."""
+    try:
+        with socket.socket(socket.AF_UNIX) as s:
+            s.connect(path)
+            return True
+    except OSError:
+        return False
+
+
+def listening(port):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def cpu_ns(pid):
+    """CPU time of every thread of `pid` so far, in ns (schedstat: nanosecond resolution)."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except FileNotFoundError:
+            pass
+    return total
+
+
+class Processes:
+    """The programs started for a measurement; all stopped (SIGTERM, then SIGKILL) at the end."""
+
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.started = []
+
+    def start(self, name, argv, env=None, ready=None):
+        logfile = open(os.path.join(self.tmp, f"{name}.log"), "wb")
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
+                             env=env, start_new_session=True)
+        self.started.append((name, p))
+        if ready is not None:
+            wait_until(f"{name} ({' '.join(argv)})", lambda: p.poll() is None and ready())
+        return p
+
+    def stop(self):
+        for _, p in reversed(self.started):
+            if p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+        for name, p in reversed(self.started):
+            try:
+                p.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                log(f"bench: {name} did not stop on SIGTERM within 15 s; killed")
+                p.kill()
+                p.wait()
+        self.started.clear()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+
+def run(argv, env=None, timeout=300, stdin=None):
+    """Runs a measuring program to its end; its stdout (it must succeed)."""
+    r = subprocess.run(argv, env=env, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                       text=True, stdin=stdin if stdin is not None else subprocess.DEVNULL)
+    if r.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}: {r.stderr.strip()[-2000:]}")
+    return r.stdout + r.stderr
+
+
+def median_us(text):
+    m = re.search(r"median ([0-9.]+) us", text)
+    if not m:
+        raise RuntimeError(f"no median in: {text.strip()}")
+    return float(m.group(1))
+
+
+class Bench:
+    def __init__(self, args):
+        self.bin = args.bin
+        self.rounds = args.rounds
+        self.quick = args.quick
+        self.results = []
+        self.tmp = tempfile.mkdtemp(prefix="ipc-bench-")
+
+    def env(self, rundir, network=None):
+        e = dict(os.environ)
+        e["IPC_RUNDIR"] = rundir
+        e.pop("IPC_NETWORK", None)
+        if network:
+            e["IPC_NETWORK"] = network
+        return e
+
+    def b(self, name):
+        return os.path.join(self.bin, name)
+
+    def record(self, name, unit, samples, reference=None, reference_samples=None, target=None, lower_is_better=True):
+        value = statistics.median(samples)
+        entry = {"name": name, "unit": unit, "value": round(value, 3), "reference": reference,
+                 "reference_value": None, "ratio": None, "target": target, "holds": None,
+                 "samples": [round(s, 3) for s in samples]}
+        if reference_samples:
+            ref = statistics.median(reference_samples)
+            entry["reference_value"] = round(ref, 3)
+            entry["reference_samples"] = [round(s, 3) for s in reference_samples]
+            entry["ratio"] = round(value / ref, 3) if ref else None
+            if target is not None and entry["ratio"] is not None:
+                entry["holds"] = entry["ratio"] <= target if lower_is_better else entry["ratio"] >= target
+        elif target is not None:
+            entry["holds"] = value <= target if lower_is_better else value >= target
+        self.results.append(entry)
+        log(f"  {name}: {value:.3f} {unit}" + (f"  vs {reference}: {entry['reference_value']} ({entry['ratio']}x)"
+                                                  if reference_samples else ""))
+
+    def n(self, full, quick):
+        return quick if self.quick else full
+
+    # -- 1. local ----------------------------------------------------------------------------
+    def local(self):
+        log("local: pong <-> pongd against a raw socketpair")
+        host = os.path.join(self.tmp, "local")
+        os.makedirs(host)
+        with Processes(self.tmp) as procs:
+            pongd = procs.start("pongd-local", [self.b("pongd"), "--rundir", host, "--log-level", "warn"],
+                                ready=lambda: answers(f"{host}/pong"))
+            n = self.n(20000, 2000)
+            ours, raw, ours_big, raw_big, cpu = [], [], [], [], []
+            for _ in range(self.rounds):
+                c0 = cpu_ns(pongd.pid)
+                ours.append(median_us(run([self.b("pong"), "--rundir", host, "-n", str(n), "-s", "64"],
+                                          env=self.env(host))))
+                cpu.append((cpu_ns(pongd.pid) - c0) / n / 1000)
+                raw.append(median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64"])))
+                nb = self.n(500, 50)
+                ours_big.append(median_us(run([self.b("pong"), "--rundir", host, "-n", str(nb), "-s", "1048576"],
+                                              env=self.env(host))))
+                raw_big.append(median_us(run([self.b("raw_pingpong"), "-n", str(nb), "-s", "1048576"])))
+            self.record("local round trip, 64 B: pong <-> pongd", "us", ours,
+                        "raw socketpair ping-pong, same frame", raw, target=1.5)
+            self.record("local round trip, 1 MiB: pong <-> pongd", "us", ours_big,
+                        "raw socketpair ping-pong, same frame", raw_big)
+            self.record("CPU per round trip in pongd, 64 B, local", "us", cpu)
+            self.scale_rtt("local", host, None, procs=None)
+
+    # -- 2. lookup ---------------------------------------------------------------------------
+    def lookup(self):
+        log("lookup: a connection through ipcd against a raw broker")
+        host = os.path.join(self.tmp, "lookup")
+        os.makedirs(host)
+        with Processes(self.tmp) as procs:
+            procs.start("ipcd-lookup", [self.b("ipcd"), "--rundir", host, "--log-level", "warn"],
+                        ready=lambda: answers(f"{host}/ipc"))
+            procs.start("pongd-lookup", [self.b("pongd"), "--rundir", host, "--log-level", "warn"],
+                        ready=lambda: answers(f"{host}/pong"))
+            direct, raw, ipcd = [], [], []
+            for _ in range(self.rounds):
+                out = run([self.b("lookup_cost"), "-n", str(self.n(2000, 200))], env=self.env(host))
+                r = json.loads(out.strip().splitlines()[0])
+                direct.append(r["direct_us"])
+                raw.append(r["raw_broker_us"])
+                ipcd.append(r["ipcd_us"])
+            self.record("new connection through ipcd + 1 round trip", "us", ipcd,
+                        "raw broker (connect, SCM_RIGHTS back, 1 round trip)", raw, target=2.0)
+            self.record("new connection through ipcd + 1 round trip (vs direct)", "us", ipcd,
+                        "direct connect + 1 round trip", direct)
+
+    # -- two hosts on loopback ---------------------------------------------------------------
+    def two_hosts(self, procs, max_connections=4096):
+        a, b, s = (os.path.join(self.tmp, d) for d in ("a", "b", "socat"))
+        for d in (a, b, s):
+            os.makedirs(d, exist_ok=True)
+        port, socat_port, ws_port = free_port(), free_port(), free_port()
+        common = ["--log-level", "warn"]
+        mc = str(max_connections)
+        hosts = {"a": a, "b": b, "socat": s, "port": port, "ws_port": ws_port}
+        hosts["ipcd_b"] = procs.start("ipcd-b", [self.b("ipcd"), "--rundir", b, *common, "--allow", "in", "pong",
+                                                 "tcp:127.0.0.1", "--allow", "in", "pong", "ws:127.0.0.1"],
+                                      ready=lambda: answers(f"{b}/ipc"))
+        hosts["pongd_b"] = procs.start("pongd-b", [self.b("pongd"), "--rundir", b, *common, "--max-connections",
+                                                   str(2 * max_connections + 16)],
+                                       ready=lambda: answers(f"{b}/pong"))
+        hosts["tcpd_b"] = procs.start("tcpd-b", [self.b("tcpd"), "--rundir", b, *common, "--listen",
+                                                 f"127.0.0.1:{port}", "--max-connections", mc],
+                                      ready=lambda: answers(f"{b}/tcp") and listening(port))
+        hosts["websocketd_b"] = procs.start(
+            "websocketd-b", [self.b("websocketd"), "--rundir", b, *common, "--listen", f"127.0.0.1:{ws_port}",
+                             "--max-connections", mc], ready=lambda: answers(f"{b}/ws") and listening(ws_port))
+        hosts["ipcd_a"] = procs.start("ipcd-a", [self.b("ipcd"), "--rundir", a, *common],
+                                      ready=lambda: answers(f"{a}/ipc"))
+        hosts["tcpd_a"] = procs.start("tcpd-a", [self.b("tcpd"), "--rundir", a, *common, "--no-listen",
+                                                 "--max-connections", mc], ready=lambda: answers(f"{a}/tcp"))
+        procs.start("socat-b", ["socat", f"TCP-LISTEN:{socat_port},bind=127.0.0.1,fork,reuseaddr,backlog=1024",
+                                f"UNIX-CONNECT:{b}/pong"], ready=lambda: listening(socat_port))
+        procs.start("socat-a", ["socat", f"UNIX-LISTEN:{s}/pong,fork,backlog=1024",
+                                f"TCP:127.0.0.1:{socat_port},nodelay"], ready=lambda: os.path.exists(f"{s}/pong"))
+        hosts["route"] = f"pong tcp://127.0.0.1:{port}/pong"
+        return hosts
+
+    # -- 3. remote ---------------------------------------------------------------------------
+    def remote(self):
+        log("remote: pong through ipcd + tcpd on two hosts against a socat chain")
+        with Processes(self.tmp) as procs:
+            h = self.two_hosts(procs)
+            ours_env = self.env(h["a"], h["route"])
+            socat_env = self.env(h["socat"])
+            n, nb = self.n(10000, 1000), self.n(200, 20)
+            small, small_socat, big, big_socat = [], [], [], []
+            cpu_a, cpu_b, cpu_pongd = [], [], []
+            for _ in range(self.rounds):
+                c = [cpu_ns(h[k].pid) for k in ("tcpd_a", "tcpd_b", "pongd_b")]
+                small.append(median_us(run([self.b("pong"), "-n", str(n), "-s", "64"], env=ours_env)))
+                d = [(cpu_ns(h[k].pid) - c0) / n / 1000 for k, c0 in zip(("tcpd_a", "tcpd_b", "pongd_b"), c)]
+                cpu_a.append(d[0])
+                cpu_b.append(d[1])
+                cpu_pongd.append(d[2])
+                small_socat.append(median_us(run([self.b("pong"), "-n", str(n), "-s", "64"], env=socat_env)))
+                big.append(median_us(run([self.b("pong"), "-n", str(nb), "-s", "1048576"], env=ours_env)) / 1000)
+                big_socat.append(median_us(run([self.b("pong"), "-n", str(nb), "-s", "1048576"], env=socat_env)) / 1000)
+            self.record("remote round trip, 64 B: ipcd + tcpd on both hosts", "us", small,
+                        "socat chain, same pong and pongd", small_socat, target=1.0)
+            self.record("remote round trip, 1 MiB frames: ipcd + tcpd on both hosts", "ms", big,
+                        "socat chain, same pong and pongd", big_socat, target=0.7)
+            self.record("remote throughput, 1 MiB frames: ipcd + tcpd on both hosts", "MiB/s",
+                        [2 / (t / 1000) for t in big], "socat chain", [2 / (t / 1000) for t in big_socat],
+                        lower_is_better=False)
+            self.record("CPU per round trip in the calling tcpd, 64 B", "us", cpu_a)
+            self.record("CPU per round trip in the answering tcpd, 64 B", "us", cpu_b)
+            self.record("CPU per round trip in pongd, 64 B, remote", "us", cpu_pongd)
+            self.scale_rtt("remote through ipcd + tcpd", h["a"], h["route"], socat=h["socat"])
+
+    # -- 5b. round trips per second with 1, 16 and 256 clients -------------------------------
+    def scale_rtt(self, label, rundir, network, procs=None, socat=None):
+        for clients in (1, 16, 256):
+            count = max(self.n(20000, 2000) // clients, 20)
+            argv = [self.b("loadgen"), "rtt", "--clients", str(clients), "--count", str(count), "--seconds", "20",
+                    "--size", "64"]
+            ours, ref = [], []
+            for _ in range(self.rounds):
+                ours.append(json.loads(run(argv, env=self.env(rundir, network)).splitlines()[0])["per_second"])
+                if socat:
+                    ref.append(json.loads(run(argv, env=self.env(socat)).splitlines()[0])["per_second"])
+            self.record(f"round trips per second, {label}, {clients} client{'s' if clients > 1 else ''}, 64 B",
+                        "1/s", ours, "socat chain" if socat else None, ref or None, lower_is_better=False)
+
+    # -- 4. websocket ------------------------------------------------------------------------
+    def websocket(self):
+        log("websocket: websocketc -> websocketd -> pongd against Debian's websocketd running cat")
+        debian = shutil.which("websocketd", path="/usr/bin")
+        if not debian:
+            raise RuntimeError("Debian's websocketd is missing (scripts/install-deps --bench installs it)")
+        with Processes(self.tmp) as procs:
+            h = self.two_hosts(procs)
+            go_port = free_port()
+            procs.start("debian-websocketd", [debian, "--address=127.0.0.1", f"--port={go_port}", "--loglevel=error",
+                                              "cat"], ready=lambda: listening(go_port))
+            n = self.n(10000, 1000)
+            text, frame, go = [], [], []
+            for _ in range(self.rounds):
+                url = f"ws://127.0.0.1:{h['ws_port']}/pong"
+                text.append(median_us(run([self.b("websocketc"), url, "-n", str(n), "-s", "64"])))
+                frame.append(median_us(run([self.b("websocketc"), url, "-n", str(n), "-s", "64", "--subprotocol",
+                                            "ipc.frame"])))
+                go.append(median_us(run([self.b("websocketc"), f"ws://127.0.0.1:{go_port}/", "-n", str(n), "-s", "64",
+                                         "--subprotocol", "none"])))
+            self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.text", "us", text,
+                        "Debian's websocketd running cat", go, target=0.5)
+            self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.frame", "us", frame,
+                        "Debian's websocketd running cat", go, target=0.5)
+
+    # -- 5a. idle connections ----------------------------------------------------------------
+    def idle(self):
+        n = self.n(10000, 500)
+        log(f"scale: {n} idle relayed connections")
+        with Processes(self.tmp) as procs:
+            h = self.two_hosts(procs, max_connections=n + 100)
+            # Warm the daemons up (a few connections, one round trip each) before the baseline.
+            run([self.b("loadgen"), "rtt", "--clients", "16", "--count", "10"], env=self.env(h["a"], h["route"]))
+            watched = ("tcpd_a", "tcpd_b", "websocketd_b", "pongd_b")
+            before = {k: rss_kib(h[k].pid) for k in watched}
+            grown = {}
+            for kind, argv, env in (
+                    ("tcp", [self.b("loadgen"), "hold", "--connections", str(n), "--seconds", "120"],
+                     self.env(h["a"], h["route"])),
+                    ("ws", [self.b("loadgen"), "ws-hold", "--connections", str(n), "--seconds", "120",
+                            f"ws://127.0.0.1:{h['ws_port']}/pong"], self.env(h["b"]))):
+                holder = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                          stderr=subprocess.PIPE, text=True)
+                line = holder.stdout.readline()
+                if not line.startswith('{"held"'):
+                    holder.kill()
+                    raise RuntimeError(f"loadgen {kind}: {holder.stderr.read().strip()}")
+                # The relays are idle now; give the kernel's accounting a moment to settle by
+                # reading until two readings agree (bounded).
+                deadline = time.monotonic() + 5
+                prev = None
+                while time.monotonic() < deadline:
+                    now = {k: rss_kib(h[k].pid) for k in watched}
+                    if now == prev:
+                        break
+                    prev = now
+                    time.sleep(0.2)
+                grown[kind] = {k: (now[k] - before[k]) / n for k in watched}
+                holder.stdin.close()
+                holder.wait(timeout=60)
+                before = {k: rss_kib(h[k].pid) for k in watched}
+                log(f"  {kind}: " + ", ".join(f"{k} {v:.2f} KiB/conn" for k, v in grown[kind].items()))
+            self.record(f"RSS per idle relayed connection, calling tcpd ({n} connections)", "KiB",
+                        [grown["tcp"]["tcpd_a"]], target=8)
+            self.record(f"RSS per idle relayed connection, answering tcpd ({n} connections)", "KiB",
+                        [grown["tcp"]["tcpd_b"]], target=8)
+            self.record(f"RSS per idle relayed connection, websocketd ({n} connections)", "KiB",
+                        [grown["ws"]["websocketd_b"]], target=8)
+            self.record(f"RSS per idle connection, pongd ({n} connections through tcpd)", "KiB",
+                        [grown["tcp"]["pongd_b"]])
+
+    def table(self):
+        rows = [("figure", "value", "reference", "reference value", "ratio", "target", "holds")]
+        for r in self.results:
+            rows.append((r["name"], f"{r['value']:g} {r['unit']}", r["reference"] or "",
+                         "" if r["reference_value"] is None else f"{r['reference_value']:g} {r['unit']}",
+                         "" if r["ratio"] is None else f"{r['ratio']:.2f}",
+                         "" if r["target"] is None else (f"≤ {r['target']:g}" + ("×" if r["reference"] else f" {r['unit']}")),
+                         {True: "yes", False: "NO", None: ""}[r["holds"]]))
+        return "\n".join("| " + " | ".join(row) + " |" + ("\n|" + "---|" * len(row) if i == 0 else "")
+                         for i, row in enumerate(rows))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True, help="the Release build's bin/ directory")
+    parser.add_argument("--out", required=True, help="where to write the JSON results")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per figure; each figure is their median")
+    parser.add_argument("--quick", action="store_true", help="small counts (a smoke run, not a measurement)")
+    parser.add_argument("--only", action="append", choices=["local", "lookup", "remote", "websocket", "idle"],
+                        help="run only these parts (repeatable)")
+    args = parser.parse_args()
+    if args.rounds < 1 or args.rounds > 20:
+        parser.error("--rounds: from 1 to 20")
+    # 10,000 relayed connections need ~25,000 descriptors in the busiest process.
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+    except (ValueError, OSError):
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    bench = Bench(args)
+    try:
+        for part in ("local", "lookup", "remote", "websocket", "idle"):
+            if not args.only or part in args.only:
+                getattr(bench, part)()
+    finally:
+        shutil.rmtree(bench.tmp, ignore_errors=True)
+    with open(args.out, "w") as f:
+        json.dump(bench.results, f, indent=1)
+        f.write("\n")
+    print(bench.table())
+    held = [r for r in bench.results if r["holds"] is not None]
+    print(f"\n{sum(r['holds'] for r in held)} of {len(held)} targets hold; results in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
