@@ -5,6 +5,7 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <ipc/stream_write.hpp>
 #include <ipc/error.hpp>
 #include <ipc/tls.hpp>
 #include <stdexcept>
@@ -116,10 +117,7 @@ asio::awaitable<boost::system::error_code> RemoteStream::read_exact(asio::mutabl
 }
 
 asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffer buffer) {
-  if (!ssl_) {
-    auto [ec, n] = co_await asio::async_write(socket_, buffer, ipc::use_nothrow);
-    co_return ec;
-  }
+  if (!ssl_) co_return co_await ipc::write_all(socket_, buffer);
   const auto* data = static_cast<const char*>(buffer.data());
   std::size_t left = buffer.size();
   while (left > 0) {

@@ -1,12 +1,14 @@
 // Connecting to services and the blocking client.
 #include "ipc/client.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -31,10 +33,16 @@ void wait_for(int fd, short events, Clock::time_point deadline, const char* what
   }
 }
 
-void set_send_timeout(int fd, std::chrono::milliseconds timeout) {
+timeval to_timeval(std::chrono::milliseconds timeout) {
+  timeout = std::max(timeout, std::chrono::milliseconds(1));  // 0 would mean "no timeout at all"
   timeval tv{};
   tv.tv_sec = static_cast<time_t>(timeout.count() / 1000);
   tv.tv_usec = static_cast<suseconds_t>((timeout.count() % 1000) * 1000);
+  return tv;
+}
+
+void set_send_timeout(int fd, std::chrono::milliseconds timeout) {
+  const timeval tv = to_timeval(timeout);
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
@@ -88,11 +96,15 @@ asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions op
   const auto path = socket_path(options.rundir, service);
   UnixSocket socket(co_await asio::this_coro::executor);
   asio::steady_timer deadline(socket.get_executor(), options.timeout);
-  deadline.async_wait([&socket](const boost::system::error_code& ec) {
-    if (!ec) socket.close();
+  // A flag, not "the socket is closed": a connect that could not even open a socket (EMFILE)
+  // leaves it closed too, and that is no timeout.
+  bool timed_out = false;
+  deadline.async_wait([&socket, &timed_out](const boost::system::error_code& ec) {
+    if (ec) return;  // cancelled: the connect finished first (and `timed_out` may be gone)
+    timed_out = true;
+    socket.close();
   });
   auto [ec] = co_await socket.async_connect(asio::local::stream_protocol::endpoint(path.native()), use_nothrow);
-  const bool timed_out = !socket.is_open();
   deadline.cancel();
   if (timed_out) throw Error(ErrorCode::timeout, "no answer from " + path.string() + " in time");
   // ENOENT (no socket file) is errc::no_such_file_or_directory; asio::error::not_found is an
@@ -103,7 +115,20 @@ asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions op
   co_return socket;
 }
 
-Client::Client(UniqueFd fd, std::size_t max_payload) : fd_(std::move(fd)), decoder_(max_payload) {}
+Client::Client(UniqueFd fd, std::size_t max_payload) : fd_(std::move(fd)), decoder_(max_payload) {
+  // Blocking, so that receive() waits inside recv() (one syscall) rather than in poll() and then
+  // recv(), with SO_RCVTIMEO as the deadline. A connection that came from ipcd is non-blocking
+  // (ipcd's Asio made it so, and the flag belongs to the socket, not to the descriptor).
+  const int flags = ::fcntl(fd_.get(), F_GETFL);
+  if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK);
+  set_timeout(timeout_);
+}
+
+void Client::set_timeout(std::chrono::milliseconds timeout) noexcept {
+  timeout_ = timeout;
+  const timeval tv = to_timeval(timeout);
+  ::setsockopt(fd_.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
 
 Client Client::connect(const ServiceName& service, const ConnectOptions& options) {
   Client client(ipc::connect(service, options));
@@ -153,6 +178,9 @@ Message Client::receive() {
 
 void Client::receive(Message& out) {
   const auto deadline = Clock::now() + timeout_;
+  // The first read of a call blocks in recv() for at most the timeout (SO_RCVTIMEO); the rest of
+  // a frame split across reads waits in poll() for what is left of the deadline.
+  bool first_read = true;
   for (;;) {
     switch (decoder_.next(out)) {
       case FrameDecoder::Status::frame:
@@ -164,12 +192,15 @@ void Client::receive(Message& out) {
         break;
     }
     auto room = decoder_.prepare();
-    const ssize_t n = ::recv(fd_.get(), room.data(), room.size(), MSG_DONTWAIT);
+    const bool blocking = first_read;
+    first_read = false;
+    const ssize_t n = ::recv(fd_.get(), room.data(), room.size(), blocking ? 0 : MSG_DONTWAIT);
     if (n > 0) {
       decoder_.commit(static_cast<std::size_t>(n));
     } else if (n == 0) {
       throw Error(ErrorCode::unavailable, "the service closed the connection");
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+      if (blocking) throw Error(ErrorCode::timeout, "the service did not answer in time");
       wait_for(fd_.get(), POLLIN, deadline, "answer");
     } else if (errno != EINTR) {
       throw Error(ErrorCode::unavailable, std::string("the service went away: ") + std::strerror(errno));

@@ -2,11 +2,13 @@
 #include "ipc/connection.hpp"
 
 #include <array>
+#include <tuple>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 
 #include "ipc/log.hpp"
+#include "ipc/stream_write.hpp"
 
 namespace ipc {
 
@@ -37,14 +39,29 @@ asio::awaitable<bool> Connection::receive(Message& out) {
         break;
     }
     if (!socket_.is_open()) co_return false;
-    auto room = decoder_.prepare();
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow);
+    boost::system::error_code ec;
+    std::size_t n = 0;
+    if (decoder_.buffered() == 0 && !last_read_full_) {
+      // Between frames: wait with a small buffer of this coroutine's instead of the decoder's
+      // 64 KiB, so an idle connection holds no read buffer, and a small frame (the common
+      // request and answer) goes from here to the decoder's equally small buffer.
+      std::array<char, small_read> small;
+      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(small), use_nothrow);
+      if (!ec) decoder_.feed({small.data(), n});
+      last_read_full_ = n == small.size();
+    } else {
+      // Within a frame, or right after a read that filled the small buffer (frames are
+      // streaming in): read as much as there is.
+      auto room = decoder_.prepare();
+      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow);
+      if (!ec) decoder_.commit(n);
+      last_read_full_ = false;
+    }
     if (ec) {
       if (ec != asio::error::eof && ec != asio::error::operation_aborted && ec != asio::error::bad_descriptor)
         log_debug("read: ", ec.message());
       co_return false;
     }
-    decoder_.commit(n);
   }
 }
 
@@ -78,7 +95,7 @@ asio::awaitable<bool> Connection::send(const Message& message) {
   std::array<std::uint8_t, header_size> header{};
   encode_header(header, message.type, static_cast<std::uint32_t>(message.payload.size()), message.user_type);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(message.payload)};
-  auto [ec, n] = co_await asio::async_write(socket_, buffers, use_nothrow);
+  const auto ec = co_await write_all(socket_, buffers);
   if (ec) {
     broken_ = true;
   } else {
@@ -95,7 +112,7 @@ asio::awaitable<bool> Connection::drain_queue() {
     writing_.swap(queued_);
     queued_.clear();
     queue_drained_.notify_all();
-    auto [ec, n] = co_await asio::async_write(socket_, asio::buffer(writing_), use_nothrow);
+    const auto ec = co_await write_all(socket_, asio::buffer(writing_));
     writing_.clear();
     if (ec) broken_ = true;
   }

@@ -50,7 +50,7 @@ class Client {
   [[nodiscard]] Message receive();
   void receive(Message& out);
 
-  void set_timeout(std::chrono::milliseconds timeout) noexcept { timeout_ = timeout; }
+  void set_timeout(std::chrono::milliseconds timeout) noexcept;
   [[nodiscard]] int fd() const noexcept { return fd_.get(); }
 
  private:

@@ -2,7 +2,9 @@
 // session, an async client). Reads go through the incremental FrameDecoder; writes through a
 // bounded queue with exactly one writer at a time (the first sender writes, later senders
 // append and wait while the queue is over its bound). That wait is the backpressure a service
-// feels when its client stops reading.
+// feels when its client stops reading. A frame is written with one non-blocking send when the
+// kernel takes it (ipc::write_all), and between frames a connection waits with a small read
+// buffer, so an idle one holds no 64 KiB buffer (scripts/bench measures both).
 #pragma once
 
 #include <sys/socket.h>
@@ -58,6 +60,10 @@ class Connection {
   ConnectionLimits limits_;
   FrameDecoder decoder_;
   ucred peer_{};
+  // Bytes read between frames (see receive()): a small frame fits, an idle connection holds no
+  // larger buffer.
+  static constexpr std::size_t small_read = 256;
+  bool last_read_full_ = false;  // the last small read filled up: more is streaming in
   std::string queued_;    // frames waiting for the writer
   std::string writing_;   // what the writer is writing now
   bool writer_active_ = false;

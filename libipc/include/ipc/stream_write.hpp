@@ -1,0 +1,45 @@
+// Writing to a stream socket without a trip through the scheduler when the kernel takes the
+// bytes at once, which on a Unix socket or loopback TCP with room in the send buffer is almost
+// always. An Asio async_write that completes at once still posts its completion to the
+// io_context, and the scheduler then runs an extra epoll_wait(0) before resuming the coroutine;
+// a plain non-blocking send avoids both. Only when the kernel takes part (or nothing) does the
+// rest go through async_write, which waits for room: the caller's backpressure is unchanged.
+#pragma once
+
+#include <boost/asio/buffer.hpp>
+#include <boost/asio/write.hpp>
+#include <vector>
+
+#include "ipc/asio.hpp"
+
+namespace ipc {
+
+// `buffers` by value: the coroutine keeps its own copy (a buffer sequence is a few pointers), so
+// a caller may pass a temporary or return this awaitable from a plain function.
+
+template <class Socket, class ConstBufferSequence>
+asio::awaitable<boost::system::error_code> write_all(Socket& socket, ConstBufferSequence buffers) {
+  boost::system::error_code ec;
+  // Asio's sockets emulate blocking for synchronous calls unless told they are non-blocking.
+  if (!socket.non_blocking()) socket.non_blocking(true, ec);
+  const std::size_t total = asio::buffer_size(buffers);
+  const std::size_t sent = ec ? 0 : socket.write_some(buffers, ec);  // MSG_NOSIGNAL: Asio adds it
+  if (sent == total && !ec) co_return ec;
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) co_return ec;
+  // The kernel took `sent` bytes: the rest waits for room.
+  std::vector<asio::const_buffer> rest;
+  std::size_t skip = sent;
+  for (auto it = asio::buffer_sequence_begin(buffers); it != asio::buffer_sequence_end(buffers); ++it) {
+    asio::const_buffer b(*it);
+    if (skip >= b.size()) {
+      skip -= b.size();
+      continue;
+    }
+    rest.push_back(b + skip);
+    skip = 0;
+  }
+  auto [error, n] = co_await asio::async_write(socket, rest, use_nothrow);
+  co_return error;
+}
+
+}  // namespace ipc
