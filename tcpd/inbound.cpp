@@ -41,11 +41,13 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
   ++inbound_sessions_;
   struct Count {
     Tcpd& self;
+    std::shared_ptr<bool> alive;  // see Tcpd::alive_
     ~Count() {
+      if (!*alive) return;
       --self.inbound_sessions_;
       self.session_ended_.notify_all();
     }
-  } count{*this};
+  } count{*this, alive_};
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;

@@ -83,8 +83,11 @@ asio::awaitable<void> Tcpd::relay(ipc::UnixSocket unix_side, RemoteStream remote
   struct Registered {
     std::list<Relay*>& relays;
     std::list<Relay*>::iterator self;
-    ~Registered() { relays.erase(self); }
-  } registered{relays_, std::prev(relays_.end())};
+    std::shared_ptr<bool> alive;
+    ~Registered() {
+      if (*alive) relays.erase(self);
+    }
+  } registered{relays_, std::prev(relays_.end()), alive_};
   co_await running.run(std::move(to_remote_first));
 }
 

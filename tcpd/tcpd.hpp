@@ -20,6 +20,7 @@
 #include <ipc/tls.hpp>
 #include <ipc/uri.hpp>
 #include <list>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -50,6 +51,9 @@ class Tcpd {
   // Builds the TLS contexts: throws std::runtime_error naming a certificate, key or CA file that
   // cannot be used.
   Tcpd(ipc::Service& service, Settings settings);
+  ~Tcpd() { *alive_ = false; }
+  Tcpd(const Tcpd&) = delete;
+  Tcpd& operator=(const Tcpd&) = delete;
 
   // Binds the --listen and --listen-tls sockets (logging "listening on ADDRESS:PORT" and
   // "listening for TLS on ADDRESS:PORT") and serves RUNDIR/tcp and RUNDIR/tls. Throws
@@ -90,6 +94,11 @@ class Tcpd {
   std::size_t inbound_sessions_ = 0;
   ipc::Signal session_ended_;
   bool stopping_ = false;
+  // False once this object is gone. The io_context outlives it (main() made it first), and its
+  // destructor destroys the coroutine frames still pending: an inbound relay closed at shutdown
+  // whose completion never ran. Their clean-ups check this before touching relays_ and the
+  // session count (without it: a crash at exit with thousands of relays open, seen by scripts/bench).
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace tcpd

@@ -254,6 +254,22 @@ TEST_F(Tcpd, EndsItsRelaysAtOnceOnSigterm) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 
+TEST_F(Tcpd, StopsCleanlyWithManyInboundRelaysOpen) {
+  // The answering tcpd stopped first, with its relays idle and open: their coroutines are still
+  // pending when the daemon's objects go (a crash at exit before, found by scripts/bench).
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  std::vector<Client> clients;
+  for (int i = 0; i < 50; ++i) {
+    clients.push_back(client(hb.port));
+    clients.back().send(Message::data("idle " + std::to_string(i)));
+    EXPECT_EQ(clients.back().receive().payload, "idle " + std::to_string(i));
+  }
+  EXPECT_EQ(hb.tcpd.stop(), 0) << hb.tcpd.log();
+  for (auto& c : clients) EXPECT_EQ(read_until_eof(c.fd(), std::chrono::seconds(5)), "");
+  EXPECT_EQ(ha.tcpd.stop(), 0) << ha.tcpd.log();
+}
+
 TEST_F(Tcpd, DropsGarbageAndStalledHandshakesWhileServingOthers) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--handshake-timeout", "1"});
   auto ha = start_a();

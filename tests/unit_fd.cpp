@@ -1,6 +1,7 @@
 // Unit tests for UniqueFd and fd passing next to a frame (SCM_RIGHTS) over a Unix socketpair.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -8,6 +9,7 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <optional>
 #include <ipc/error.hpp>
 #include <ipc/fd.hpp>
 #include <stdexcept>
@@ -177,6 +179,52 @@ TEST(Fd, ManyFdsTruncateTheControlMessageAndLeakNothing) {
   EXPECT_EQ(e.code(), ipc::ErrorCode::bad_request);
   EXPECT_TRUE(received.empty());
   EXPECT_EQ(open_fd_count(), before);
+}
+
+TEST(Fd, AReceiverOutOfDescriptorsSaysSoInsteadOfBlamingThePeer) {
+  SocketPair s;
+  // Three descriptors in one message, to a receiver that has room for two more: the kernel
+  // installs two and truncates the control message (MSG_CTRUNC), as for a daemon at its
+  // RLIMIT_NOFILE. (Room for two, not none: the sanitizers need a pipe to report anything.)
+  iovec iov{const_cast<char*>("x"), 1};
+  int fds[3] = {s.a.get(), s.a.get(), s.a.get()};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof fds);
+  std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
+  ASSERT_EQ(::sendmsg(s.a.get(), &msg, MSG_NOSIGNAL), 1);
+  const std::size_t before = open_fd_count();
+  // Descriptors are numbered lowest free first: with the limit two above the lowest free one,
+  // exactly two more fit.
+  const int lowest_free = ::dup(0);
+  ASSERT_GE(lowest_free, 0);
+  ::close(lowest_free);
+  rlimit saved{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &saved), 0);
+  rlimit tight = saved;
+  tight.rlim_cur = static_cast<rlim_t>(lowest_free + 2);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &tight), 0);
+  std::vector<UniqueFd> received;
+  char buffer[8];
+  std::optional<ipc::Error> error;
+  try {
+    (void)ipc::recv_with_fds(s.b.get(), buffer, received);
+  } catch (const ipc::Error& e) {
+    error = e;
+  }
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &saved), 0);
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code(), ipc::ErrorCode::internal) << error->what();
+  EXPECT_NE(error->text().find("out of file descriptors"), std::string::npos) << error->what();
+  EXPECT_TRUE(received.empty());
+  EXPECT_EQ(open_fd_count(), before);  // the two that did arrive are closed again
 }
 
 TEST(Fd, ReceivesExactlyOneFrameAndLeavesTheNextInTheSocket) {

@@ -99,6 +99,7 @@ long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fd
   } while (n < 0 && errno == EINTR);
   if (n < 0) return -1;
   const std::size_t before = fds.size();
+  std::size_t arrived = 0;
   for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
     if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS) continue;
     const std::size_t count = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
@@ -106,10 +107,16 @@ long recv_with_fds(int socket, std::span<char> buffer, std::vector<UniqueFd>& fd
       int fd;
       std::memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
       fds.emplace_back(fd);
+      ++arrived;
     }
   }
   if (msg.msg_flags & MSG_CTRUNC) {
     fds.resize(before);  // closes what did arrive
+    // The kernel truncates for two reasons: more descriptors than the buffer holds (the peer's
+    // doing), or this process at its RLIMIT_NOFILE, when the kernel installs fewer than it
+    // could have (ours: the peer did nothing wrong, and must not be told it did).
+    if (arrived < max_fds)
+      throw Error(ErrorCode::internal, "a passed file descriptor was lost: this process is out of file descriptors");
     throw Error(ErrorCode::bad_request, "too many file descriptors passed (control message truncated)");
   }
   return static_cast<long>(n);
