@@ -148,6 +148,13 @@ TEST_F(Websocketd, RefusesAMalformedServiceNameWith400) {
   EXPECT_NE(c.err.find("HTTP 400 bad-request: "), std::string::npos) << c.err;
 }
 
+TEST_F(Websocketd, CarriesMessagesOfEverySizeAndFragmentedOnesIntact) {
+  auto host = start_host("a");
+  const auto r = client({"sizes", host.url()});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find(R"("all": true)"), std::string::npos) << r.out << r.err;
+}
+
 TEST_F(Websocketd, ClosesOnlyTheConnectionWhoseMessageIsTooLarge) {
   auto host = start_host("a", {"--max-message", "65536"});
   const auto r = client({"oversized", host.url(), "100000"});

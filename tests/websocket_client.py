@@ -63,6 +63,27 @@ async def frame_echo(url):
         return 0 if reply == sent else 1
 
 
+async def sizes(url):
+    """Messages of every size class websocketd reads differently: within its first small read,
+    just over it, several frames of a fragmented message, and 1 MiB (text and ipc.frame)."""
+    results = {}
+    async with connect(url, "ipc.text") as ws:
+        for size in (0, 1, 255, 256, 257, 4096, 300_000, 1 << 20):
+            message = "".join(chr(ord("a") + (i * 7) % 26) for i in range(size))
+            await ws.send(message)
+            results[f"text {size}"] = await asyncio.wait_for(ws.recv(), TIMEOUT) == message
+        parts = ["x" * 100, "y" * 70_000, "z" * 3]
+        await ws.send(iter(parts))  # one message in three WebSocket frames
+        results["fragmented"] = await asyncio.wait_for(ws.recv(), TIMEOUT) == "".join(parts)
+    async with connect(url, "ipc.frame") as ws:
+        for size in (0, 250, 251, 70_000, 1 << 20):
+            sent = frame(2, 7, bytes((i * 13) % 256 for i in range(size)))
+            await ws.send(sent)
+            results[f"frame {size}"] = await asyncio.wait_for(ws.recv(), TIMEOUT) == sent
+    print(json.dumps({"all": all(results.values()), "results": results}))
+    return 0 if all(results.values()) else 1
+
+
 async def oversized(url, size):
     async with connect(url, "ipc.text") as other:
         big = await connect(url, "ipc.text")  # awaited: a plain connection, closed by the server
@@ -168,6 +189,8 @@ def main(argv):
         return asyncio.run(echo(*args))
     if mode == "frame":
         return asyncio.run(frame_echo(args[0]))
+    if mode == "sizes":
+        return asyncio.run(sizes(args[0]))
     if mode == "oversized":
         return asyncio.run(oversized(args[0], int(args[1])))
     if mode == "many":

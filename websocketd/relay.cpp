@@ -1,8 +1,10 @@
 // WebSocket <-> libipc relay (see relay.hpp).
 #include "relay.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <exception>
+#include <array>
 #include <optional>
+#include <tuple>
 
 #include <ipc/log.hpp>
 
@@ -22,13 +24,37 @@ struct Shared {
   std::optional<websocket::close_reason> close_with;
 };
 
+// Reads one whole WebSocket message into `bytes`. The wait for a message happens with a small
+// buffer of this coroutine's, so an idle connection holds no message buffer (Beast's own read
+// into a dynamic buffer prepares ~1.5 KiB before the first byte arrives); a larger message then
+// goes straight into `bytes`, the rest of each frame at once. The size limit is Beast's
+// (read_message_max).
+template <class Ws>
+asio::awaitable<boost::system::error_code> read_message(Ws& ws, std::string& bytes) {
+  std::array<char, 256> small;
+  auto [ec, n] = co_await ws.async_read_some(asio::buffer(small), use_nothrow);
+  if (ec) co_return ec;
+  bytes.assign(small.data(), n);
+  while (!ws.is_message_done()) {
+    // What is left of the frame being read (Beast checked it against read_message_max when its
+    // header came), or 64 KiB when that is not known yet.
+    const std::size_t chunk = ws.read_size_hint(64 * 1024);
+    const std::size_t had = bytes.size();
+    bytes.resize(had + chunk);
+    std::tie(ec, n) = co_await ws.async_read_some(asio::buffer(bytes.data() + had, chunk), use_nothrow);
+    bytes.resize(had + n);
+    if (ec) co_return ec;
+  }
+  co_return ec;
+}
+
 template <class Ws>
 asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const RelayOptions& options,
                                          Shared& shared) {
-  beast::flat_buffer buffer;
+  std::string bytes;
   ipc::Message message;
   for (;;) {
-    auto [ec, n] = co_await ws.async_read(buffer, use_nothrow);
+    const auto ec = co_await read_message(ws, bytes);
     if (ec) {
       if (ec == websocket::error::closed)
         ipc::log_debug(options.label, ": client closed (", ws.reason().code, ")");
@@ -38,7 +64,6 @@ asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const R
         ipc::log_debug(options.label, ": ", ec.message());
       break;
     }
-    const std::string_view bytes(static_cast<const char*>(buffer.data().data()), buffer.size());
     if (options.mode == Subprotocol::frame) {
       std::string why;
       if (!ws.got_binary()) why = "ipc.frame carries binary messages only";
@@ -52,13 +77,13 @@ asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const R
     } else {
       message.type = ipc::MessageType::data;
       message.user_type = 0;
-      message.payload.assign(bytes);
+      message.payload.swap(bytes);
     }
-    buffer.consume(n);
-    // An idle connection keeps no message buffer (about 1.5 KiB each, scripts/bench measures it);
-    // a busy one gets the memory back from malloc's free lists.
-    buffer.shrink_to_fit();
-    if (!co_await local.send(message)) break;  // the service went away
+    const bool sent = co_await local.send(message);
+    // An idle connection keeps no large buffer: after a big message the memory goes back.
+    if (bytes.capacity() > 4096) std::string().swap(bytes);
+    if (message.payload.capacity() > 4096) std::string().swap(message.payload);
+    if (!sent) break;  // the service went away
   }
   // Wakes the other direction, which then closes the WebSocket if it is still open.
   local.close();
@@ -116,12 +141,31 @@ asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const R
 
 template <class Ws>
 asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options) {
-  using namespace asio::experimental::awaitable_operators;
   Shared shared;
   ipc::log_debug(options.label, ": relaying (", to_string(options.mode), ")");
   // Both directions end on their own (each closes the local side, which ends the other), so
-  // neither is ever cancelled half-way through a Beast operation.
-  co_await (websocket_to_local(ws, local, options, shared) && local_to_websocket(ws, local, options, shared));
+  // neither is ever cancelled half-way through a Beast operation. The service->WebSocket one runs
+  // in a coroutine of its own, the other in this one, and this one waits for it: this frame
+  // holds what both use. (Not awaitable_operators' &&: its parallel group costs about 1.5 KiB
+  // per idle connection, measured by scripts/bench.)
+  const auto executor = co_await asio::this_coro::executor;
+  ipc::Signal finished(executor);
+  bool other_done = false;
+  std::exception_ptr other_failure, failure;
+  asio::co_spawn(executor, local_to_websocket(ws, local, options, shared), [&](std::exception_ptr e) {
+    other_failure = e;
+    other_done = true;
+    finished.notify_all();
+  });
+  try {
+    co_await websocket_to_local(ws, local, options, shared);
+  } catch (...) {
+    failure = std::current_exception();
+    local.close();  // ends the other direction
+  }
+  while (!other_done) co_await finished.wait();
+  if (failure) std::rethrow_exception(failure);
+  if (other_failure) std::rethrow_exception(other_failure);
   ipc::log_debug(options.label, ": done");
 }
 
