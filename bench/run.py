@@ -270,7 +270,7 @@ class Bench:
             ours_env = self.env(h["a"], h["route"])
             socat_env = self.env(h["socat"])
             n, nb = self.n(10000, 1000), self.n(200, 20)
-            small, small_socat, big, big_socat = [], [], [], []
+            small, small_socat, big, big_socat, floor = [], [], [], [], []
             cpu_a, cpu_b, cpu_pongd = [], [], []
             for _ in range(self.rounds):
                 c = [cpu_ns(h[k].pid) for k in ("tcpd_a", "tcpd_b", "pongd_b")]
@@ -280,10 +280,13 @@ class Bench:
                 cpu_b.append(d[1])
                 cpu_pongd.append(d[2])
                 small_socat.append(median_us(run([self.b("pong"), "-n", str(n), "-s", "64"], env=socat_env)))
+                floor.append(median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64", "-r", "2"])))
                 big.append(median_us(run([self.b("pong"), "-n", str(nb), "-s", "1048576"], env=ours_env)) / 1000)
                 big_socat.append(median_us(run([self.b("pong"), "-n", str(nb), "-s", "1048576"], env=socat_env)) / 1000)
             self.record("remote round trip, 64 B: ipcd + tcpd on both hosts", "us", small,
                         "socat chain, same pong and pongd", small_socat, target=1.0)
+            self.record("remote round trip, 64 B: ipcd + tcpd on both hosts (vs the floor)", "us", small,
+                        "raw chain of 2 relays over socketpairs (the floor for 2 daemons between)", floor)
             self.record("remote round trip, 1 MiB frames: ipcd + tcpd on both hosts", "ms", big,
                         "socat chain, same pong and pongd", big_socat, target=0.7)
             self.record("remote throughput, 1 MiB frames: ipcd + tcpd on both hosts", "MiB/s",
@@ -320,7 +323,7 @@ class Bench:
             procs.start("debian-websocketd", [debian, "--address=127.0.0.1", f"--port={go_port}", "--loglevel=error",
                                               "cat"], ready=lambda: listening(go_port))
             n = self.n(10000, 1000)
-            text, frame, go = [], [], []
+            text, frame, go, floor = [], [], [], []
             for _ in range(self.rounds):
                 url = f"ws://127.0.0.1:{h['ws_port']}/pong"
                 text.append(median_us(run([self.b("websocketc"), url, "-n", str(n), "-s", "64"])))
@@ -328,10 +331,15 @@ class Bench:
                                             "ipc.frame"])))
                 go.append(median_us(run([self.b("websocketc"), f"ws://127.0.0.1:{go_port}/", "-n", str(n), "-s", "64",
                                          "--subprotocol", "none"])))
+                floor.append(median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64", "-r", "1"])))
             self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.text", "us", text,
                         "Debian's websocketd running cat", go, target=0.5)
             self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.frame", "us", frame,
                         "Debian's websocketd running cat", go, target=0.5)
+            self.record("WebSocket round trip, 64 B, ipc.text (vs the floor)", "us", text,
+                        "raw chain of 1 relay over socketpairs (the floor for 1 daemon between)", floor)
+            self.record("Debian's websocketd running cat (vs the floor)", "us", go,
+                        "raw chain of 1 relay over socketpairs (the floor for 1 daemon between)", floor)
 
     # -- 5a. idle connections ----------------------------------------------------------------
     def idle(self):
