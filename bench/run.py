@@ -96,10 +96,13 @@ class Processes:
         self.tmp = tmp
         self.started = []
 
-    def start(self, name, argv, env=None, ready=None):
+    def start(self, name, argv, env=None, ready=None, ours=True):
+        """`ours`: one of the suite's programs, which must exit 0 on SIGTERM (a crash at exit is a
+        failure of the run, not noise)."""
         logfile = open(os.path.join(self.tmp, f"{name}.log"), "wb")
         p = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
                              env=env, start_new_session=True)
+        p.ours = ours
         self.started.append((name, p))
         if ready is not None:
             wait_until(f"{name} ({' '.join(argv)})", lambda: p.poll() is None and ready())
@@ -109,20 +112,29 @@ class Processes:
         for _, p in reversed(self.started):
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
+        failed = []
         for name, p in reversed(self.started):
             try:
-                p.wait(timeout=15)
+                status = p.wait(timeout=15)
+                if p.ours and status != 0:
+                    failed.append(f"{name} exited with status {status}")
             except subprocess.TimeoutExpired:
-                log(f"bench: {name} did not stop on SIGTERM within 15 s; killed")
+                failed.append(f"{name} did not stop on SIGTERM within 15 s; killed")
                 p.kill()
                 p.wait()
         self.started.clear()
+        if failed:
+            raise RuntimeError("; ".join(failed))
 
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.stop()
+    def __exit__(self, exc_type, *exc):
+        try:
+            self.stop()
+        except RuntimeError:
+            if exc_type is None:
+                raise  # else the first failure is the one worth reporting
 
 
 def run(argv, env=None, timeout=300, stdin=None):
@@ -256,9 +268,10 @@ class Bench:
         hosts["tcpd_a"] = procs.start("tcpd-a", [self.b("tcpd"), "--rundir", a, *common, "--no-listen",
                                                  "--max-connections", mc], ready=lambda: answers(f"{a}/tcp"))
         procs.start("socat-b", ["socat", f"TCP-LISTEN:{socat_port},bind=127.0.0.1,fork,reuseaddr,backlog=1024",
-                                f"UNIX-CONNECT:{b}/pong"], ready=lambda: listening(socat_port))
+                                f"UNIX-CONNECT:{b}/pong"], ready=lambda: listening(socat_port), ours=False)
         procs.start("socat-a", ["socat", f"UNIX-LISTEN:{s}/pong,fork,backlog=1024",
-                                f"TCP:127.0.0.1:{socat_port},nodelay"], ready=lambda: os.path.exists(f"{s}/pong"))
+                                f"TCP:127.0.0.1:{socat_port},nodelay"], ready=lambda: os.path.exists(f"{s}/pong"),
+                    ours=False)
         hosts["route"] = f"pong tcp://127.0.0.1:{port}/pong"
         return hosts
 
@@ -321,7 +334,7 @@ class Bench:
             h = self.two_hosts(procs)
             go_port = free_port()
             procs.start("debian-websocketd", [debian, "--address=127.0.0.1", f"--port={go_port}", "--loglevel=error",
-                                              "cat"], ready=lambda: listening(go_port))
+                                              "cat"], ready=lambda: listening(go_port), ours=False)
             n = self.n(10000, 1000)
             text, frame, go, floor = [], [], [], []
             for _ in range(self.rounds):

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# scripts/bench must not rot: its measuring script runs end to end on this build's programs with
+# small counts (--quick, one round), and every figure it promises is there and plausible. No
+# speed is asserted: the sanitizer build is slow on purpose, and speed is scripts/bench's job.
+#   tests/bench_smoke.sh BUILD_BIN
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=$1
+out=$(mktemp -d /tmp/ipc-bench-smoke-XXXXXX)
+trap 'rm -rf "$out"' EXIT
+/usr/bin/python3 "$root/bench/run.py" --bin "$bin" --out "$out/results.json" --quick --rounds 1 > "$out/table.txt"
+/usr/bin/python3 - "$out/results.json" <<'PY'
+import json, sys
+results = json.load(open(sys.argv[1]))
+keys = {"name", "unit", "value", "reference", "reference_value", "ratio"}
+for r in results:
+    missing = keys - r.keys()
+    assert not missing, f"{r['name']}: missing {missing}"
+    assert r["value"] > 0, f"{r['name']}: value {r['value']}"
+    if r["reference"]:
+        assert r["reference_value"] > 0 and r["ratio"] > 0, r
+names = " | ".join(r["name"] for r in results)
+for part in ("local round trip", "new connection through ipcd", "remote round trip", "remote throughput",
+             "WebSocket round trip", "round trips per second", "RSS per idle relayed connection, calling tcpd",
+             "RSS per idle relayed connection, websocketd", "CPU per round trip in pongd",
+             "CPU per round trip in the calling tcpd"):
+    assert part in names, f"no figure for {part!r} in {names}"
+targets = [r for r in results if r.get("target") is not None]
+assert len(targets) >= 9, f"{len(targets)} targets"
+print(f"bench smoke: {len(results)} figures, {len(targets)} with targets")
+PY
+grep -q "targets hold" "$out/table.txt"
