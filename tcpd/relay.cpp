@@ -1,9 +1,9 @@
 // The byte relay (see relay.hpp).
 #include "relay.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <ipc/log.hpp>
+#include <ipc/run_both.hpp>
 #include <ipc/stream_write.hpp>
 #include <memory>
 #include <vector>
@@ -136,13 +136,14 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
 }
 
 asio::awaitable<void> Relay::run(std::string to_remote_first, std::string to_unix_first) {
-  using namespace asio::experimental::awaitable_operators;
   // Non-blocking, so a read after a spurious readiness gives would_block instead of waiting.
   boost::system::error_code ignored;
   unix_side_.non_blocking(true, ignored);
   remote_.socket().non_blocking(true, ignored);
-  co_await (pump(unix_side_, remote_, std::move(to_remote_first)) &&
-            pump(remote_, unix_side_, std::move(to_unix_first)));
+  // Each direction ends on its own and closes both sides when it fails, which ends the other.
+  auto to_remote = pump(unix_side_, remote_, std::move(to_remote_first));
+  auto to_unix = pump(remote_, unix_side_, std::move(to_unix_first));
+  co_await ipc::run_both(std::move(to_remote), std::move(to_unix), [this] { close(); });
 }
 
 }  // namespace tcpd

@@ -1,12 +1,12 @@
 // WebSocket <-> libipc relay (see relay.hpp).
 #include "relay.hpp"
 
-#include <exception>
 #include <array>
 #include <optional>
 #include <tuple>
 
 #include <ipc/log.hpp>
+#include <ipc/run_both.hpp>
 
 namespace websocketd {
 namespace {
@@ -144,28 +144,10 @@ asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options
   Shared shared;
   ipc::log_debug(options.label, ": relaying (", to_string(options.mode), ")");
   // Both directions end on their own (each closes the local side, which ends the other), so
-  // neither is ever cancelled half-way through a Beast operation. The service->WebSocket one runs
-  // in a coroutine of its own, the other in this one, and this one waits for it: this frame
-  // holds what both use. (Not awaitable_operators' &&: its parallel group costs about 1.5 KiB
-  // per idle connection, measured by scripts/bench.)
-  const auto executor = co_await asio::this_coro::executor;
-  ipc::Signal finished(executor);
-  bool other_done = false;
-  std::exception_ptr other_failure, failure;
-  asio::co_spawn(executor, local_to_websocket(ws, local, options, shared), [&](std::exception_ptr e) {
-    other_failure = e;
-    other_done = true;
-    finished.notify_all();
-  });
-  try {
-    co_await websocket_to_local(ws, local, options, shared);
-  } catch (...) {
-    failure = std::current_exception();
-    local.close();  // ends the other direction
-  }
-  while (!other_done) co_await finished.wait();
-  if (failure) std::rethrow_exception(failure);
-  if (other_failure) std::rethrow_exception(other_failure);
+  // neither is ever cancelled half-way through a Beast operation.
+  auto to_websocket = local_to_websocket(ws, local, options, shared);
+  auto to_local = websocket_to_local(ws, local, options, shared);
+  co_await ipc::run_both(std::move(to_websocket), std::move(to_local), [&local] { local.close(); });
   ipc::log_debug(options.label, ": done");
 }
 
