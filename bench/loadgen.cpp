@@ -6,12 +6,14 @@
 //       trips back to back until it has made N or S seconds have passed. Every echo is checked.
 //   loadgen hold [--connections N] [--seconds S] [SERVICE]
 //       opens N connections one after the other, one checked round trip on each, prints
-//       {"held": N}, then keeps them open and idle until stdin reaches EOF or S seconds pass.
+//       {"held": N}, then keeps them open and idle until stdin reaches EOF or S seconds have
+//       passed since the start.
 //   loadgen ws-hold [--connections N] [--seconds S] ws://HOST:PORT/SERVICE
 //       the same over WebSocket (subprotocol ipc.text).
 //
-// Each mode prints one JSON line on stdout. Every loop is bounded in count and in time, and the
-// peers are whatever the caller names (scripts/bench: loopback only). Exit 1 on any failure.
+// Each mode prints one JSON line on stdout. Every loop is bounded in count and in time (and the
+// whole process by an alarm 30 s past --seconds), and the peers are whatever the caller names
+// (scripts/bench: loopback only). Exit 1 on any failure.
 #include <poll.h>
 #include <unistd.h>
 
@@ -107,9 +109,13 @@ int rtt(const ipc::ServiceName& service, const ipc::ConnectOptions& connect, lon
 
 // ---- hold: many idle connections ----------------------------------------------------------
 
-// Waits until stdin reaches EOF (the caller is done measuring) or the deadline.
+// When the run started: --seconds counts from here, for every mode.
+const Clock::time_point started_at = Clock::now();
+
+// Waits until stdin reaches EOF (the caller is done measuring) or --seconds after the start.
 void wait_for_release(double seconds) {
-  const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+  const auto deadline =
+      started_at + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
   char scratch[256];
   while (Clock::now() < deadline) {
     pollfd p{STDIN_FILENO, POLLIN, 0};
@@ -197,6 +203,9 @@ int main(int argc, char* argv[]) {
   if (connections < 1 || connections > 1'000'000) command_line.fail("--connections: from 1 to 1000000");
   if (!(seconds > 0) || seconds > 3600) command_line.fail("--seconds: more than 0, at most 3600");
   if (size > ipc::default_max_payload) command_line.fail("--size: at most " + std::to_string(ipc::default_max_payload));
+  // The whole run is bounded in time, whatever a peer does (the blocking WebSocket handshake of
+  // ws-hold has no deadline of its own): SIGALRM ends the process half a minute past --seconds.
+  ::alarm(static_cast<unsigned>(seconds) + 30);
   try {
     if (mode == "ws-hold") return ws_hold(ipc::Uri::parse(target), connections, seconds);
     if (auto why = ipc::ServiceName::why_invalid(target); !why.empty()) command_line.fail(why);

@@ -22,6 +22,7 @@ import json
 import os
 import re
 import resource
+import select
 import shutil
 import signal
 import socket
@@ -78,15 +79,21 @@ def rss_kib(pid):
 
 
 def cpu_ns(pid):
-    """CPU time of every thread of `pid` so far, in ns (schedstat: nanosecond resolution)."""
-    total = 0
-    for task in os.listdir(f"/proc/{pid}/task"):
-        try:
-            with open(f"/proc/{pid}/task/{task}/schedstat") as f:
-                total += int(f.read().split()[0])
-        except FileNotFoundError:
-            pass
-    return total
+    """CPU time of every thread of `pid` so far, in ns: schedstat (nanosecond resolution) where
+    the kernel keeps it, else utime + stime from /proc/PID/stat (clock ticks)."""
+    if os.path.exists(f"/proc/{pid}/schedstat"):
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            try:
+                with open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                    total += int(f.read().split()[0])
+            except FileNotFoundError:
+                pass  # a thread that ended meanwhile
+        return total
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15 of the line)
+    return ticks * 1_000_000_000 // os.sysconf("SC_CLK_TCK")
 
 
 class Processes:
@@ -376,10 +383,14 @@ class Bench:
                             f"ws://127.0.0.1:{h['ws_port']}/pong"], self.env(h["b"]))):
                 holder = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True)
-                line = holder.stdout.readline()
+                # Bounded: loadgen ends itself after --seconds (an alarm), and this waits no longer.
+                ready, _, _ = select.select([holder.stdout], [], [], 150)
+                line = holder.stdout.readline() if ready else ""
                 if not line.startswith('{"held"'):
                     holder.kill()
-                    raise RuntimeError(f"loadgen {kind}: {holder.stderr.read().strip()}")
+                    holder.wait()
+                    raise RuntimeError(f"loadgen {kind}: {'no answer in 150 s' if not ready else ''}"
+                                       f"{holder.stderr.read().strip()}")
                 # The relays are idle now; give the kernel's accounting a moment to settle by
                 # reading until two readings agree (bounded).
                 deadline = time.monotonic() + 5

@@ -2,6 +2,7 @@
 #include "relay.hpp"
 
 #include <array>
+#include <memory>
 #include <optional>
 #include <tuple>
 
@@ -26,24 +27,23 @@ struct Shared {
 
 // Reads one whole WebSocket message into `bytes`. The wait for a message happens with a small
 // buffer of this coroutine's, so an idle connection holds no message buffer (Beast's own read
-// into a dynamic buffer prepares ~1.5 KiB before the first byte arrives); a larger message then
-// goes straight into `bytes`, the rest of each frame at once. The size limit is Beast's
-// (read_message_max).
+// into a dynamic buffer prepares ~1.5 KiB before the first byte arrives). The rest of a larger
+// message comes through a 64 KiB chunk, held only while it arrives, and is appended: `bytes`
+// grows with what really came, never ahead of it (a peer announcing a 16 MiB frame and then
+// stalling commits no 16 MiB). The size limit is Beast's (read_message_max).
 template <class Ws>
 asio::awaitable<boost::system::error_code> read_message(Ws& ws, std::string& bytes) {
   std::array<char, 256> small;
   auto [ec, n] = co_await ws.async_read_some(asio::buffer(small), use_nothrow);
   if (ec) co_return ec;
   bytes.assign(small.data(), n);
+  if (ws.is_message_done()) co_return ec;
+  constexpr std::size_t chunk_size = 64 * 1024;
+  const auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
   while (!ws.is_message_done()) {
-    // What is left of the frame being read (Beast checked it against read_message_max when its
-    // header came), or 64 KiB when that is not known yet.
-    const std::size_t chunk = ws.read_size_hint(64 * 1024);
-    const std::size_t had = bytes.size();
-    bytes.resize(had + chunk);
-    std::tie(ec, n) = co_await ws.async_read_some(asio::buffer(bytes.data() + had, chunk), use_nothrow);
-    bytes.resize(had + n);
+    std::tie(ec, n) = co_await ws.async_read_some(asio::buffer(chunk.get(), chunk_size), use_nothrow);
     if (ec) co_return ec;
+    bytes.append(chunk.get(), n);
   }
   co_return ec;
 }

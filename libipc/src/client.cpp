@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 
 #include "ipc/broker.hpp"
 #include "ipc/error.hpp"
@@ -97,28 +98,38 @@ asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions op
   UnixSocket socket(co_await asio::this_coro::executor);
   asio::steady_timer deadline(socket.get_executor(), options.timeout);
   // A flag, not "the socket is closed": a connect that could not even open a socket (EMFILE)
-  // leaves it closed too, and that is no timeout.
-  bool timed_out = false;
-  deadline.async_wait([&socket, &timed_out](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the connect finished first (and `timed_out` may be gone)
-    timed_out = true;
+  // leaves it closed too, and that is no timeout. Shared with the timer's handler, which may
+  // already be queued when the connect completes (cancel() cannot stop it then) and so run after
+  // this frame is gone: once `done` is set it touches nothing else.
+  struct Race {
+    bool done = false;
+    bool timed_out = false;
+  };
+  auto race = std::make_shared<Race>();
+  deadline.async_wait([&socket, race](const boost::system::error_code& ec) {
+    if (ec || race->done) return;
+    race->timed_out = true;
     socket.close();
   });
   auto [ec] = co_await socket.async_connect(asio::local::stream_protocol::endpoint(path.native()), use_nothrow);
+  race->done = true;
   deadline.cancel();
+  const bool timed_out = race->timed_out;
   if (timed_out) throw Error(ErrorCode::timeout, "no answer from " + path.string() + " in time");
   // ENOENT (no socket file) is errc::no_such_file_or_directory; asio::error::not_found is an
   // unrelated "element not found" code from asio's misc category and never matches a connect().
   if (ec == boost::system::errc::no_such_file_or_directory || ec == asio::error::connection_refused)
     throw Error(ErrorCode::not_found, "no service answers on " + path.string());
+  if (ec == boost::system::errc::too_many_files_open || ec == boost::system::errc::too_many_files_open_in_system)
+    throw Error(ErrorCode::internal, "cannot connect to " + path.string() + ": this process is out of file descriptors");
   if (ec) throw Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + ec.message());
   co_return socket;
 }
 
 Client::Client(UniqueFd fd, std::size_t max_payload) : fd_(std::move(fd)), decoder_(max_payload) {
   // Blocking, so that receive() waits inside recv() (one syscall) rather than in poll() and then
-  // recv(), with SO_RCVTIMEO as the deadline. A connection that came from ipcd is non-blocking
-  // (ipcd's Asio made it so, and the flag belongs to the socket, not to the descriptor).
+  // recv(), with SO_RCVTIMEO as the deadline. A connection that came from ipcd is non-blocking:
+  // ipcd's Asio made it so, and O_NONBLOCK belongs to the open file, which SCM_RIGHTS shares.
   const int flags = ::fcntl(fd_.get(), F_GETFL);
   if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK);
   set_timeout(timeout_);
@@ -200,7 +211,8 @@ void Client::receive(Message& out) {
     } else if (n == 0) {
       throw Error(ErrorCode::unavailable, "the service closed the connection");
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      if (blocking) throw Error(ErrorCode::timeout, "the service did not answer in time");
+      // SO_RCVTIMEO ran out (wait_for then finds the deadline passed and says so), or someone
+      // made the socket non-blocking again (wait_for then waits what is left of it).
       wait_for(fd_.get(), POLLIN, deadline, "answer");
     } else if (errno != EINTR) {
       throw Error(ErrorCode::unavailable, std::string("the service went away: ") + std::strerror(errno));

@@ -43,8 +43,10 @@ asio::awaitable<bool> Connection::receive(Message& out) {
     std::size_t n = 0;
     if (decoder_.buffered() == 0 && !last_read_full_) {
       // Between frames: wait with a small buffer of this coroutine's instead of the decoder's
-      // 64 KiB, so an idle connection holds no read buffer, and a small frame (the common
-      // request and answer) goes from here to the decoder's equally small buffer.
+      // (64 KiB, or up to 1 MiB after a large frame), so an idle connection holds no read
+      // buffer, and a small frame (the common request and answer) goes from here to a decoder
+      // buffer just as small.
+      decoder_.release_if_empty();
       std::array<char, small_read> small;
       std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(small), use_nothrow);
       if (!ec) decoder_.feed({small.data(), n});

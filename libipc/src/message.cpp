@@ -106,6 +106,12 @@ FrameDecoder::Status FrameDecoder::next(Message& out) {
   return Status::frame;
 }
 
+void FrameDecoder::release_if_empty() noexcept {
+  if (begin_ != end_) return;
+  buffer_.reset();
+  capacity_ = begin_ = end_ = 0;
+}
+
 std::string FrameDecoder::take_buffered() {
   std::string rest(buffer_.get() + begin_, end_ - begin_);
   begin_ = end_ = 0;

@@ -98,6 +98,8 @@ class FrameDecoder {
   [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
   // Takes out the buffered bytes that are not a whole frame yet (used when handing a stream on).
   [[nodiscard]] std::string take_buffered();
+  // Gives the buffer's memory back when nothing is buffered (an idle connection holds none).
+  void release_if_empty() noexcept;
 
  private:
   [[nodiscard]] std::uint32_t peek_length() const noexcept;

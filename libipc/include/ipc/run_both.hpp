@@ -4,8 +4,9 @@
 // frame, a co_spawn entry per branch, cancellation slots) costs about 1.5 KiB per relayed
 // connection, idle or not (measured by scripts/bench). There is no cancellation: each coroutine
 // must end on its own, as a relay's directions do (a direction that ends closes both sides,
-// which ends the other). If `second` throws, `stop` is called to make `first` end, and the
-// exception is rethrown once `first` has finished too.
+// which ends the other). If either throws, `stop` is called to make the other end, and the
+// exception is rethrown once both have finished. A cancellation of the caller does not cut the
+// wait for `first` short.
 #pragma once
 
 #include <functional>
