@@ -155,6 +155,19 @@ TEST_F(Websocketd, CarriesMessagesOfEverySizeAndFragmentedOnesIntact) {
   EXPECT_NE(r.out.find(R"("all": true)"), std::string::npos) << r.out << r.err;
 }
 
+TEST_F(Websocketd, CommitsNoMemoryForAMessageAnnouncedButNotSent) {
+  // 15 MiB announced (under the 16 MiB limit), 1000 bytes sent, then silence: websocketd must
+  // hold what arrived, not what was announced, and go on serving the others.
+  auto host = start_host("a");
+  const auto r = client({"stall_announced", host.url(), std::to_string(15 * 1024 * 1024),
+                         std::to_string(host.websocketd->pid())});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+  static const std::regex grown(R"re("grown_kib": (-?[0-9]+), "other": true)re");
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(r.out, match, grown)) << r.out << r.err;
+  EXPECT_LT(std::stol(match[1].str()), 4 * 1024) << r.out;
+}
+
 TEST_F(Websocketd, ClosesOnlyTheConnectionWhoseMessageIsTooLarge) {
   auto host = start_host("a", {"--max-message", "65536"});
   const auto r = client({"oversized", host.url(), "100000"});

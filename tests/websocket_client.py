@@ -84,6 +84,46 @@ async def sizes(url):
     return 0 if all(results.values()) else 1
 
 
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return -1
+
+
+async def stall_announced(url, size, pid):
+    """A client that announces one frame of SIZE bytes, sends 1000 of them and goes silent: how
+    much does websocketd's memory (process PID) grow, and is everybody else still served?"""
+    m = re.match(r"ws://([^:/]+):(\d+)(/.*)", url)
+    host, port, path = m.group(1), int(m.group(2)), m.group(3)
+    async with connect(url, "ipc.text") as other:
+        async def round_trip(text):
+            await other.send(text)
+            return await asyncio.wait_for(other.recv(), TIMEOUT) == text
+        await round_trip("warm up")
+        before = rss_kib(pid)
+        reader, writer = await asyncio.open_connection(host, port)
+        writer.write((f"GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUpgrade: websocket\r\n"
+                      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                      "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ipc.text\r\n\r\n").encode())
+        response = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), TIMEOUT)
+        if b" 101 " not in response.split(b"\r\n")[0]:
+            print(json.dumps({"handshake": response.decode(errors="replace")}))
+            return 1
+        # FIN + binary, masked (a client must mask; an all-zero key leaves the bytes as they are),
+        # 64-bit length SIZE, then 1000 bytes of it and silence.
+        writer.write(bytes([0x82, 0x80 | 127]) + size.to_bytes(8, "big") + bytes(4) + b"x" * 1000)
+        await writer.drain()
+        # websocketd serves one event at a time: once these round trips are done it has read what
+        # the stalled client sent.
+        ok = all([await round_trip(f"still here {i}") for i in range(20)])
+        grown = rss_kib(pid) - before
+        writer.close()
+        print(json.dumps({"grown_kib": grown, "other": ok}))
+        return 0 if ok else 1
+
+
 async def oversized(url, size):
     async with connect(url, "ipc.text") as other:
         big = await connect(url, "ipc.text")  # awaited: a plain connection, closed by the server
@@ -189,6 +229,8 @@ def main(argv):
         return asyncio.run(echo(*args))
     if mode == "frame":
         return asyncio.run(frame_echo(args[0]))
+    if mode == "stall_announced":
+        return asyncio.run(stall_announced(args[0], int(args[1]), int(args[2])))
     if mode == "sizes":
         return asyncio.run(sizes(args[0]))
     if mode == "oversized":
