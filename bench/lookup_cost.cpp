@@ -22,6 +22,7 @@
 #include <filesystem>
 #include <functional>
 #include <ipc/client.hpp>
+#include <ipc/error.hpp>
 #include <ipc/fd.hpp>
 #include <string>
 #include <vector>
@@ -55,50 +56,24 @@ sockaddr_un unix_address(const std::string& path) {
   return address;
 }
 
-bool read_all(int fd, char* data, std::size_t size) {
-  while (size > 0) {
-    const ssize_t n = ::read(fd, data, size);
-    if (n <= 0) return false;
-    data += n;
-    size -= static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 // The minimal broker: no policy, no timeouts, no concurrency; just the syscalls a broker cannot
-// avoid. Runs in a child process until the parent closes the listening socket's peer side.
+// avoid (accept, the request, connect, sendmsg with the fd). It reads and answers with the same
+// libipc calls ipcd's clients use, so the two sides differ only in the broker. Runs in a child
+// process until the parent shuts the listening socket down.
 [[noreturn]] void raw_broker(int listener, const std::string& service_path) {
   const sockaddr_un service = unix_address(service_path);
+  const ipc::Message ok = ipc::Message::data("ok");
   for (;;) {
-    const int client = ::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) ::_exit(0);
-    char header[6];
-    std::string payload;
-    if (read_all(client, header, sizeof header)) {
-      const std::uint32_t length = ipc::decode_header(header).length;
-      payload.resize(std::min<std::uint32_t>(length, 4096));
-      if (length <= 4096 && read_all(client, payload.data(), length)) {
-        const int target = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        if (::connect(target, reinterpret_cast<const sockaddr*>(&service), sizeof service) == 0) {
-          const char ok[8] = {2, 0, 0, 0, 2, 0, 'o', 'k'};
-          iovec iov{const_cast<char*>(ok), sizeof ok};
-          alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
-          msghdr msg{};
-          msg.msg_iov = &iov;
-          msg.msg_iovlen = 1;
-          msg.msg_control = control;
-          msg.msg_controllen = sizeof control;
-          cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-          cmsg->cmsg_level = SOL_SOCKET;
-          cmsg->cmsg_type = SCM_RIGHTS;
-          cmsg->cmsg_len = CMSG_LEN(sizeof(int));
-          std::memcpy(CMSG_DATA(cmsg), &target, sizeof target);
-          (void)::sendmsg(client, &msg, MSG_NOSIGNAL);
-        }
-        ::close(target);
-      }
+    const ipc::UniqueFd client(::accept4(listener, nullptr, nullptr, SOCK_CLOEXEC));
+    if (!client) ::_exit(0);
+    try {
+      (void)ipc::recv_frame_with_fd(client.get(), 4096);  // the LOOKUP; what it asks is not read
+      const ipc::UniqueFd target(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+      if (::connect(target.get(), reinterpret_cast<const sockaddr*>(&service), sizeof service) == 0)
+        ipc::send_frame_with_fd(client.get(), ok, target.get());
+    } catch (const ipc::Error&) {
+      // a client that went away: the next one
     }
-    ::close(client);
   }
 }
 
@@ -107,24 +82,10 @@ ipc::UniqueFd raw_lookup(const sockaddr_un& broker) {
   ipc::UniqueFd socket(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   if (::connect(socket.get(), reinterpret_cast<const sockaddr*>(&broker), sizeof broker) != 0)
     throw std::runtime_error("raw broker: connect failed");
-  const std::string lookup = ipc::encode({ipc::MessageType::lookup, 0, "pong;"});
-  if (::write(socket.get(), lookup.data(), lookup.size()) != static_cast<ssize_t>(lookup.size()))
-    throw std::runtime_error("raw broker: write failed");
-  char answer[8];
-  iovec iov{answer, sizeof answer};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(int))]{};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  if (::recvmsg(socket.get(), &msg, MSG_CMSG_CLOEXEC | MSG_WAITALL) != sizeof answer)
-    throw std::runtime_error("raw broker: no answer");
-  const cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  if (cmsg == nullptr || cmsg->cmsg_type != SCM_RIGHTS) throw std::runtime_error("raw broker: no fd");
-  int fd;
-  std::memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
-  return ipc::UniqueFd(fd);
+  ipc::send_frame_with_fd(socket.get(), {ipc::MessageType::lookup, 0, "pong;"}, -1);
+  auto answer = ipc::recv_frame_with_fd(socket.get());
+  if (answer.message.payload != "ok" || !answer.fd) throw std::runtime_error("raw broker: no fd");
+  return std::move(answer.fd);
 }
 
 }  // namespace

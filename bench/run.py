@@ -3,7 +3,8 @@
 
 Starts the real programs of a Release build in a temporary directory (two run directories for
 two simulated hosts, ephemeral loopback ports), waits for each socket file, and measures, each
-figure the median of --rounds runs:
+figure the median of --rounds rounds (in each, the contenders run in palindrome order, A B B A,
+and a ratio is the median of the rounds' ratios):
 
   local      pong <-> pongd against a raw socketpair ping-pong of the same frame
   lookup     a connection through ipcd against a raw broker (connect, SCM_RIGHTS back, one ping)
@@ -188,7 +189,12 @@ class Bench:
             ref = statistics.median(reference_samples)
             entry["reference_value"] = round(ref, 3)
             entry["reference_samples"] = [round(s, 3) for s in reference_samples]
-            entry["ratio"] = round(value / ref, 3) if ref else None
+            # Paired: the samples of a round were measured side by side (see palindrome()), so the
+            # ratio is the median of the rounds' ratios, not a ratio of two unrelated medians.
+            if len(samples) == len(reference_samples) and all(reference_samples):
+                entry["ratio"] = round(statistics.median(o / r for o, r in zip(samples, reference_samples)), 3)
+            else:
+                entry["ratio"] = round(value / ref, 3) if ref else None
             if target is not None and entry["ratio"] is not None:
                 entry["holds"] = entry["ratio"] <= target if lower_is_better else entry["ratio"] >= target
         elif target is not None:
@@ -200,6 +206,16 @@ class Bench:
     def n(self, full, quick):
         return quick if self.quick else full
 
+    @staticmethod
+    def palindrome(*measures):
+        """One round of a comparison: each measure (a callable returning a figure) runs, then each
+        again in reverse order (A B C C B A), so whatever the machine does during the round
+        (another process, where the scheduler put each program) weighs on all alike. Returns each
+        measure's mean of its two runs."""
+        first = [m() for m in measures]
+        second = [m() for m in reversed(measures)][::-1]
+        return [(a + b) / 2 for a, b in zip(first, second)]
+
     # -- 1. local ----------------------------------------------------------------------------
     def local(self):
         log("local: pong <-> pongd against a raw socketpair")
@@ -208,18 +224,27 @@ class Bench:
         with Processes(self.tmp) as procs:
             pongd = procs.start("pongd-local", [self.b("pongd"), "--rundir", host, "--log-level", "warn"],
                                 ready=lambda: answers(f"{host}/pong"))
-            n = self.n(20000, 2000)
+            n, nb = self.n(10000, 1000), self.n(250, 25)
             ours, raw, ours_big, raw_big, cpu = [], [], [], [], []
-            for _ in range(self.rounds):
+            env = self.env(host)
+
+            def pong(count, size):
                 c0 = cpu_ns(pongd.pid)
-                ours.append(median_us(run([self.b("pong"), "--rundir", host, "-n", str(n), "-s", "64"],
-                                          env=self.env(host))))
-                cpu.append((cpu_ns(pongd.pid) - c0) / n / 1000)
-                raw.append(median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64"])))
-                nb = self.n(500, 50)
-                ours_big.append(median_us(run([self.b("pong"), "--rundir", host, "-n", str(nb), "-s", "1048576"],
-                                              env=self.env(host))))
-                raw_big.append(median_us(run([self.b("raw_pingpong"), "-n", str(nb), "-s", "1048576"])))
+                us = median_us(run([self.b("pong"), "--rundir", host, "-n", str(count), "-s", str(size)], env=env))
+                if size == 64:
+                    cpu.append((cpu_ns(pongd.pid) - c0) / count / 1000)
+                return us
+
+            def raw_pp(count, size):
+                return median_us(run([self.b("raw_pingpong"), "-n", str(count), "-s", str(size)]))
+
+            for _ in range(self.rounds):
+                o, r = self.palindrome(lambda: pong(n, 64), lambda: raw_pp(n, 64))
+                ours.append(o)
+                raw.append(r)
+                o, r = self.palindrome(lambda: pong(nb, 1048576), lambda: raw_pp(nb, 1048576))
+                ours_big.append(o)
+                raw_big.append(r)
             self.record("local round trip, 64 B: pong <-> pongd", "us", ours,
                         "raw socketpair ping-pong, same frame", raw, target=1.5)
             self.record("local round trip, 1 MiB: pong <-> pongd", "us", ours_big,
@@ -289,20 +314,30 @@ class Bench:
             h = self.two_hosts(procs)
             ours_env = self.env(h["a"], h["route"])
             socat_env = self.env(h["socat"])
-            n, nb = self.n(10000, 1000), self.n(200, 20)
+            n, nb = self.n(5000, 500), self.n(100, 10)
             small, small_socat, big, big_socat, floor = [], [], [], [], []
-            cpu_a, cpu_b, cpu_pongd = [], [], []
+            cpu = {"tcpd_a": [], "tcpd_b": [], "pongd_b": []}
+
+            def pong(env, count, size, watch=False):
+                c0 = {k: cpu_ns(h[k].pid) for k in cpu}
+                us = median_us(run([self.b("pong"), "-n", str(count), "-s", str(size)], env=env))
+                if watch:
+                    for k in cpu:
+                        cpu[k].append((cpu_ns(h[k].pid) - c0[k]) / count / 1000)
+                return us
+
             for _ in range(self.rounds):
-                c = [cpu_ns(h[k].pid) for k in ("tcpd_a", "tcpd_b", "pongd_b")]
-                small.append(median_us(run([self.b("pong"), "-n", str(n), "-s", "64"], env=ours_env)))
-                d = [(cpu_ns(h[k].pid) - c0) / n / 1000 for k, c0 in zip(("tcpd_a", "tcpd_b", "pongd_b"), c)]
-                cpu_a.append(d[0])
-                cpu_b.append(d[1])
-                cpu_pongd.append(d[2])
-                small_socat.append(median_us(run([self.b("pong"), "-n", str(n), "-s", "64"], env=socat_env)))
-                floor.append(median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64", "-r", "2"])))
-                big.append(median_us(run([self.b("pong"), "-n", str(nb), "-s", "1048576"], env=ours_env)) / 1000)
-                big_socat.append(median_us(run([self.b("pong"), "-n", str(nb), "-s", "1048576"], env=socat_env)) / 1000)
+                o, r, f = self.palindrome(lambda: pong(ours_env, n, 64, watch=True), lambda: pong(socat_env, n, 64),
+                                          lambda: median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64",
+                                                                 "-r", "2"])))
+                small.append(o)
+                small_socat.append(r)
+                floor.append(f)
+                o, r = self.palindrome(lambda: pong(ours_env, nb, 1048576) / 1000,
+                                       lambda: pong(socat_env, nb, 1048576) / 1000)
+                big.append(o)
+                big_socat.append(r)
+            cpu_a, cpu_b, cpu_pongd = cpu["tcpd_a"], cpu["tcpd_b"], cpu["pongd_b"]
             self.record("remote round trip, 64 B: ipcd + tcpd on both hosts", "us", small,
                         "socat chain, same pong and pongd", small_socat, target=1.0)
             self.record("remote round trip, 64 B: ipcd + tcpd on both hosts (vs the floor)", "us", small,
@@ -342,16 +377,23 @@ class Bench:
             go_port = free_port()
             procs.start("debian-websocketd", [debian, "--address=127.0.0.1", f"--port={go_port}", "--loglevel=error",
                                               "cat"], ready=lambda: listening(go_port), ours=False)
-            n = self.n(10000, 1000)
+            n = self.n(5000, 500)
             text, frame, go, floor = [], [], [], []
+            url = f"ws://127.0.0.1:{h['ws_port']}/pong"
+
+            def websocketc(target, subprotocol):
+                return median_us(run([self.b("websocketc"), target, "-n", str(n), "-s", "64", "--subprotocol",
+                                      subprotocol]))
+
             for _ in range(self.rounds):
-                url = f"ws://127.0.0.1:{h['ws_port']}/pong"
-                text.append(median_us(run([self.b("websocketc"), url, "-n", str(n), "-s", "64"])))
-                frame.append(median_us(run([self.b("websocketc"), url, "-n", str(n), "-s", "64", "--subprotocol",
-                                            "ipc.frame"])))
-                go.append(median_us(run([self.b("websocketc"), f"ws://127.0.0.1:{go_port}/", "-n", str(n), "-s", "64",
-                                         "--subprotocol", "none"])))
-                floor.append(median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64", "-r", "1"])))
+                t, f, g, r = self.palindrome(
+                    lambda: websocketc(url, "ipc.text"), lambda: websocketc(url, "ipc.frame"),
+                    lambda: websocketc(f"ws://127.0.0.1:{go_port}/", "none"),
+                    lambda: median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64", "-r", "1"])))
+                text.append(t)
+                frame.append(f)
+                go.append(g)
+                floor.append(r)
             self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.text", "us", text,
                         "Debian's websocketd running cat", go, target=0.5)
             self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.frame", "us", frame,
@@ -431,7 +473,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", required=True, help="the Release build's bin/ directory")
     parser.add_argument("--out", required=True, help="where to write the JSON results")
-    parser.add_argument("--rounds", type=int, default=3, help="runs per figure; each figure is their median")
+    parser.add_argument("--rounds", type=int, default=5,
+                        help="rounds per figure (each runs every contender twice, in palindrome order); "
+                             "each figure is the median of the rounds")
     parser.add_argument("--quick", action="store_true", help="small counts (a smoke run, not a measurement)")
     parser.add_argument("--only", action="append", choices=["local", "lookup", "remote", "websocket", "idle"],
                         help="run only these parts (repeatable)")

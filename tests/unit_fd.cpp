@@ -32,6 +32,24 @@ struct SocketPair {
   }
 };
 
+// Sends one byte with `count` copies of `socket` itself attached (SCM_RIGHTS), in one sendmsg.
+void send_one_byte_with(int socket, std::size_t count) {
+  iovec iov{const_cast<char*>("x"), 1};
+  std::vector<int> fds(count, socket);
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * count));
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * count);
+  std::memcpy(CMSG_DATA(cmsg), fds.data(), sizeof(int) * count);
+  ASSERT_EQ(::sendmsg(socket, &msg, MSG_NOSIGNAL), 1);
+}
+
 struct Pipe {
   UniqueFd read, write;
   Pipe() {
@@ -158,21 +176,7 @@ TEST(Fd, ManyFdsTruncateTheControlMessageAndLeakNothing) {
   SocketPair s;
   const std::size_t before = open_fd_count();
   // 12 fds: more than recv_with_fds' control buffer holds (8), so MSG_CTRUNC.
-  iovec iov{const_cast<char*>("x"), 1};
-  int fds[12];
-  for (int& fd : fds) fd = s.a.get();
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
-  ASSERT_EQ(::sendmsg(s.a.get(), &msg, MSG_NOSIGNAL), 1);
+  send_one_byte_with(s.a.get(), 12);
   std::vector<UniqueFd> received;
   char buffer[8];
   const auto e = expect_error([&] { (void)ipc::recv_with_fds(s.b.get(), buffer, received); });
@@ -186,20 +190,7 @@ TEST(Fd, AReceiverOutOfDescriptorsSaysSoInsteadOfBlamingThePeer) {
   // Three descriptors in one message, to a receiver that has room for two more: the kernel
   // installs two and truncates the control message (MSG_CTRUNC), as for a daemon at its
   // RLIMIT_NOFILE. (Room for two, not none: the sanitizers need a pipe to report anything.)
-  iovec iov{const_cast<char*>("x"), 1};
-  int fds[3] = {s.a.get(), s.a.get(), s.a.get()};
-  alignas(cmsghdr) char control[CMSG_SPACE(sizeof fds)] = {};
-  msghdr msg{};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  cmsghdr* cmsg = CMSG_FIRSTHDR(&msg);
-  cmsg->cmsg_level = SOL_SOCKET;
-  cmsg->cmsg_type = SCM_RIGHTS;
-  cmsg->cmsg_len = CMSG_LEN(sizeof fds);
-  std::memcpy(CMSG_DATA(cmsg), fds, sizeof fds);
-  ASSERT_EQ(::sendmsg(s.a.get(), &msg, MSG_NOSIGNAL), 1);
+  send_one_byte_with(s.a.get(), 3);
   const std::size_t before = open_fd_count();
   // Descriptors are numbered lowest free first: with the limit two above the lowest free one,
   // exactly two more fit.
