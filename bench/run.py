@@ -11,8 +11,9 @@ and a ratio is the median of the rounds' ratios):
   remote     pong through ipcd + tcpd on both hosts against a socat chain
              (UNIX-LISTEN -> TCP -> socat -> UNIX-CONNECT) carrying the same pong and pongd
   websocket  websocketc -> our websocketd -> pongd against websocketc -> Debian's websocketd + cat
-  scale      10,000 idle relayed connections (RSS per connection of tcpd and websocketd), and
-             round trips per second with 1, 16 and 256 clients at once
+  idle       10,000 idle relayed connections, or as many as RLIMIT_NOFILE allows (RSS per
+             connection of tcpd, websocketd and pongd)
+  (scale)    round trips per second with 1, 16 and 256 clients at once, in local and remote
   cpu        CPU time per round trip in pongd and in each tcpd
 
 Prints a table and writes a JSON list of {name, unit, value, reference, reference_value, ratio,

@@ -8,6 +8,24 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 bin=$1
 out=$(mktemp -d /tmp/ipc-bench-smoke-XXXXXX)
 trap 'rm -rf "$out"' EXIT
+
+# Bad flags: exit status 2 and a line saying why, before anything is contacted.
+expect_bad_flags() {
+  local status=0 err
+  err=$("$@" 2>&1 >/dev/null) || status=$?
+  if [ "$status" -ne 2 ] || [ -z "$err" ]; then
+    echo "bench smoke: '$*' exited $status (expected 2 and a reason): $err" >&2
+    exit 1
+  fi
+}
+expect_bad_flags "$bin/loadgen" nonsense
+expect_bad_flags "$bin/loadgen" rtt --clients 0
+expect_bad_flags "$bin/loadgen" hold ../x
+expect_bad_flags "$bin/loadgen" rtt --seconds -1
+expect_bad_flags "$bin/raw_pingpong" -r 99
+expect_bad_flags "$bin/raw_pingpong" -x 1
+expect_bad_flags "$bin/lookup_cost" -x
+expect_bad_flags /usr/bin/python3 "$root/bench/run.py" --bin "$bin" --out "$out/x.json" --rounds 0
 # Debian's websocketd, the WebSocket peer, comes only with scripts/install-deps --bench.
 parts=(--only local --only lookup --only remote --only idle)
 if [ -x /usr/bin/websocketd ] && dpkg-query -W -f='${db:Status-Status}' websocketd 2>/dev/null | grep -q installed; then

@@ -16,7 +16,6 @@ namespace ipc {
 
 // `buffers` by value: the coroutine keeps its own copy (a buffer sequence is a few pointers), so
 // a caller may pass a temporary or return this awaitable from a plain function.
-
 template <class Socket, class ConstBufferSequence>
 asio::awaitable<boost::system::error_code> write_all(Socket& socket, ConstBufferSequence buffers) {
   boost::system::error_code ec;
