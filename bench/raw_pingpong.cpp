@@ -109,18 +109,18 @@ int main(int argc, char* argv[]) {
     if (k > 0) ::close(pairs[k][0]);
     ::close(pairs[k][1]);
   }
-  int pair[2] = {pairs[0][0], -1};
+  const int us = pairs[0][0];
   std::vector<char> out(frame, 'x'), in(frame);
   std::vector<double> micros;
   micros.reserve(static_cast<std::size_t>(count));
   const auto started = std::chrono::steady_clock::now();
   for (long i = 0; i < count; ++i) {
     const auto t0 = std::chrono::steady_clock::now();
-    if (!write_all(pair[0], out.data(), frame) || !read_all(pair[0], in.data(), frame)) return 1;
+    if (!write_all(us, out.data(), frame) || !read_all(us, in.data(), frame)) return 1;
     micros.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count());
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  ::close(pair[0]);  // the first relay (or the echo side) sees EOF, and so on down the chain
+  ::close(us);  // the first relay (or the echo side) sees EOF, and so on down the chain
   for (const pid_t pid : children) ::waitpid(pid, nullptr, 0);
   std::sort(micros.begin(), micros.end());
   std::printf("raw_pingpong: %ld round trips of %zu bytes through %d relays in %.3f s: median %.1f us, p99 %.1f us, max %.1f us\n",

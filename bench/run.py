@@ -146,10 +146,10 @@ class Processes:
                 raise  # else the first failure is the one worth reporting
 
 
-def run(argv, env=None, timeout=300, stdin=None):
-    """Runs a measuring program to its end; its stdout (it must succeed)."""
+def run(argv, env=None, timeout=300):
+    """Runs a measuring program to its end; its stdout and stderr (it must succeed)."""
     r = subprocess.run(argv, env=env, timeout=timeout, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                       text=True, stdin=stdin if stdin is not None else subprocess.DEVNULL)
+                       text=True, stdin=subprocess.DEVNULL)
     if r.returncode != 0:
         raise RuntimeError(f"{' '.join(argv)} exited {r.returncode}: {r.stderr.strip()[-2000:]}")
     return r.stdout + r.stderr
@@ -207,6 +207,11 @@ class Bench:
     def n(self, full, quick):
         return quick if self.quick else full
 
+    def raw(self, count, size, relays=0):
+        """The median round trip of raw_pingpong: the physical limit, or with `relays` plain relay
+        processes in the middle, the floor for a path with that many daemons between."""
+        return median_us(run([self.b("raw_pingpong"), "-n", str(count), "-s", str(size), "-r", str(relays)]))
+
     @staticmethod
     def palindrome(*measures):
         """One round of a comparison: each measure (a callable returning a figure) runs, then each
@@ -236,14 +241,11 @@ class Bench:
                     cpu.append((cpu_ns(pongd.pid) - c0) / count / 1000)
                 return us
 
-            def raw_pp(count, size):
-                return median_us(run([self.b("raw_pingpong"), "-n", str(count), "-s", str(size)]))
-
             for _ in range(self.rounds):
-                o, r = self.palindrome(lambda: pong(n, 64), lambda: raw_pp(n, 64))
+                o, r = self.palindrome(lambda: pong(n, 64), lambda: self.raw(n, 64))
                 ours.append(o)
                 raw.append(r)
-                o, r = self.palindrome(lambda: pong(nb, 1048576), lambda: raw_pp(nb, 1048576))
+                o, r = self.palindrome(lambda: pong(nb, 1048576), lambda: self.raw(nb, 1048576))
                 ours_big.append(o)
                 raw_big.append(r)
             self.record("local round trip, 64 B: pong <-> pongd", "us", ours,
@@ -251,7 +253,7 @@ class Bench:
             self.record("local round trip, 1 MiB: pong <-> pongd", "us", ours_big,
                         "raw socketpair ping-pong, same frame", raw_big)
             self.record("CPU per round trip in pongd, 64 B, local", "us", cpu)
-            self.scale_rtt("local", host, None, procs=None)
+            self.scale_rtt("local", host, None)
 
     # -- 2. lookup ---------------------------------------------------------------------------
     def lookup(self):
@@ -329,8 +331,7 @@ class Bench:
 
             for _ in range(self.rounds):
                 o, r, f = self.palindrome(lambda: pong(ours_env, n, 64, watch=True), lambda: pong(socat_env, n, 64),
-                                          lambda: median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64",
-                                                                 "-r", "2"])))
+                                          lambda: self.raw(n, 64, relays=2))
                 small.append(o)
                 small_socat.append(r)
                 floor.append(f)
@@ -354,16 +355,25 @@ class Bench:
             self.scale_rtt("remote through ipcd + tcpd", h["a"], h["route"], socat=h["socat"])
 
     # -- 5b. round trips per second with 1, 16 and 256 clients -------------------------------
-    def scale_rtt(self, label, rundir, network, procs=None, socat=None):
+    def scale_rtt(self, label, rundir, network, socat=None):
         for clients in (1, 16, 256):
-            count = max(self.n(20000, 2000) // clients, 20)
+            # 20,000 round trips a round in all: split over two runs when compared with socat.
+            count = max(self.n(20000, 2000) // (2 if socat else 1) // clients, 20)
             argv = [self.b("loadgen"), "rtt", "--clients", str(clients), "--count", str(count), "--seconds", "20",
                     "--size", "64"]
+
+            def per_second(env):
+                return json.loads(run(argv, env=env).splitlines()[0])["per_second"]
+
             ours, ref = [], []
             for _ in range(self.rounds):
-                ours.append(json.loads(run(argv, env=self.env(rundir, network)).splitlines()[0])["per_second"])
                 if socat:
-                    ref.append(json.loads(run(argv, env=self.env(socat)).splitlines()[0])["per_second"])
+                    o, r = self.palindrome(lambda: per_second(self.env(rundir, network)),
+                                           lambda: per_second(self.env(socat)))
+                    ours.append(o)
+                    ref.append(r)
+                else:
+                    ours.append(per_second(self.env(rundir, network)))
             self.record(f"round trips per second, {label}, {clients} client{'s' if clients > 1 else ''}, 64 B",
                         "1/s", ours, "socat chain" if socat else None, ref or None, lower_is_better=False)
 
@@ -390,7 +400,7 @@ class Bench:
                 t, f, g, r = self.palindrome(
                     lambda: websocketc(url, "ipc.text"), lambda: websocketc(url, "ipc.frame"),
                     lambda: websocketc(f"ws://127.0.0.1:{go_port}/", "none"),
-                    lambda: median_us(run([self.b("raw_pingpong"), "-n", str(n), "-s", "64", "-r", "1"])))
+                    lambda: self.raw(n, 64, relays=1))
                 text.append(t)
                 frame.append(f)
                 go.append(g)

@@ -8,7 +8,15 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${1:-$root/build}/bin
-source "$root/bench/common.sh"
+tmp=$(mktemp -d /tmp/ipc-bench-XXXXXX)
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+wait_for() { local deadline=$((SECONDS + 20)); until [ -e "$1" ]; do [ $SECONDS -lt $deadline ] || exit 1; sleep 0.05; done; }
 wait_log() { local deadline=$((SECONDS + 20)); until grep -q "$2" "$1"; do [ $SECONDS -lt $deadline ] || exit 1; sleep 0.05; done; }
 
 "$root/tests/tls_certs.sh" "$tmp/certs" >/dev/null

@@ -1,7 +1,6 @@
 // The byte relay (see relay.hpp).
 #include "relay.hpp"
 
-#include <boost/asio/write.hpp>
 #include <ipc/log.hpp>
 #include <ipc/run_both.hpp>
 #include <ipc/stream_write.hpp>

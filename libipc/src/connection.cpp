@@ -5,7 +5,6 @@
 #include <tuple>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/write.hpp>
 
 #include "ipc/log.hpp"
 #include "ipc/stream_write.hpp"
