@@ -1,11 +1,11 @@
 // lookup_cost: what a connection through ipcd costs next to a direct one and next to the least a
 // broker can do. Each sample is a new connection and one round trip with pongd:
-//   direct      connect RUNDIR/pong, one round trip;
+//   direct      connect RUNDIR/pong itself (ConnectOptions::direct), one round trip;
 //   raw broker  connect a minimal broker (a child process forked here: blocking accept, read the
 //               LOOKUP frame, connect RUNDIR/pong, send "ok" with that fd by SCM_RIGHTS, close),
 //               receive the fd, one round trip on it: the physical limit of brokering;
-//   ipcd        LOOKUP on RUNDIR/ipc through libipc (ipc::connect with IPC_NETWORK naming pong),
-//               the fd back from ipcd, one round trip on it.
+//   ipcd        what every libipc client does while ipcd runs, IPC_NETWORK empty: LOOKUP on
+//               RUNDIR/ipc (ipc::connect), the fd back from ipcd, one round trip on it.
 // Human-readable lines go to stderr, one JSON line with the medians to stdout.
 //   lookup_cost [-n COUNT]   (IPC_RUNDIR with ipcd and pongd running)
 #include <sys/socket.h>
@@ -112,8 +112,8 @@ int main(int argc, char* argv[]) {
   int status = 0;
   try {
     ipc::ConnectOptions direct_options, ipcd_options;
-    direct_options.network = "";
-    ipcd_options.network = "pong unix:pong";
+    direct_options.direct = true;
+    ipcd_options.network = "";
     const ipc::ServiceName pong("pong");
     const double direct = median_micros("direct connect + 1 round trip", count, [&] { return ipc::connect(pong, direct_options); });
     const double raw = median_micros("raw broker + fd back + 1 round trip", count, [&] { return raw_lookup(broker); });

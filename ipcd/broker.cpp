@@ -102,14 +102,25 @@ std::optional<std::string> Broker::reload() {
 }
 
 bool Broker::trusted(const ClientCredentials& client) const noexcept {
-  // INBOUND and reload are for the protocol daemons and the administrator: root or ipcd's own user.
-  return client.uid == 0 || client.uid == ::geteuid();
+  // INBOUND and reload are for the protocol daemons and the administrator.
+  return settings_.inbound_trust.contains(client.uid);
 }
+
+namespace {
+
+// The suite's own sockets are never services (ipc::why_reserved): neither asked for, nor reached
+// through a redirection, a route or a remote peer's request.
+void refuse_reserved(std::string_view name) {
+  if (auto why = ipc::why_reserved(name); !why.empty()) throw Error(ErrorCode::denied, why);
+}
+
+}  // namespace
 
 Plan Broker::plan_lookup(std::string_view payload, const ClientCredentials& client) const {
   const auto semicolon = payload.find(';');
   const std::string_view name = payload.substr(0, semicolon);
   const std::string_view routes_text = semicolon == std::string_view::npos ? "" : payload.substr(semicolon + 1);
+  refuse_reserved(name);
   if (auto why = ipc::ServiceName::why_invalid(name); !why.empty()) throw Error(ErrorCode::bad_request, why);
   const ipc::ServiceName requested(name);
   const auto routes = ipc::NetworkRoutes::parse(routes_text);
@@ -131,6 +142,8 @@ Plan Broker::plan_lookup(std::string_view payload, const ClientCredentials& clie
     destination = ipc::Uri(resolved.service);
     how = resolved.hops.size() > 1 ? "redirect" : "local";
   }
+  for (const auto& hop : resolved.hops) refuse_reserved(hop);
+  if (destination->is_local()) refuse_reserved(destination->service().str());
   Decision decision = policy.check_out(requested, *destination, client);
   return Plan{requested, std::move(resolved.hops), std::move(*destination), how, std::move(decision)};
 }
@@ -150,8 +163,9 @@ asio::awaitable<ipc::UniqueFd> Broker::open_lookup(const std::string& payload, c
 asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, const ClientCredentials& client,
                                                     Clock::time_point deadline) {
   if (!trusted(client))
-    throw Error(ErrorCode::denied, "INBOUND is only taken from protocol daemons (uid 0 or " +
-                                       std::to_string(::geteuid()) + ")");
+    throw Error(ErrorCode::denied, "INBOUND is only taken from the protocol daemons' users (" +
+                                       settings_.inbound_trust.describe() + "), not from uid " +
+                                       std::to_string(client.uid));
   nlohmann::json request;
   try {
     request = nlohmann::json::parse(payload);
@@ -167,6 +181,7 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   if (!request.contains("service") || !request.contains("scheme"))
     throw Error(ErrorCode::bad_request, "INBOUND: 'service' and 'scheme' are required");
   const auto name = request["service"].get<std::string>();
+  refuse_reserved(name);
   if (auto why = ipc::ServiceName::why_invalid(name); !why.empty()) throw Error(ErrorCode::bad_request, why);
   const ipc::ServiceName requested(name);
   const auto scheme = ipc::parse_scheme(request["scheme"].get<std::string>());
@@ -195,6 +210,7 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   }
 
   const Resolved resolved = config_.policy.resolve(requested);
+  for (const auto& hop : resolved.hops) refuse_reserved(hop);
   const Decision decision = config_.policy.check_in(requested, peer);
   const std::string who = std::string(ipc::to_string(peer.scheme)) + " peer " + address +
                           (peer.identity.empty() ? "" : " (" + peer.identity + ")");
@@ -214,12 +230,11 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
 }
 
 asio::awaitable<ipc::UniqueFd> Broker::connect_local(const ipc::ServiceName& service, Clock::time_point deadline) {
-  if (service.str() == ipc::broker_socket || service.str() == ipc::legacy_broker_socket)
-    throw Error(ErrorCode::bad_request, "'" + service.str() + "' is ipcd itself");
+  refuse_reserved(service.str());  // checked before; here so that no path can forget it
   ipc::ConnectOptions options;
   options.rundir = settings_.rundir;
   options.timeout = left(deadline);
-  options.network = "";
+  options.direct = true;
   auto socket = co_await ipc::async_connect(service, options);
   co_return ipc::UniqueFd(socket.release());
 }
@@ -231,7 +246,7 @@ asio::awaitable<ipc::UniqueFd> Broker::delegate(const ipc::Uri& uri, const Clien
   ipc::ConnectOptions options;
   options.rundir = settings_.rundir;
   options.timeout = left(deadline);
-  options.network = "";
+  options.direct = true;
   std::optional<ipc::UnixSocket> daemon;
   try {
     daemon.emplace(co_await ipc::async_connect(ipc::ServiceName(name), options));
@@ -285,7 +300,8 @@ asio::awaitable<void> Broker::serve(ipc::Connection& client) {
         ipc::log_info(lookup ? "lookup" : "inbound", " by pid ", who.pid, ": ", failure->what());
         throw *failure;  // sent to the client as ERROR by the service
       }
-      // The answer and the fd in one sendmsg (DESIGN §5.1).
+      // The answer and the fd in one sendmsg (DESIGN §5.1), the fd blocking as a fresh socket (§15).
+      ipc::make_blocking(fd.get());
       co_await ipc::async_send_frame_with_fd(client.socket(), ok, fd.get(), settings_.timeout);
       co_return;
     }
@@ -333,6 +349,7 @@ asio::awaitable<void> Broker::serve_legacy(ipc::Connection& client) {
     tick.expires_after(std::chrono::milliseconds(1));
     co_await tick.async_wait(ipc::use_nothrow);
   }
+  ipc::make_blocking(fd.get());  // the original client reads with blocking recv() (DESIGN §15)
   co_await ipc::async_send_with_fd(client.socket(), std::string_view("\0", 1), fd.get(), left(deadline));
 }
 
@@ -367,7 +384,9 @@ asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc:
     if (!plan.destination.is_local())
       reply["via"] = ipc::socket_path(settings_.rundir, ipc::ServiceName(daemon_socket(plan.destination.scheme()))).string();
   } else if (command == "reload") {
-    if (!trusted(who)) throw Error(ErrorCode::denied, "only root or ipcd's user may reload");
+    if (!trusted(who))
+      throw Error(ErrorCode::denied, "reload is only taken from " + settings_.inbound_trust.describe() +
+                                         ", not from uid " + std::to_string(who.uid));
     if (auto why = reload()) throw Error(ErrorCode::bad_request, "reload failed, previous configuration kept: " + *why);
     reply = {{"reloaded", true}, {"rules", config_.policy.rules().size()}};
   } else {

@@ -9,6 +9,7 @@
 #include <ipc/asio.hpp>
 #include <ipc/connection.hpp>
 #include <ipc/fd.hpp>
+#include <ipc/trust.hpp>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -34,6 +35,9 @@ struct BrokerSettings {
   std::filesystem::path rundir;
   std::chrono::milliseconds timeout{10000};  // every step of a request
   bool timeout_from_command_line = false;
+  // Who may send INBOUND and reload (--trust-inbound): root and the protocol daemons' users,
+  // never a service's user, so that no service can claim to be a remote peer.
+  ipc::TrustedUsers inbound_trust = ipc::TrustedUsers::defaults(ipc::protocol_daemon_users);
 };
 
 // What a lookup would do, before doing it (also what `ipcctl lookup` shows).

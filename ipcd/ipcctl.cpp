@@ -40,7 +40,7 @@ int main(int argc, char* argv[]) {
     ipc::ConnectOptions options;
     options.rundir = command_line.common().rundir;
     options.timeout = std::chrono::milliseconds(static_cast<long>(timeout * 1000));
-    options.network = "";
+    options.direct = true;
     ipc::Client ipcd(ipc::UniqueFd{}, ipc::max_request_payload);
     try {
       ipcd = ipc::Client::connect(ipc::ServiceName(ipc::broker_socket), options);

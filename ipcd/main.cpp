@@ -78,7 +78,10 @@ int main(int argc, char* argv[]) {
       ("config", ipc::po::value<std::string>()->value_name("FILE"),
        "JSON config file (default /etc/ipc/ipcd.json when it exists); SIGHUP or `ipcctl reload` re-reads it")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
-       "requests served at once; more wait in the backlog");
+       "requests served at once; more wait in the backlog")
+      ("trust-inbound", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
+       "a protocol daemon's user, whose INBOUND requests (remote peers) and reloads are taken; root always is "
+       "(repeatable; default: the users ipc-tcpd, ipc-websocketd, ipc-udpd where they exist, and ipcd's own user)");
   command_line.set_epilog(
       "PEER is *, SCHEME:HOST[:PORT] (globs, CIDR blocks), uid:N, user:NAME, group:NAME (out rules)\n"
       "or id:NAME (in rules). Example:\n"
@@ -96,6 +99,7 @@ int main(int argc, char* argv[]) {
   }
   ipcd::BrokerSettings settings;
   settings.rundir = command_line.common().rundir;
+  settings.inbound_trust = ipc::trusted_users_flag(command_line, flags, "trust-inbound", ipc::protocol_daemon_users);
   if (flags.count("timeout")) {
     const double seconds = flags["timeout"].as<double>();
     if (!(seconds > 0) || seconds > 3600) command_line.fail("--timeout must be between 0 and 3600 seconds");

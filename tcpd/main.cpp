@@ -9,6 +9,7 @@
 #include <ipc/command_line.hpp>
 #include <ipc/log.hpp>
 #include <ipc/service.hpp>
+#include <ipc/trust.hpp>
 
 #include "handshake.hpp"
 #include "tcpd.hpp"
@@ -108,7 +109,10 @@ int main(int argc, char* argv[]) {
       ("handshake-timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
        "deadline for a handshake, either side, and for ipcd's answers")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
-       "inbound connections (and, separately, outbound ones) handled at once; more wait in the backlog");
+       "inbound connections (and, separately, outbound ones) handled at once; more wait in the backlog")
+      ("broker-user", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
+       "the user ipcd runs as, the only one besides root whose CONNECT is taken on RUNDIR/tcp and RUNDIR/tls "
+       "(repeatable; default: the user ipcd if it exists, and tcpd's own user)");
   const auto flags = command_line.parse(argc, argv);
   if (flags.count("hash-password")) return hash_password(flags["hash-password"].as<std::string>());
 
@@ -118,6 +122,7 @@ int main(int argc, char* argv[]) {
   settings.connect_timeout = seconds_flag(command_line, flags, "connect-timeout");
   settings.handshake_timeout = seconds_flag(command_line, flags, "handshake-timeout");
   settings.max_connections = flags["max-connections"].as<std::size_t>();
+  settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
   if (settings.max_connections == 0) command_line.fail("--max-connections must be at least 1");
   if (flags.count("no-listen") && (flags.count("listen") || flags.count("listen-tls")))
     command_line.fail("--no-listen excludes --listen and --listen-tls");

@@ -60,8 +60,12 @@ void Tcpd::bind(const tcp::endpoint& endpoint, bool tls) {
 void Tcpd::start() {
   for (const auto& endpoint : settings_.listen) bind(endpoint, false);
   for (const auto& endpoint : settings_.listen_tls) bind(endpoint, true);
-  service_.listen(ipc::ServiceName("tcp"), [this](ipc::Connection& c) { return outbound(c, ipc::Scheme::tcp); });
-  service_.listen(ipc::ServiceName("tls"), [this](ipc::Connection& c) { return outbound(c, ipc::Scheme::tls); });
+  // Only ipcd delegates (DESIGN §6): anyone else is refused before a byte of CONNECT is read.
+  for (const ipc::Scheme scheme : {ipc::Scheme::tcp, ipc::Scheme::tls}) {
+    service_.listen(ipc::ServiceName(std::string(ipc::to_string(scheme))),
+                    ipc::only_from(settings_.broker, "CONNECT", "ipcd's user",
+                                   [this, scheme](ipc::Connection& c) { return outbound(c, scheme); }));
+  }
   service_.on_stop([this] { stop(); });
 }
 

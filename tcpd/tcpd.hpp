@@ -18,6 +18,7 @@
 #include <ipc/connection.hpp>
 #include <ipc/service.hpp>
 #include <ipc/tls.hpp>
+#include <ipc/trust.hpp>
 #include <ipc/uri.hpp>
 #include <list>
 #include <memory>
@@ -40,6 +41,9 @@ struct Settings {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds handshake_timeout{10000};
   std::size_t max_connections = 4096;
+  // Who may send CONNECT on RUNDIR/tcp and RUNDIR/tls (--broker-user): ipcd, never a local
+  // program that wants past ipcd's out rules or this host's keys.
+  ipc::TrustedUsers broker = ipc::TrustedUsers::defaults({ipc::broker_user});
 };
 
 // "127.0.0.1:9000", "[::1]:9000", "localhost:9000" (port 0: any free port).

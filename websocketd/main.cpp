@@ -64,7 +64,10 @@ int main(int argc, char* argv[]) {
        "PEM certificate (chain): the listener speaks TLS (https:// and wss://)")
       ("tls-key", ipc::po::value<std::string>()->value_name("FILE"), "PEM private key of --tls-cert")
       ("tls-ca", ipc::po::value<std::string>()->value_name("FILE"),
-       "PEM certificates trusted to verify wss:// servers for ipcd (default the system store)");
+       "PEM certificates trusted to verify wss:// servers for ipcd (default the system store)")
+      ("broker-user", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
+       "the user ipcd runs as, the only one besides root whose CONNECT is taken on RUNDIR/ws and RUNDIR/wss "
+       "(repeatable; default: the user ipcd if it exists, and websocketd's own user)");
   command_line.set_epilog(
       "Examples:\n"
       "  ipcd --allow in pong ws:127.0.0.1 &\n"
@@ -75,6 +78,7 @@ int main(int argc, char* argv[]) {
   // 2. Configuration checks.
   websocketd::Settings settings;
   settings.rundir = command_line.common().rundir;
+  settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
   if (!flags.count("no-listen")) {
     std::string why;
     settings.listen = parse_listen(flags["listen"].as<std::string>(), why);

@@ -20,10 +20,13 @@ Server::Server(asio::io_context& io, Settings settings)
       context_{settings_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
       slots_(std::make_shared<ConnectionSlots>(io.get_executor())) {
   // For ipcd: outbound ws:// on RUNDIR/ws, wss:// on RUNDIR/wss.
-  service_.listen(ipc::ServiceName("ws"),
-                  [this](ipc::Connection& ipcd) { return outbound_session(ipcd, ipc::Scheme::ws, context_); });
-  service_.listen(ipc::ServiceName("wss"),
-                  [this](ipc::Connection& ipcd) { return outbound_session(ipcd, ipc::Scheme::wss, context_); });
+  // Only ipcd delegates (DESIGN §6): anyone else is refused before a byte of CONNECT is read.
+  for (const ipc::Scheme scheme : {ipc::Scheme::ws, ipc::Scheme::wss}) {
+    service_.listen(ipc::ServiceName(std::string(ipc::to_string(scheme))),
+                    ipc::only_from(settings_.broker, "CONNECT", "ipcd's user", [this, scheme](ipc::Connection& ipcd) {
+                      return outbound_session(ipcd, scheme, context_);
+                    }));
+  }
   if (settings_.listen) {
     acceptor_.emplace(io_);
     acceptor_->open(settings_.listen->protocol());

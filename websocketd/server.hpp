@@ -13,6 +13,7 @@
 #include <boost/asio/ssl/context.hpp>
 #include <ipc/service.hpp>
 #include <ipc/tls.hpp>
+#include <ipc/trust.hpp>
 
 #include "beast.hpp"
 #include "origin.hpp"
@@ -29,6 +30,9 @@ struct Settings {
   std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it
   std::chrono::milliseconds timeout{10'000};       // handshakes, ipcd requests, outbound connects
   ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
+  // Who may send CONNECT on RUNDIR/ws and RUNDIR/wss (--broker-user): ipcd only, never a local
+  // program that wants past ipcd's out rules (or a port scanner through our HTTP status).
+  ipc::TrustedUsers broker = ipc::TrustedUsers::defaults({ipc::broker_user});
 };
 
 // Counts the WebSocket/HTTP connections open at once; a slot is held by each connection's

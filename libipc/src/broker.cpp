@@ -27,57 +27,58 @@ UniqueFd take_answer(FrameWithFd answer) {
   return std::move(answer.fd);
 }
 
-// Connecting to ipcd: "not-found" there means ipcd is not running.
-UniqueFd connect_broker(const std::filesystem::path& rundir, std::chrono::milliseconds timeout) {
-  try {
-    return connect_unix(socket_path(rundir, broker_name()), timeout);
-  } catch (const Error& e) {
-    if (e.code() == ErrorCode::not_found)
-      throw Error(ErrorCode::unavailable, "ipcd is not running (" + e.text() + ")");
-    throw;
-  }
-}
-
-asio::awaitable<UnixSocket> async_connect_broker(const std::filesystem::path& rundir, std::chrono::milliseconds timeout) {
-  ConnectOptions options;
-  options.rundir = rundir;
-  options.timeout = timeout;
-  options.network = "";  // ipcd itself is never routed
-  try {
-    co_return co_await async_connect(broker_name(), options);
-  } catch (const Error& e) {
-    if (e.code() != ErrorCode::not_found) throw;
-  }
-  throw Error(ErrorCode::unavailable, "ipcd is not running (nothing answers on " +
-                                          socket_path(rundir, broker_name()).string() + ")");
-}
-
-asio::awaitable<UnixSocket> async_request(const std::filesystem::path& rundir, Message request,
-                                          std::chrono::milliseconds timeout) {
-  UnixSocket socket = co_await async_connect_broker(rundir, timeout);
-  co_await async_send_frame_with_fd(socket, request, -1, timeout);
-  UniqueFd fd = take_answer(co_await async_recv_frame_with_fd(socket, max_request_payload, timeout));
-  UnixSocket service(socket.get_executor());
+UnixSocket take_service(const asio::any_io_executor& executor, FrameWithFd answer) {
+  UniqueFd fd = take_answer(std::move(answer));
+  UnixSocket service(executor);
   service.assign(asio::local::stream_protocol(), fd.release());
-  co_return service;
+  return service;
 }
 
 }  // namespace
 
-UniqueFd lookup(const std::filesystem::path& rundir, const ServiceName& service, std::string_view routes,
-                std::chrono::milliseconds timeout) {
-  UniqueFd broker = connect_broker(rundir, timeout);
+std::string why_reserved(std::string_view name) {
+  static constexpr std::string_view adopt_suffix = "@adopt";
+  if (name.size() > adopt_suffix.size() && name.substr(name.size() - adopt_suffix.size()) == adopt_suffix)
+    return "reserved name '" + std::string(name) + "': a service's adoption socket, never a service";
+  for (const std::string_view daemon : {broker_socket, legacy_broker_socket, "tcp", "tls", "ws", "wss", "udp"}) {
+    if (name == daemon) return "reserved name '" + std::string(name) + "': a socket of the suite's own daemons, never a service";
+  }
+  return "";
+}
+
+std::optional<UniqueFd> connect_broker(const std::filesystem::path& rundir, std::chrono::milliseconds timeout) {
+  try {
+    return connect_unix(socket_path(rundir, broker_name()), timeout);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+  }
+  return std::nullopt;
+}
+
+asio::awaitable<std::optional<UnixSocket>> async_connect_broker(std::filesystem::path rundir,
+                                                                std::chrono::milliseconds timeout) {
+  try {
+    co_return co_await async_connect_unix(socket_path(rundir, broker_name()), timeout);
+  } catch (const Error& e) {
+    if (e.code() != ErrorCode::not_found) throw;
+  }
+  co_return std::nullopt;
+}
+
+UniqueFd lookup(UniqueFd broker, const ServiceName& service, std::string_view routes, std::chrono::milliseconds timeout) {
   const Message request{MessageType::lookup, 0, service.str() + ";" + std::string(routes)};
   send_frame_with_fd(broker.get(), request, -1, static_cast<int>(timeout.count()));
   return take_answer(recv_frame_with_fd(broker.get(), max_request_payload, static_cast<int>(timeout.count())));
 }
 
-asio::awaitable<UnixSocket> async_lookup(std::filesystem::path rundir, ServiceName service, std::string routes,
+asio::awaitable<UnixSocket> async_lookup(UnixSocket broker, ServiceName service, std::string routes,
                                          std::chrono::milliseconds timeout) {
   // The request is a named local, not a temporary in the co_await expression: GCC 12 destroys
   // such temporaries twice when they are passed by value to a coroutine (a double free).
   Message request{MessageType::lookup, 0, service.str() + ";" + routes};
-  co_return co_await async_request(rundir, std::move(request), timeout);
+  co_await async_send_frame_with_fd(broker, request, -1, timeout);
+  auto answer = co_await async_recv_frame_with_fd(broker, max_request_payload, timeout);
+  co_return take_service(broker.get_executor(), std::move(answer));
 }
 
 asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
@@ -86,7 +87,13 @@ asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundR
   if (!request.identity.empty()) body["identity"] = request.identity;
   if (!request.certificate.empty()) body["certificate"] = request.certificate;
   Message message{MessageType::inbound, 0, body.dump()};  // a named local: see async_lookup
-  co_return co_await async_request(rundir, std::move(message), timeout);
+  auto broker = co_await async_connect_broker(rundir, timeout);
+  if (!broker)
+    throw Error(ErrorCode::unavailable, "ipcd is not running (nothing answers on " +
+                                            socket_path(rundir, broker_name()).string() + ")");
+  co_await async_send_frame_with_fd(*broker, message, -1, timeout);
+  auto answer = co_await async_recv_frame_with_fd(*broker, max_request_payload, timeout);
+  co_return take_service(broker->get_executor(), std::move(answer));
 }
 
 }  // namespace ipc

@@ -74,29 +74,52 @@ UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::millisecon
   return fd;
 }
 
-// The IPC_NETWORK text for a connection, when it routes `service`.
-static std::optional<std::string> routed(const ServiceName& service, const ConnectOptions& options) {
+// The IPC_NETWORK text for a connection (checked: an invalid one is bad-request before
+// anything is contacted).
+static std::string network_text(const ConnectOptions& options) {
   std::string text;
   if (options.network) {
     text = *options.network;
   } else if (const char* env = std::getenv("IPC_NETWORK")) {
     text = env;
   }
-  if (text.empty() || NetworkRoutes::parse(text).find(service) == nullptr) return std::nullopt;
+  (void)NetworkRoutes::parse(text);
   return text;
 }
 
+// ipcd is not running: a service that IPC_NETWORK routes elsewhere must not silently go local.
+static void refuse_if_routed(const ServiceName& service, const std::string& routes, const std::filesystem::path& rundir) {
+  const auto parsed = NetworkRoutes::parse(routes);
+  if (const Uri* uri = parsed.find(service))
+    throw Error(ErrorCode::unavailable, "ipcd is not running (nothing answers on " +
+                                            socket_path(rundir, ServiceName(broker_socket)).string() +
+                                            ") and IPC_NETWORK routes " + service.str() + " to " + uri->str() +
+                                            ": not going to the local one instead");
+}
+
 UniqueFd connect(const ServiceName& service, const ConnectOptions& options) {
-  if (auto routes = routed(service, options)) return lookup(options.rundir, service, *routes, options.timeout);
+  if (!options.direct) {
+    const std::string routes = network_text(options);
+    if (auto broker = connect_broker(options.rundir, options.timeout))
+      return lookup(std::move(*broker), service, routes, options.timeout);
+    refuse_if_routed(service, routes, options.rundir);
+  }
   return connect_unix(socket_path(options.rundir, service), options.timeout);
 }
 
 asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions options) {
-  if (auto routes = routed(service, options))
-    co_return co_await async_lookup(options.rundir, service, std::move(*routes), options.timeout);
-  const auto path = socket_path(options.rundir, service);
+  if (!options.direct) {
+    const std::string routes = network_text(options);
+    auto broker = co_await async_connect_broker(options.rundir, options.timeout);
+    if (broker) co_return co_await async_lookup(std::move(*broker), service, routes, options.timeout);
+    refuse_if_routed(service, routes, options.rundir);
+  }
+  co_return co_await async_connect_unix(socket_path(options.rundir, service), options.timeout);
+}
+
+asio::awaitable<UnixSocket> async_connect_unix(std::filesystem::path path, std::chrono::milliseconds timeout) {
   UnixSocket socket(co_await asio::this_coro::executor);
-  asio::steady_timer deadline(socket.get_executor(), options.timeout);
+  asio::steady_timer deadline(socket.get_executor(), timeout);
   // A flag, not "the socket is closed": a connect that could not even open a socket (EMFILE)
   // leaves it closed too, and that is no timeout. Shared with the timer's handler, which may
   // already be queued when the connect completes (cancel() cannot stop it then) and so run after

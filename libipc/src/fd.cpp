@@ -10,6 +10,7 @@
 //   not fit; we treat that as a protocol error and close the ones that did.
 #include "ipc/fd.hpp"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -25,6 +26,12 @@ namespace ipc {
 void UniqueFd::reset(int fd) noexcept {
   if (fd_ >= 0) ::close(fd_);
   fd_ = fd;
+}
+
+void make_blocking(int fd) {
+  const int flags = ::fcntl(fd, F_GETFL);
+  if (flags < 0 || ((flags & O_NONBLOCK) != 0 && ::fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0))
+    throw Error(ErrorCode::internal, std::string("cannot make a handed-over fd blocking: ") + std::strerror(errno));
 }
 
 namespace {

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -18,15 +19,30 @@ namespace ipc {
 // ipcd's sockets in the run directory.
 inline constexpr const char* broker_socket = "ipc";
 inline constexpr const char* legacy_broker_socket = "network";
+// The names of the suite's own sockets (ipcd's, the protocol daemons') and a service's adoption
+// socket NAME@adopt (DESIGN §15): never services. A connection ipcd opened to one of them would
+// carry ipcd's uid and void the daemons' checks of who asks (DESIGN §6), so ipcd refuses them as
+// a name asked for, as a redirection's or route's target and for remote peers. Returns why
+// ("reserved name 'tcp': ..."), or "" for an ordinary name.
+[[nodiscard]] std::string why_reserved(std::string_view name);
+
 // Largest request ipcd takes (LOOKUP, INBOUND, CONNECT, STATUS commands).
 inline constexpr std::size_t max_request_payload = 64 * 1024;
 
-// LOOKUP "SERVICE;ROUTES" on RUNDIR/ipc. Returns the fd of the connection to the service.
-// ipcd not running: ipc::Error(unavailable).
-[[nodiscard]] UniqueFd lookup(const std::filesystem::path& rundir, const ServiceName& service, std::string_view routes,
+// A connection to ipcd on RUNDIR/ipc; nullopt when nothing answers there (ipcd is not running:
+// no socket file, or a stale one). Throws ipc::Error for anything else (timeout: ipcd is there
+// but its backlog stayed full).
+[[nodiscard]] std::optional<UniqueFd> connect_broker(const std::filesystem::path& rundir,
+                                                     std::chrono::milliseconds timeout);
+[[nodiscard]] asio::awaitable<std::optional<UnixSocket>> async_connect_broker(std::filesystem::path rundir,
+                                                                              std::chrono::milliseconds timeout);
+
+// LOOKUP "SERVICE;ROUTES" on a connection to ipcd. Returns the fd of the connection to the
+// service, or throws ipc::Error with ipcd's answer.
+[[nodiscard]] UniqueFd lookup(UniqueFd broker, const ServiceName& service, std::string_view routes,
                               std::chrono::milliseconds timeout);
-[[nodiscard]] asio::awaitable<UnixSocket> async_lookup(std::filesystem::path rundir, ServiceName service,
-                                                       std::string routes, std::chrono::milliseconds timeout);
+[[nodiscard]] asio::awaitable<UnixSocket> async_lookup(UnixSocket broker, ServiceName service, std::string routes,
+                                                       std::chrono::milliseconds timeout);
 
 // What a protocol daemon tells ipcd about a remote peer (DESIGN §8).
 struct InboundRequest {

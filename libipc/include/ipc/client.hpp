@@ -1,10 +1,12 @@
 // The client side of libipc: connect to a service by name and exchange frames.
 //
-// ipc::connect() reaches RUNDIR/SERVICE directly, unless IPC_NETWORK names the service: then it
-// asks ipcd (LOOKUP, DESIGN §5.1), which applies its rules and routes and hands back the
-// connection's fd. Either way the caller gets a connected socket, or an ipc::Error with the
-// code (from ipcd when it said no). Client is the blocking API, async_connect() + Connection
-// the asynchronous one.
+// ipc::connect() asks ipcd for every service whenever ipcd answers on RUNDIR/ipc (LOOKUP,
+// DESIGN §4, §5.1), so that ipcd's redirections, routes and out rules reach every client; ipcd
+// hands back the connection's fd. Only when nothing answers there does it connect to
+// RUNDIR/SERVICE itself, and then never for a service that IPC_NETWORK routes elsewhere (that
+// fails `unavailable` rather than silently going local). Either way the caller gets a
+// connected socket, or an ipc::Error with the code (from ipcd when it said no). Client is the
+// blocking API, async_connect() + Connection the asynchronous one.
 #pragma once
 
 #include <chrono>
@@ -26,6 +28,10 @@ struct ConnectOptions {
   // The IPC_NETWORK text; unset means "read $IPC_NETWORK". An invalid value is
   // ipc::Error(bad_request) before anything is contacted.
   std::optional<std::string> network;
+  // Connect to RUNDIR/SERVICE itself, never through ipcd: for ipcd and the protocol daemons'
+  // own connections to local services (ipcd would be asking itself) and for tools that talk to
+  // a daemon's socket (ipcctl).
+  bool direct = false;
 };
 
 // A connected, blocking (close-on-exec) Unix stream socket to SERVICE.
@@ -35,6 +41,7 @@ struct ConnectOptions {
 [[nodiscard]] UniqueFd connect(const ServiceName& service, const ConnectOptions& options = {});
 
 // The same, for coroutines.
+[[nodiscard]] asio::awaitable<UnixSocket> async_connect_unix(std::filesystem::path path, std::chrono::milliseconds timeout);
 [[nodiscard]] asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions options = {});
 
 // A blocking framed connection. Every call waits at most `timeout`.

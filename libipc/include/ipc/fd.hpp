@@ -36,6 +36,13 @@ class UniqueFd {
   int fd_ = -1;
 };
 
+// Clears O_NONBLOCK on `fd` before it is handed to another process (DESIGN §15), so that the
+// receiver gets it as a freshly connected socket would be: the original C libipc reads with
+// plain blocking recv(). O_NONBLOCK lives on the open file description, which SCM_RIGHTS
+// shares, so call this only on an fd this process gives away (an Asio socket it keeps would
+// block its event loop). Throws ipc::Error(internal).
+void make_blocking(int fd);
+
 // Sends one whole frame on a connected Unix stream socket with `fd` attached (SCM_RIGHTS),
 // in one sendmsg so the fd travels with the frame's first byte. `fd` < 0 sends no fd.
 // Blocking: on a non-blocking socket EAGAIN is retried after poll(), bounded by `timeout_ms`.
