@@ -12,6 +12,8 @@
 
 #include <ipc/client.hpp>
 #include <ipc/fd.hpp>
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "support/harness.hpp"
@@ -239,6 +241,48 @@ TEST_F(Trust, EveryFdHandedOutIsBlockingAndTheOriginalClientRoundTripsOnEverySch
     ASSERT_EQ(fds.size(), 1u);
     for (int i = 0; i < 3; ++i) expect_blocking_echo(fds[0].get(), "legacy round trip " + std::to_string(i));
   }
+}
+
+// The namespaces systemd would give ipcd under its shipped unit, as unshare(1) flags, read from
+// the unit's own source (systemd/ipcd.service.in and the hardening it includes).
+std::vector<std::string> unit_namespaces() {
+  std::string unit;
+  for (const char* file : {"ipcd.service.in", "hardening.in"}) {
+    std::ifstream in(std::filesystem::path(IPC_SOURCE_DIR) / "systemd" / file);
+    std::stringstream text;
+    text << in.rdbuf();
+    unit += text.str();
+  }
+  const auto has = [&](const std::string& line) { return unit.find("\n" + line + "\n") != std::string::npos; };
+  std::vector<std::string> flags{"--mount"};  // ProtectSystem=, PrivateTmp=, PrivateMounts=
+  if (has("PrivateNetwork=yes")) flags.push_back("--net");
+  if (has("ProtectHostname=yes")) flags.push_back("--uts");
+  if (has("PrivateIPC=yes")) flags.push_back("--ipc");
+  if (has("PrivateUsers=yes")) flags.insert(flags.end(), {"--user", "--map-root-user"});
+  return flags;
+}
+
+TEST_F(Trust, AUidRuleMatchesUnderTheNamespacesOfTheShippedUnit) {
+  auto pongd = start(a, "pongd");
+  auto under = [&](std::vector<std::string> flags) {
+    flags.insert(flags.end(), {"--", program("ipcd").string(), "--rundir", a.string(), "--deny", "out", "pong", "uid:1000"});
+    Process ipcd("/usr/bin/unshare", flags, dir.path());
+    EXPECT_TRUE(ipcd.ready()) << ipcd.log();
+    return ipcd;
+  };
+  {
+    auto ipcd = under(unit_namespaces());
+    const auto answer = ask(a, "ipc", "lookup", "pong;", "1000");
+    EXPECT_EQ(answer.rfind("ERROR denied", 0), 0u) << answer;
+    EXPECT_EQ(ask(a, "ipc", "lookup", "pong;", "1001"), "DATA ok +fd");
+    EXPECT_EQ(ipcd.stop(), 0);
+  }
+  // Why the unit has no PrivateUsers=: in a user namespace uid 1000 shows as nobody, and the
+  // rule no longer matches it.
+  auto flags = unit_namespaces();
+  flags.insert(flags.end(), {"--user", "--map-root-user"});
+  auto ipcd = under(flags);
+  EXPECT_EQ(ask(a, "ipc", "lookup", "pong;", "1000"), "DATA ok +fd");
 }
 
 }  // namespace
