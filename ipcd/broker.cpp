@@ -381,6 +381,17 @@ asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc:
              {"route", plan.route},
              {"decision", to_string(plan.decision.action)},
              {"because", plan.decision.because}};
+    // Our clients ask ipcd for every service (DESIGN §4); the original C libipc 0.7 client only
+    // for those its IPC_NETWORK names, and goes to RUNDIR/NAME itself for the others.
+    const auto client_routes = ipc::NetworkRoutes::parse(routes);
+    const std::string name = plan.requested.str();
+    reply["original_client"] =
+        client_routes.find(plan.requested) != nullptr
+            ? "asks ipcd on " + ipc::socket_path(settings_.rundir, ipc::ServiceName(ipc::legacy_broker_socket)).string() +
+                  ": the same decision"
+            : "connects to " + ipc::socket_path(settings_.rundir, plan.requested).string() +
+                  " itself (its IPC_NETWORK does not name " + name +
+                  "): no redirection, static route or out rule applies to it";
     if (!plan.destination.is_local())
       reply["via"] = ipc::socket_path(settings_.rundir, ipc::ServiceName(daemon_socket(plan.destination.scheme()))).string();
   } else if (command == "reload") {

@@ -11,7 +11,9 @@ int main(int argc, char* argv[]) {
       "ipcctl", "[OPTIONS] status | lookup SERVICE | reload",
       "Talks to ipcd on RUNDIR/ipc:\n"
       "  status          ipcd's status as JSON: uptime, counters, rules, redirects, routes\n"
-      "  lookup SERVICE  what ipcd would do for SERVICE (with this shell's IPC_NETWORK), without connecting\n"
+      "  lookup SERVICE  what ipcd would do for a client of libipc asking for SERVICE (with this shell's\n"
+      "                  IPC_NETWORK), without connecting; original_client says what a client of the\n"
+      "                  original C libipc 0.7 does instead (it asks ipcd only for services its IPC_NETWORK names)\n"
       "  reload          re-read ipcd's config file (as SIGHUP does); an invalid file is reported and ignored");
   command_line.options().add_options()
       ("command", ipc::po::value<std::string>(), "status, lookup or reload (1st argument)")

@@ -178,6 +178,11 @@ TEST_F(Ipcd, UsesTheClientsRouteThenTheStaticRoute) {
   plan = nlohmann::json::parse(ipcctl({"lookup", "pong"}, {{"IPC_NETWORK", "pong unix:pong"}}).out);
   EXPECT_EQ(plan["destination"], "unix:///pong");
   EXPECT_EQ(plan["route"], "client IPC_NETWORK");
+  EXPECT_EQ(plan["original_client"].get<std::string>().rfind("asks ipcd on ", 0), 0u) << plan.dump();
+  // Without an IPC_NETWORK entry the original C client goes to the socket itself, and says so.
+  plan = nlohmann::json::parse(ipcctl({"lookup", "pong"}).out);
+  EXPECT_NE(plan["original_client"].get<std::string>().find("no redirection, static route or out rule applies"),
+            std::string::npos) << plan.dump();
   // No tcp daemon runs: the static route cannot be served.
   expect_error(lookup("pong;"), "unsupported-scheme");
   expect_echo(lookup("pong;pong unix:pong").fd.get());
