@@ -23,7 +23,12 @@ int main(int argc, char* argv[]) {
   else if (kind == "status") type = ipc::MessageType::status;
   try {
     auto fd = ipc::test::connect_raw(argv[1]);
-    ipc::send_frame_with_fd(fd.get(), ipc::Message{type, 0, argv[3]}, -1);
+    try {
+      ipc::send_frame_with_fd(fd.get(), ipc::Message{type, 0, argv[3]}, -1);
+    } catch (const std::exception&) {
+      // A daemon that refuses the peer answers and closes before reading a byte: the send may
+      // then fail (EPIPE) while its ERROR waits to be read.
+    }
     const auto answer = ipc::recv_frame_with_fd(fd.get(), ipc::default_max_payload, 20000);
     std::printf("%s %s%s\n", std::string(ipc::to_string(answer.message.type)).c_str(), answer.message.payload.c_str(),
                 answer.fd.valid() ? " +fd" : "");
