@@ -210,15 +210,23 @@ TEST_F(Trust, RedirectsRoutesAndOutRulesApplyToAClientWhoseIpcNetworkIsEmpty) {
 
 TEST_F(Trust, EveryFdHandedOutIsBlockingAndTheOriginalClientRoundTripsOnEveryScheme) {
   auto hb = start_b();
+  // Host C: websocketd over TLS (one websocketd per run directory answers on RUNDIR/ws).
+  const auto c = dir / "c";
+  auto c_ipcd = start(c, "ipcd", {"--allow", "in", "pong", "*"});
+  auto c_websocketd = start(c, "websocketd", {"--listen", "127.0.0.1:0", "--tls-cert", test_certificate("server.pem"),
+                                              "--tls-key", test_certificate("server.key")});
+  auto c_pongd = start(c, "pongd");
+  const int wss_port = logged_port(c_websocketd, "listening for TLS on");
   auto ipcd = start(a, "ipcd");
   auto tcpd = start(a, "tcpd", {"--no-listen", "--psk", psk});
-  auto websocketd = start(a, "websocketd", {"--no-listen"});
+  auto websocketd = start(a, "websocketd", {"--no-listen", "--tls-ca", test_certificate("ca.pem")});
   auto pongd = start(a, "pongd");
   const std::map<std::string, std::string> routes{
       {"local", ""},
       {"tcp", "pong tcp://127.0.0.1:" + std::to_string(hb.tcp_port) + "/pong"},
       {"tls", "pong tls://alice@127.0.0.1:" + std::to_string(hb.tls_port) + "/pong"},
-      {"ws", "pong ws://127.0.0.1:" + std::to_string(hb.ws_port) + "/pong"}};
+      {"ws", "pong ws://127.0.0.1:" + std::to_string(hb.ws_port) + "/pong"},
+      {"wss", "pong wss://127.0.0.1:" + std::to_string(wss_port) + "/pong"}};
   for (const auto& [scheme, network] : routes) {
     SCOPED_TRACE(scheme);
     // Ours: LOOKUP on RUNDIR/ipc, the fd with the answer.
