@@ -37,7 +37,8 @@ struct BrokerSettings {
   bool timeout_from_command_line = false;
   // Who may send INBOUND and reload (--trust-inbound): root and the protocol daemons' users,
   // never a service's user, so that no service can claim to be a remote peer.
-  ipc::TrustedUsers inbound_trust = ipc::TrustedUsers::defaults(ipc::protocol_daemon_users);
+  // Set by main() (ipc::trusted_users_flag); empty trusts nobody.
+  ipc::TrustedUsers inbound_trust;
 };
 
 // What a lookup would do, before doing it (also what `ipcctl lookup` shows).

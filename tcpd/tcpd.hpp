@@ -43,7 +43,8 @@ struct Settings {
   std::size_t max_connections = 4096;
   // Who may send CONNECT on RUNDIR/tcp and RUNDIR/tls (--broker-user): ipcd, never a local
   // program that wants past ipcd's out rules or this host's keys.
-  ipc::TrustedUsers broker = ipc::TrustedUsers::defaults({ipc::broker_user});
+  // Set by main() (ipc::trusted_users_flag); empty trusts nobody.
+  ipc::TrustedUsers broker;
 };
 
 // "127.0.0.1:9000", "[::1]:9000", "localhost:9000" (port 0: any free port).

@@ -32,7 +32,8 @@ struct Settings {
   ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
   // Who may send CONNECT on RUNDIR/ws and RUNDIR/wss (--broker-user): ipcd only, never a local
   // program that wants past ipcd's out rules (or a port scanner through our HTTP status).
-  ipc::TrustedUsers broker = ipc::TrustedUsers::defaults({ipc::broker_user});
+  // Set by main() (ipc::trusted_users_flag); empty trusts nobody.
+  ipc::TrustedUsers broker;
 };
 
 // Counts the WebSocket/HTTP connections open at once; a slot is held by each connection's

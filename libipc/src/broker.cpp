@@ -34,6 +34,13 @@ UnixSocket take_service(const asio::any_io_executor& executor, FrameWithFd answe
   return service;
 }
 
+// One request on a connection to ipcd, and the service's connection it answers with.
+asio::awaitable<UnixSocket> async_ask(UnixSocket broker, Message request, std::chrono::milliseconds timeout) {
+  co_await async_send_frame_with_fd(broker, request, -1, timeout);
+  auto answer = co_await async_recv_frame_with_fd(broker, max_request_payload, timeout);
+  co_return take_service(broker.get_executor(), std::move(answer));
+}
+
 }  // namespace
 
 std::string why_reserved(std::string_view name) {
@@ -76,9 +83,7 @@ asio::awaitable<UnixSocket> async_lookup(UnixSocket broker, ServiceName service,
   // The request is a named local, not a temporary in the co_await expression: GCC 12 destroys
   // such temporaries twice when they are passed by value to a coroutine (a double free).
   Message request{MessageType::lookup, 0, service.str() + ";" + routes};
-  co_await async_send_frame_with_fd(broker, request, -1, timeout);
-  auto answer = co_await async_recv_frame_with_fd(broker, max_request_payload, timeout);
-  co_return take_service(broker.get_executor(), std::move(answer));
+  co_return co_await async_ask(std::move(broker), std::move(request), timeout);
 }
 
 asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
@@ -91,9 +96,7 @@ asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundR
   if (!broker)
     throw Error(ErrorCode::unavailable, "ipcd is not running (nothing answers on " +
                                             socket_path(rundir, broker_name()).string() + ")");
-  co_await async_send_frame_with_fd(*broker, message, -1, timeout);
-  auto answer = co_await async_recv_frame_with_fd(*broker, max_request_payload, timeout);
-  co_return take_service(broker->get_executor(), std::move(answer));
+  co_return co_await async_ask(std::move(*broker), std::move(message), timeout);
 }
 
 }  // namespace ipc

@@ -151,8 +151,8 @@ asio::awaitable<UnixSocket> async_connect_unix(std::filesystem::path path, std::
 
 Client::Client(UniqueFd fd, std::size_t max_payload) : fd_(std::move(fd)), decoder_(max_payload) {
   // Blocking, so that receive() waits inside recv() (one syscall) rather than in poll() and then
-  // recv(), with SO_RCVTIMEO as the deadline. A connection that came from ipcd is non-blocking:
-  // ipcd's Asio made it so, and O_NONBLOCK belongs to the open file, which SCM_RIGHTS shares.
+  // recv(), with SO_RCVTIMEO as the deadline. ipcd hands fds over blocking, but an fd may come
+  // from elsewhere (an Asio socket released to us): O_NONBLOCK belongs to the open file.
   const int flags = ::fcntl(fd_.get(), F_GETFL);
   if (flags >= 0 && (flags & O_NONBLOCK) != 0) ::fcntl(fd_.get(), F_SETFL, flags & ~O_NONBLOCK);
   set_timeout(timeout_);
