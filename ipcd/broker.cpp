@@ -231,12 +231,8 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
 
 asio::awaitable<ipc::UniqueFd> Broker::connect_local(const ipc::ServiceName& service, Clock::time_point deadline) {
   refuse_reserved(service.str());  // checked before; here so that no path can forget it
-  ipc::ConnectOptions options;
-  options.rundir = settings_.rundir;
-  options.timeout = left(deadline);
-  options.direct = true;
-  auto socket = co_await ipc::async_connect(service, options);
-  co_return ipc::UniqueFd(socket.release());
+  // Not through the event loop: the fd only passes through ipcd on its way to the client.
+  co_return co_await ipc::async_connect_unix_fd(ipc::socket_path(settings_.rundir, service), left(deadline));
 }
 
 asio::awaitable<ipc::UniqueFd> Broker::delegate(const ipc::Uri& uri, const ClientCredentials& client,
@@ -270,8 +266,9 @@ asio::awaitable<ipc::UniqueFd> Broker::delegate(const ipc::Uri& uri, const Clien
     throw Error(ErrorCode::internal, std::string("the ") + name + " daemon gave an unexpected answer");
   // A daemon may hand over the remote connection itself (DESIGN §15); else this connection is
   // the data path.
-  if (answer.fd) co_return std::move(answer.fd);
-  co_return ipc::UniqueFd(daemon->release());
+  ipc::UniqueFd fd = answer.fd ? std::move(answer.fd) : ipc::UniqueFd(daemon->release());
+  ipc::make_blocking(fd.get());  // as a fresh socket is (DESIGN §15): the original client reads with recv()
+  co_return fd;
 }
 
 asio::awaitable<void> Broker::serve(ipc::Connection& client) {
@@ -300,8 +297,8 @@ asio::awaitable<void> Broker::serve(ipc::Connection& client) {
         ipc::log_info(lookup ? "lookup" : "inbound", " by pid ", who.pid, ": ", failure->what());
         throw *failure;  // sent to the client as ERROR by the service
       }
-      // The answer and the fd in one sendmsg (DESIGN §5.1), the fd blocking as a fresh socket (§15).
-      ipc::make_blocking(fd.get());
+      // The answer and the fd in one sendmsg (DESIGN §5.1). The fd is blocking, as a fresh socket
+      // is (§15): connect_local and delegate give it so.
       co_await ipc::async_send_frame_with_fd(client.socket(), ok, fd.get(), settings_.timeout);
       co_return;
     }
@@ -349,7 +346,7 @@ asio::awaitable<void> Broker::serve_legacy(ipc::Connection& client) {
     tick.expires_after(std::chrono::milliseconds(1));
     co_await tick.async_wait(ipc::use_nothrow);
   }
-  ipc::make_blocking(fd.get());  // the original client reads with blocking recv() (DESIGN §15)
+  // (fd is blocking, as the original client's recv() expects: see serve.)
   co_await ipc::async_send_with_fd(client.socket(), std::string_view("\0", 1), fd.get(), left(deadline));
 }
 

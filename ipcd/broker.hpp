@@ -69,6 +69,7 @@ class Broker {
  private:
   using Clock = std::chrono::steady_clock;
 
+  // Each gives the fd for the client blocking, as a freshly connected socket is (DESIGN §15).
   ipc::asio::awaitable<ipc::UniqueFd> open_lookup(const std::string& payload, const ClientCredentials& client,
                                                   Clock::time_point deadline);
   ipc::asio::awaitable<ipc::UniqueFd> open_inbound(const std::string& payload, const ClientCredentials& client,

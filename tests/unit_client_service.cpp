@@ -2,6 +2,8 @@
 // (ipc::Client, ipc::connect) in one process: the service's io_context runs on a background
 // thread, the test talks to it as a client. Every wait is a blocking call with a timeout.
 #include <gtest/gtest.h>
+#include <sys/time.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -12,8 +14,10 @@
 #include <chrono>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <ipc/client.hpp>
+#include <ipc/connection.hpp>
 #include <ipc/error.hpp>
 #include <ipc/listener.hpp>
 #include <ipc/service.hpp>
@@ -129,6 +133,25 @@ void make_stale_socket(const fs::path& path) {
   struct stat st{};
   ASSERT_EQ(::lstat(path.c_str(), &st), 0);
   ASSERT_TRUE(S_ISSOCK(st.st_mode));
+}
+
+// Connects to `path` (a listener nobody accepts on) until its backlog is full; the connections
+// that got in are returned, so that it stays full while they live.
+std::vector<ipc::UniqueFd> fill_backlog(const fs::path& path) {
+  std::vector<ipc::UniqueFd> fillers;
+  for (int i = 0; i < 64; ++i) {
+    ipc::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof addr.sun_path - 1);
+    if (::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+      EXPECT_EQ(errno, EAGAIN) << std::strerror(errno);
+      return fillers;
+    }
+    fillers.push_back(std::move(fd));
+  }
+  ADD_FAILURE() << "the backlog of " << path << " never filled up";
+  return fillers;
 }
 
 std::string read_file(const fs::path& path) {
@@ -334,6 +357,219 @@ TEST(ClientService, ClientReceiveTimesOut) {
   EXPECT_GE(std::chrono::steady_clock::now() - start, 90ms);
 }
 
+TEST(ClientService, ConnectLeavesNoSendTimeoutOnTheSocket) {
+  // The deadline of the connect itself is a send timeout; what the caller gets has none, so its
+  // own blocking send() to a slow reader waits instead of failing after a millisecond.
+  TempDir dir;
+  RunningService service(dir.path(), ServiceName("echo"), echo);
+  auto options = options_for(dir);
+  options.direct = true;
+  const ipc::UniqueFd fd = ipc::connect(ServiceName("echo"), options);
+  timeval tv{1, 1};
+  socklen_t len = sizeof tv;
+  ASSERT_EQ(::getsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, &len), 0);
+  EXPECT_EQ(tv.tv_sec, 0);
+  EXPECT_EQ(tv.tv_usec, 0);
+}
+
+// Runs `body` as a coroutine on a fresh io_context, for at most 10 s.
+void run_coroutine(std::function<asio::awaitable<void>()> body) {
+  asio::io_context io;
+  bool finished = false;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await body();
+        finished = true;
+      },
+      [](std::exception_ptr e) {
+        if (e) std::rethrow_exception(e);
+      });
+  io.run_for(10s);
+  EXPECT_TRUE(finished) << "the coroutine did not finish within 10 s";
+}
+
+TEST(ClientService, AsyncConnectUnixFdGivesABlockingConnectedSocket) {
+  TempDir dir;
+  RunningService service(dir.path(), ServiceName("echo"), echo);
+  ipc::UniqueFd fd;
+  run_coroutine([&]() -> asio::awaitable<void> { fd = co_await ipc::async_connect_unix_fd(dir.path() / "echo", 5s); });
+  ASSERT_TRUE(fd);
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  ASSERT_GE(flags, 0);
+  EXPECT_EQ(flags & O_NONBLOCK, 0);
+  EXPECT_NE(::fcntl(fd.get(), F_GETFD) & FD_CLOEXEC, 0);
+  ipc::Client client(std::move(fd));
+  client.send(Message::data("handed on"));
+  EXPECT_EQ(client.receive(), Message::data("handed on"));
+}
+
+TEST(ClientService, AsyncConnectUnixFdToAMissingOrStaleSocketIsNotFound) {
+  TempDir dir;
+  make_stale_socket(dir.path() / "stale");
+  for (const char* name : {"nobody", "stale"}) {
+    std::optional<ipc::Error> error;
+    run_coroutine([&]() -> asio::awaitable<void> {
+      try {
+        (void)co_await ipc::async_connect_unix_fd(dir.path() / name, 5s);
+      } catch (const ipc::Error& e) {
+        error = e;
+      }
+    });
+    ASSERT_TRUE(error) << name;
+    EXPECT_EQ(error->code(), ipc::ErrorCode::not_found) << error->what();
+    EXPECT_NE(error->text().find((dir.path() / name).string()), std::string::npos) << error->what();
+  }
+}
+
+// The error an async connect to `path` throws within `timeout`, or nothing when it connects;
+// `meanwhile` runs 50 ms into the wait.
+std::optional<ipc::Error> async_connect_outcome(bool as_fd, const fs::path& path, std::chrono::milliseconds timeout,
+                                                std::function<void()> meanwhile = {}) {
+  asio::io_context io;
+  std::optional<ipc::Error> error;
+  bool connected = false;
+  asio::steady_timer later(io, 50ms);
+  if (meanwhile) later.async_wait([&](const boost::system::error_code& ec) { if (!ec) meanwhile(); });
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        try {
+          int fd = -1;
+          std::optional<ipc::UnixSocket> socket;
+          ipc::UniqueFd owned;
+          if (as_fd) {
+            owned = co_await ipc::async_connect_unix_fd(path, timeout);
+            fd = owned.get();
+          } else {
+            socket.emplace(co_await ipc::async_connect_unix(path, timeout));
+            fd = socket->native_handle();
+          }
+          sockaddr_un peer{};
+          socklen_t len = sizeof peer;
+          connected = ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &len) == 0;
+        } catch (const ipc::Error& e) {
+          error = e;
+        }
+      },
+      asio::detached);
+  io.run_for(10s);
+  if (!error && !connected) ADD_FAILURE() << "the connect reported success on a socket that is not connected";
+  return error;
+}
+
+TEST(ClientService, AsyncConnectsToAFullBacklogTimeOut) {
+  TempDir dir;
+  auto listener = ipc::ListeningSocket::bind(dir.path(), ServiceName("busy"), 1);
+  const auto fillers = fill_backlog(listener.path());
+  for (const bool as_fd : {true, false}) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto error = async_connect_outcome(as_fd, listener.path(), 300ms);
+    ASSERT_TRUE(error) << "a connect to a full backlog succeeded (as_fd " << as_fd << ")";
+    EXPECT_EQ(error->code(), ipc::ErrorCode::timeout) << error->what();
+    EXPECT_GE(std::chrono::steady_clock::now() - start, 250ms);
+  }
+}
+
+TEST(ClientService, AsyncConnectsGetInOnceTheBacklogHasRoom) {
+  TempDir dir;
+  auto listener = ipc::ListeningSocket::bind(dir.path(), ServiceName("busy"), 1);
+  auto fillers = fill_backlog(listener.path());
+  std::vector<ipc::UniqueFd> accepted;
+  const auto accept_one = [&] { accepted.emplace_back(::accept4(listener.fd(), nullptr, nullptr, SOCK_CLOEXEC)); };
+  for (const bool as_fd : {true, false}) {
+    const auto error = async_connect_outcome(as_fd, listener.path(), 5s, accept_one);
+    EXPECT_FALSE(error) << error->what();
+    ASSERT_TRUE(accepted.back()) << std::strerror(errno);
+  }
+}
+
+// Connection::receive(out, timeout) on one end of a socketpair; the test writes the other end.
+class TimedReceive : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    int fds[2];
+    ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    ours_ = ipc::UniqueFd(fds[0]);
+    theirs_ = ipc::UniqueFd(fds[1]);
+  }
+  void write_theirs(const std::string& bytes) {
+    ASSERT_EQ(::write(theirs_.get(), bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  // Receives with `timeout`; `meanwhile` runs on the same io_context while it waits.
+  struct Outcome {
+    std::optional<bool> got;
+    Message message;
+    std::optional<ipc::ErrorCode> error;
+  };
+  Outcome receive(std::chrono::milliseconds timeout, std::function<void()> meanwhile = {},
+                  std::chrono::milliseconds after = 50ms, std::size_t max_payload = ipc::default_max_payload) {
+    asio::io_context io;
+    Outcome outcome;
+    ipc::UnixSocket socket(io);
+    socket.assign(asio::local::stream_protocol(), ours_.release());
+    ipc::Connection connection(std::move(socket), {.max_payload = max_payload});
+    asio::steady_timer later(io, after);
+    if (meanwhile) later.async_wait([&](const boost::system::error_code& ec) { if (!ec) meanwhile(); });
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          try {
+            outcome.got = co_await connection.receive(outcome.message, timeout);
+          } catch (const ipc::Error& e) {
+            outcome.error = e.code();
+          }
+          later.cancel();
+        },
+        asio::detached);
+    io.run_for(10s);
+    return outcome;
+  }
+  ipc::UniqueFd ours_, theirs_;
+};
+
+TEST_F(TimedReceive, TakesAFrameThatIsAlreadyThere) {
+  write_theirs(ipc::encode(Message::data("early")));
+  const auto outcome = receive(5s);
+  ASSERT_EQ(outcome.got, std::optional<bool>(true));
+  EXPECT_EQ(outcome.message, Message::data("early"));
+}
+
+TEST_F(TimedReceive, WaitsForAFrameThatComesLater) {
+  const auto outcome = receive(5s, [&] { write_theirs(ipc::encode(Message::data("late"))); });
+  ASSERT_EQ(outcome.got, std::optional<bool>(true));
+  EXPECT_EQ(outcome.message, Message::data("late"));
+}
+
+TEST_F(TimedReceive, WaitsForTheRestOfAFrameThatCameInPart) {
+  const std::string wire = ipc::encode(Message::data("in two parts"));
+  write_theirs(wire.substr(0, 4));
+  const auto outcome = receive(5s, [&] { write_theirs(wire.substr(4)); });
+  ASSERT_EQ(outcome.got, std::optional<bool>(true));
+  EXPECT_EQ(outcome.message, Message::data("in two parts"));
+}
+
+TEST_F(TimedReceive, TimesOutWhenNoWholeFrameComes) {
+  write_theirs(ipc::encode(Message::data("cut short")).substr(0, 8));
+  const auto start = std::chrono::steady_clock::now();
+  const auto outcome = receive(200ms);
+  EXPECT_EQ(outcome.error, std::optional<ipc::ErrorCode>(ipc::ErrorCode::timeout));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 150ms);
+}
+
+TEST_F(TimedReceive, GivesFalseAtEndOfStream) {
+  theirs_.reset();
+  const auto outcome = receive(5s);
+  EXPECT_EQ(outcome.got, std::optional<bool>(false));
+  EXPECT_FALSE(outcome.error);
+}
+
+TEST_F(TimedReceive, RefusesATooLargeFrameThatIsAlreadyThere) {
+  write_theirs(ipc::encode(Message::data(std::string(200, 'x'))));
+  const auto outcome = receive(5s, {}, 50ms, 100);
+  EXPECT_EQ(outcome.error, std::optional<ipc::ErrorCode>(ipc::ErrorCode::too_large));
+}
+
 TEST(ClientService, StoppingTheServiceRemovesItsSocketFile) {
   TempDir dir;
   const fs::path path = dir.path() / "echo";
@@ -382,20 +618,7 @@ TEST(ListeningSocket, SecondBindOnALiveNameWithAFullBacklogThrowsAtOnce) {
   // Nobody accepts on `first`, so a few connections fill its backlog of 1. A blocking probe
   // connect() would then wait for a free slot forever.
   auto first = ipc::ListeningSocket::bind(dir.path(), ServiceName("svc"), 1);
-  std::vector<ipc::UniqueFd> fillers;
-  for (int i = 0; i < 8; ++i) {
-    ipc::UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::strncpy(addr.sun_path, first.path().c_str(), sizeof addr.sun_path - 1);
-    const int rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-    if (rc != 0) {
-      ASSERT_EQ(errno, EAGAIN) << std::strerror(errno);
-      break;
-    }
-    fillers.push_back(std::move(fd));
-  }
-  ASSERT_LT(fillers.size(), 8u) << "the backlog never filled up";
+  const auto fillers = fill_backlog(first.path());
   const auto start = std::chrono::steady_clock::now();
   const std::string why = runtime_error_of([&] { (void)ipc::ListeningSocket::bind(dir.path(), ServiceName("svc")); });
   EXPECT_NE(why.find("already answers"), std::string::npos) << why;

@@ -279,6 +279,24 @@ TEST(FrameDecoder, NeedsMoreOnAPartialPayload) {
   EXPECT_EQ(m.payload, "abcd");
 }
 
+TEST(FrameDecoder, IsCompleteOnlyWhenNextWouldNotNeedMore) {
+  const std::string wire = ipc::encode(Message::data("whole"));
+  FrameDecoder decoder(100);
+  EXPECT_FALSE(decoder.complete());
+  decoder.feed(wire.substr(0, 3));
+  EXPECT_FALSE(decoder.complete());  // part of the header
+  decoder.feed(wire.substr(3, 5));
+  EXPECT_FALSE(decoder.complete());  // the header and part of the payload
+  decoder.feed(wire.substr(8));
+  EXPECT_TRUE(decoder.complete());
+  Message m;
+  ASSERT_EQ(decoder.next(m), FrameDecoder::Status::frame);
+  EXPECT_FALSE(decoder.complete());
+  decoder.feed(bytes({0x02, 0x00, 0x00, 0x00, 101, 0x00}));  // a header over the limit: too_large at once
+  EXPECT_TRUE(decoder.complete());
+  EXPECT_EQ(decoder.next(m), FrameDecoder::Status::too_large);
+}
+
 TEST(FrameDecoder, RefusesAHeaderAnnouncingMoreThanTheLimit) {
   FrameDecoder decoder(100);
   EXPECT_EQ(decoder.max_payload(), 100u);

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <optional>
 
 #include "ipc/broker.hpp"
 #include "ipc/error.hpp"
@@ -47,30 +48,58 @@ void set_send_timeout(int fd, std::chrono::milliseconds timeout) {
   ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 }
 
-}  // namespace
+// Back to "no send timeout" (a zero timeval; to_timeval never gives one).
+void clear_send_timeout(int fd) {
+  const timeval tv{};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+}
 
-UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
+sockaddr_un unix_address(const std::filesystem::path& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.native().size() >= sizeof addr.sun_path)
     throw Error(ErrorCode::bad_request, "socket path " + path.string() + " is too long");
   std::memcpy(addr.sun_path, path.c_str(), path.native().size() + 1);
-  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  if (!fd) throw Error(ErrorCode::internal, std::string("socket: ") + std::strerror(errno));
+  return addr;
+}
+
+UniqueFd unix_socket(int flags) {
+  UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | flags, 0));
+  if (!fd) {
+    if (errno == EMFILE || errno == ENFILE)
+      throw Error(ErrorCode::internal, "cannot open a socket: this process is out of file descriptors");
+    throw Error(ErrorCode::internal, std::string("socket: ") + std::strerror(errno));
+  }
+  return fd;
+}
+
+// One connect(); 0 or the errno.
+int connect_once(int fd, const sockaddr_un& addr) {
+  int rc;
+  do {
+    rc = ::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
+  } while (rc != 0 && errno == EINTR);
+  return rc == 0 ? 0 : errno;
+}
+
+// What a failed connect() to `path` means to the caller (EAGAIN: the listener's backlog stayed
+// full for the whole timeout).
+Error connect_failure(const std::filesystem::path& path, int error) {
+  if (error == ENOENT || error == ECONNREFUSED) return Error(ErrorCode::not_found, "no service answers on " + path.string());
+  if (error == EAGAIN) return Error(ErrorCode::timeout, path.string() + " did not accept the connection in time");
+  return Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + std::strerror(error));
+}
+
+}  // namespace
+
+UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
+  const sockaddr_un addr = unix_address(path);
+  UniqueFd fd = unix_socket(0);
   // A Unix connect() only blocks while the listener's backlog is full, and for that wait the
   // kernel honours SO_SNDTIMEO (a non-blocking connect would just fail with EAGAIN).
   set_send_timeout(fd.get(), timeout);
-  int rc;
-  do {
-    rc = ::connect(fd.get(), reinterpret_cast<const sockaddr*>(&addr), sizeof addr);
-  } while (rc != 0 && errno == EINTR);
-  if (rc != 0) {
-    if (errno == ENOENT || errno == ECONNREFUSED)
-      throw Error(ErrorCode::not_found, "no service answers on " + path.string());
-    if (errno == EAGAIN) throw Error(ErrorCode::timeout, path.string() + " did not accept the connection in time");
-    throw Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + std::strerror(errno));
-  }
-  set_send_timeout(fd.get(), std::chrono::milliseconds(0));
+  if (const int error = connect_once(fd.get(), addr); error != 0) throw connect_failure(path, error);
+  clear_send_timeout(fd.get());
   return fd;
 }
 
@@ -117,36 +146,46 @@ asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions op
   co_return co_await async_connect_unix(socket_path(options.rundir, service), options.timeout);
 }
 
+namespace {
+
+// A non-blocking connect to `path`, as a coroutine. A Unix connect() completes at once or, while
+// the listener's backlog is full, fails with EAGAIN; no event says when room is made (a blocking
+// connect sleeps in the kernel for it, and Asio's async_connect takes the EAGAIN for "in
+// progress" and reports success on a socket that is not connected). So it tries again, after
+// 1 ms, then twice as long each time up to 50 ms, until the timeout.
+asio::awaitable<UniqueFd> connect_nonblocking(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
+  const sockaddr_un addr = unix_address(path);
+  const auto deadline = Clock::now() + timeout;
+  std::optional<asio::steady_timer> pause;
+  auto backoff = std::chrono::milliseconds(1);
+  for (;;) {
+    UniqueFd fd = unix_socket(SOCK_NONBLOCK);
+    const int error = connect_once(fd.get(), addr);
+    if (error == 0) co_return fd;
+    if (error != EAGAIN) throw connect_failure(path, error);
+    if (Clock::now() + backoff > deadline) throw connect_failure(path, EAGAIN);
+    if (!pause) pause.emplace(co_await asio::this_coro::executor);
+    pause->expires_after(backoff);
+    co_await pause->async_wait(use_nothrow);
+    backoff = std::min(backoff * 2, std::chrono::milliseconds(50));
+  }
+}
+
+}  // namespace
+
 asio::awaitable<UnixSocket> async_connect_unix(std::filesystem::path path, std::chrono::milliseconds timeout) {
+  UniqueFd fd = co_await connect_nonblocking(path, timeout);
   UnixSocket socket(co_await asio::this_coro::executor);
-  asio::steady_timer deadline(socket.get_executor(), timeout);
-  // A flag, not "the socket is closed": a connect that could not even open a socket (EMFILE)
-  // leaves it closed too, and that is no timeout. Shared with the timer's handler, which may
-  // already be queued when the connect completes (cancel() cannot stop it then) and so run after
-  // this frame is gone: once `done` is set it touches nothing else.
-  struct Race {
-    bool done = false;
-    bool timed_out = false;
-  };
-  auto race = std::make_shared<Race>();
-  deadline.async_wait([&socket, race](const boost::system::error_code& ec) {
-    if (ec || race->done) return;
-    race->timed_out = true;
-    socket.close();
-  });
-  auto [ec] = co_await socket.async_connect(asio::local::stream_protocol::endpoint(path.native()), use_nothrow);
-  race->done = true;
-  deadline.cancel();
-  const bool timed_out = race->timed_out;
-  if (timed_out) throw Error(ErrorCode::timeout, "no answer from " + path.string() + " in time");
-  // ENOENT (no socket file) is errc::no_such_file_or_directory; asio::error::not_found is an
-  // unrelated "element not found" code from asio's misc category and never matches a connect().
-  if (ec == boost::system::errc::no_such_file_or_directory || ec == asio::error::connection_refused)
-    throw Error(ErrorCode::not_found, "no service answers on " + path.string());
-  if (ec == boost::system::errc::too_many_files_open || ec == boost::system::errc::too_many_files_open_in_system)
-    throw Error(ErrorCode::internal, "cannot connect to " + path.string() + ": this process is out of file descriptors");
-  if (ec) throw Error(ErrorCode::unavailable, "cannot connect to " + path.string() + ": " + ec.message());
+  socket.assign(asio::local::stream_protocol(), fd.release());
   co_return socket;
+}
+
+asio::awaitable<UniqueFd> async_connect_unix_fd(std::filesystem::path path, std::chrono::milliseconds timeout) {
+  UniqueFd fd = co_await connect_nonblocking(path, timeout);
+  // Blocking, as a freshly connected socket is. O_NONBLOCK is the only status flag it has.
+  if (::fcntl(fd.get(), F_SETFL, 0) != 0)
+    throw Error(ErrorCode::internal, std::string("cannot make a connected socket blocking: ") + std::strerror(errno));
+  co_return fd;
 }
 
 Client::Client(UniqueFd fd, std::size_t max_payload) : fd_(std::move(fd)), decoder_(max_payload) {

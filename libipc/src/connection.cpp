@@ -2,6 +2,8 @@
 #include "ipc/connection.hpp"
 
 #include <array>
+#include <cerrno>
+#include <memory>
 #include <tuple>
 #include <boost/asio/buffer.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -67,19 +69,50 @@ asio::awaitable<bool> Connection::receive(Message& out) {
 }
 
 asio::awaitable<bool> Connection::receive(Message& out, std::chrono::milliseconds timeout) {
+  // A request is usually in the socket already (a client sends it right after connecting): one
+  // non-blocking read, and when that completes the frame no timer is armed at all.
+  if (decoder_.buffered() == 0 && !last_read_full_ && socket_.is_open()) {
+    std::array<char, small_read> small;
+    ssize_t n;
+    do {
+      n = ::recv(socket_.native_handle(), small.data(), small.size(), MSG_DONTWAIT);
+    } while (n < 0 && errno == EINTR);
+    if (n == 0) co_return false;  // EOF between frames
+    if (n > 0) {
+      decoder_.feed({small.data(), static_cast<std::size_t>(n)});
+      last_read_full_ = static_cast<std::size_t>(n) == small.size();
+    }
+    // (An error other than EAGAIN is met again, and reported, by the read below.)
+  }
+  if (decoder_.complete()) co_return co_await receive(out);
+
   // A timer that cancels the read, rather than racing two awaitables: receive() may throw
-  // (too-large, bad type), and that error must reach the caller at once.
+  // (too-large, bad type), and that error must reach the caller at once. The state the timer's
+  // handler touches is shared with it: the handler may already be queued when the frame wins
+  // (cancel() cannot stop it then) and so run after this frame, or this connection, is gone;
+  // once `done` is set it touches nothing.
+  struct Race {
+    bool done = false;
+    bool timed_out = false;
+  };
+  auto race = std::make_shared<Race>();
   asio::steady_timer timer(socket_.get_executor(), timeout);
-  bool timed_out = false;
-  timer.async_wait([this, &timed_out](const boost::system::error_code& ec) {
-    if (ec) return;  // cancelled: the frame came first (and `timed_out` may be gone)
-    timed_out = true;
+  timer.async_wait([this, race](const boost::system::error_code& ec) {
+    if (ec || race->done) return;
+    race->timed_out = true;
     boost::system::error_code ignored;
     socket_.cancel(ignored);
   });
-  const bool got = co_await receive(out);
+  bool got = false;
+  try {
+    got = co_await receive(out);
+  } catch (...) {
+    race->done = true;
+    throw;
+  }
+  race->done = true;
   timer.cancel();
-  if (timed_out) throw Error(ErrorCode::timeout, "no whole frame within the timeout");
+  if (race->timed_out) throw Error(ErrorCode::timeout, "no whole frame within the timeout");
   co_return got;
 }
 

@@ -88,6 +88,13 @@ void FrameDecoder::feed(std::string_view bytes) {
   commit(bytes.size());
 }
 
+bool FrameDecoder::complete() const noexcept {
+  const std::size_t available = end_ - begin_;
+  if (available < header_size) return false;
+  const std::uint32_t length = peek_length();
+  return length > max_payload_ || available >= header_size + length;
+}
+
 FrameDecoder::Status FrameDecoder::next(Message& out) {
   const std::size_t available = end_ - begin_;
   if (available < header_size) return Status::need_more;

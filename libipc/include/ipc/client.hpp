@@ -43,6 +43,10 @@ struct ConnectOptions {
 // The same, for coroutines.
 [[nodiscard]] asio::awaitable<UnixSocket> async_connect_unix(std::filesystem::path path, std::chrono::milliseconds timeout);
 [[nodiscard]] asio::awaitable<UnixSocket> async_connect(ServiceName service, ConnectOptions options = {});
+// A connection to hand on to another process: connected without the event loop where it can be
+// (while the listener's backlog is full, it tries again within `timeout`), returned blocking, as
+// a freshly connected socket is. ipcd connects local services for its clients with it.
+[[nodiscard]] asio::awaitable<UniqueFd> async_connect_unix_fd(std::filesystem::path path, std::chrono::milliseconds timeout);
 
 // A blocking framed connection. Every call waits at most `timeout`.
 class Client {

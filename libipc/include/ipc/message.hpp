@@ -96,6 +96,8 @@ class FrameDecoder {
   [[nodiscard]] std::size_t max_payload() const noexcept { return max_payload_; }
   // Bytes received and not yet returned as frames.
   [[nodiscard]] std::size_t buffered() const noexcept { return end_ - begin_; }
+  // next() would not answer need_more: a whole frame is buffered, or the header of one too large.
+  [[nodiscard]] bool complete() const noexcept;
   // Takes out the buffered bytes that are not a whole frame yet (used when handing a stream on).
   [[nodiscard]] std::string take_buffered();
   // Gives the buffer's memory back when nothing is buffered (an idle connection holds none).
