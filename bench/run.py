@@ -273,7 +273,7 @@ class Bench:
                 raw.append(r["raw_broker_us"])
                 ipcd.append(r["ipcd_us"])
             self.record("new connection through ipcd + 1 round trip", "us", ipcd,
-                        "raw broker (connect, SCM_RIGHTS back, 1 round trip)", raw, target=2.0)
+                        "raw broker (connect, SCM_RIGHTS back, 1 round trip)", raw, target=1.5)
             self.record("new connection through ipcd + 1 round trip (vs direct)", "us", ipcd,
                         "direct connect + 1 round trip", direct)
 
