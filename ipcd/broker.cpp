@@ -226,7 +226,20 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   }
   ++inbound_["allowed"];
   ipc::log_info("inbound ", requested.str(), " from ", who, " allowed by ", decision.because);
-  co_return co_await connect_local(resolved.service, deadline);
+  std::optional<Error> failure;
+  ipc::UniqueFd fd;
+  try {
+    fd = co_await connect_local(resolved.service, deadline);
+  } catch (const Error& e) {
+    failure = e;
+  }
+  if (failure) {
+    // The text names this host's run directory (and where a redirection led): for the log, not
+    // for a remote peer, who is told the code and the name it asked for.
+    ipc::log_info("inbound ", requested.str(), " from ", who, ": ", failure->what());
+    throw Error(failure->code(), requested.str());
+  }
+  co_return fd;
 }
 
 asio::awaitable<ipc::UniqueFd> Broker::connect_local(const ipc::ServiceName& service, Clock::time_point deadline) {

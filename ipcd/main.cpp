@@ -63,7 +63,8 @@ int main(int argc, char* argv[]) {
       "Listens on RUNDIR/ipc and, for clients of the original C libipc, RUNDIR/network.");
   command_line.options().add_options()
       ("allow", ipc::po::value<std::vector<std::string>>()->multitoken()->composing()->value_name("DIR SERVICE PEER"),
-       "allow rule (repeatable; rules apply in the order given, first match wins)")
+       "allow rule (repeatable; rules apply in the order given, first match wins; an out rule on the\n"
+       "service a lookup leads to also denies the names that lead there)")
       ("deny", ipc::po::value<std::vector<std::string>>()->multitoken()->composing()->value_name("DIR SERVICE PEER"),
        "deny rule (repeatable)")
       ("redirect", ipc::po::value<std::vector<std::string>>()->multitoken()->composing()->value_name("SERVICE TARGET"),

@@ -363,11 +363,25 @@ const ipc::Uri* Policy::route(const ipc::ServiceName& service) const noexcept {
 
 Decision Policy::check_out(const ipc::ServiceName& service, const ipc::Uri& destination,
                            const ClientCredentials& client) const {
-  for (std::size_t i = 0; i < rules_.size(); ++i) {
-    if (rules_[i].matches_out(service, destination, client))
-      return {rules_[i].action(), "rule " + std::to_string(i + 1) + ": " + rules_[i].text()};
+  const auto first_match = [&](const ipc::ServiceName& name) -> std::optional<Decision> {
+    for (std::size_t i = 0; i < rules_.size(); ++i) {
+      if (rules_[i].matches_out(name, destination, client))
+        return Decision{rules_[i].action(), "rule " + std::to_string(i + 1) + ": " + rules_[i].text()};
+    }
+    return std::nullopt;
+  };
+  auto decision = first_match(service);
+  if (!decision) decision = Decision{default_out_, "default out " + std::string(to_string(default_out_))};
+  // The service the destination names counts as well as the name asked for: a client's route
+  // `x tcp://HOST/secret` must not walk past `deny out secret *`. Its rules can only deny more
+  // (the default is for the name asked for).
+  if (decision->action == Action::allow && destination.service() != service) {
+    if (auto also = first_match(destination.service()); also && also->action == Action::deny) {
+      also->because += " (for " + destination.service().str() + ", which " + service.str() + " leads to)";
+      return *also;
+    }
   }
-  return {default_out_, "default out " + std::string(to_string(default_out_))};
+  return *decision;
 }
 
 Decision Policy::check_in(const ipc::ServiceName& service, const RemotePeer& peer) const {

@@ -161,6 +161,28 @@ TEST_F(Ipcd, AppliesOutRulesWithTheClientsCredentials) {
   EXPECT_EQ(status()["counters"]["lookups"]["denied"], 2);
 }
 
+TEST_F(Ipcd, OutRulesOnAServiceAlsoBindAnAliasThatLeadsToIt) {
+  // The client names its own alias for `secret`, locally and across hosts, even one an allow
+  // rule covers: the deny on the destination's service still holds. Other services go on.
+  auto ipcd = start("ipcd", {"--allow", "out", "pong", "*", "--deny", "out", "secret", "*"});
+  auto pongd = start("pongd", {"--name", "secret"});
+  auto pongd2 = start("pongd", {"--name", "pong2"});
+  FakeProtocolDaemon tcpd(rundir, "tcp", "ok", "");
+  for (const std::string routes : {"x unix:secret", "x tcp://127.0.0.1:9/secret"}) {
+    const auto denied = lookup("x;" + routes);
+    expect_error(denied, "denied");
+    EXPECT_NE(denied.message.payload.find("rule 2: deny out secret *"), std::string::npos) << denied.message.payload;
+  }
+  expect_error(lookup("pong;pong unix:secret"), "denied");
+  EXPECT_FALSE(tcpd.connect_) << "the tcp daemon was asked to connect to a denied service";
+  const auto r = pong({}, "pong unix:secret");  // pong asks for pong, which rule 1 allows
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("denied"), std::string::npos) << r.err;
+  expect_echo(lookup("y;y unix:pong2").fd.get());
+  const auto plan = nlohmann::json::parse(ipcctl({"lookup", "x"}, {{"IPC_NETWORK", "x unix:secret"}}).out);
+  EXPECT_EQ(plan["decision"], "deny") << plan.dump();
+}
+
 TEST_F(Ipcd, DefaultOutDenyRefusesWhatNoRuleAllows) {
   auto ipcd = start("ipcd", {"--default-out", "deny", "--allow", "out", "pong2", "*"});
   auto pongd = start("pongd");

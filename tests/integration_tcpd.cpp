@@ -159,6 +159,22 @@ TEST_F(Tcpd, DeniesInboundByDefaultAndAllowsByRule) {
   EXPECT_EQ(pong(route(hb.port)).status, 0);
 }
 
+TEST_F(Tcpd, TellsARemotePeerTheCodeAndItsServiceButNotThisHostsPaths) {
+  auto hb = start_b({"--allow", "in", "*", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  const auto r = pong("pong tcp://127.0.0.1:" + std::to_string(hb.port) + "/nosuch");
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.err.find("not-found: nosuch"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find(b.string()), std::string::npos) << r.err;
+  // A raw peer sees the same answer.
+  auto raw = tcp_connect(hb.port);
+  write_all(raw.get(), encode(Message{MessageType::connect, 0, R"({"version":1,"service":"nosuch"})"}));
+  const auto answer = read_until_eof(raw.get());
+  EXPECT_NE(answer.find("not-found: nosuch"), std::string::npos) << answer;
+  EXPECT_EQ(answer.find('/'), std::string::npos) << answer;
+  EXPECT_EQ(pong(route(hb.port)).status, 0);
+}
+
 TEST_F(Tcpd, ReportsARefusedPortWithinTheConnectTimeout) {
   auto ha = start_a({"--no-listen", "--connect-timeout", "3"});
   const auto started = std::chrono::steady_clock::now();

@@ -167,6 +167,21 @@ TEST(Policy, FirstMatchWinsAndDefaultsApplyWithoutMatch) {
   EXPECT_EQ(empty.check_out(name("x"), ipc::Uri::parse("x"), {}).action, Action::deny);
 }
 
+TEST(Policy, OutRulesOnTheDestinationsServiceCanOnlyDenyMore) {
+  auto policy = policy_of({"allow out x *", "deny out secret *", "allow out pong tcp:*.example.com"});
+  policy.set_default(Direction::out, Action::deny);
+  // The name asked for is allowed, the service it leads to denied: denied, and why.
+  const auto denied = policy.check_out(name("x"), ipc::Uri::parse("tcp://h.example.com/secret"), {});
+  EXPECT_EQ(denied.action, Action::deny);
+  EXPECT_EQ(denied.because, "rule 2: deny out secret * (for secret, which x leads to)");
+  EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("secret"), {}).action, Action::deny);
+  // No rule for the destination's service: the decision for the name asked for stands.
+  EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("tcp://h.example.com/other"), {}).because, "rule 1: allow out x *");
+  // An allow for the destination's service does not open what the name asked for is denied.
+  EXPECT_EQ(policy.check_out(name("y"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).because, "default out deny");
+  EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).action, Action::allow);
+}
+
 TEST(Policy, FollowsRedirectChainsUpToEightHops) {
   Policy policy;
   for (int i = 0; i < 8; ++i) policy.add_redirect("s" + std::to_string(i), "s" + std::to_string(i + 1));

@@ -7,6 +7,7 @@
 #include "ipc/connection.hpp"
 #include "ipc/error.hpp"
 #include "ipc/fd_async.hpp"
+#include "ipc/log.hpp"
 #include "ipc/rundir.hpp"
 
 namespace ipc {
@@ -93,9 +94,12 @@ asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundR
   if (!request.certificate.empty()) body["certificate"] = request.certificate;
   Message message{MessageType::inbound, 0, body.dump()};  // a named local: see async_lookup
   auto broker = co_await async_connect_broker(rundir, timeout);
-  if (!broker)
-    throw Error(ErrorCode::unavailable, "ipcd is not running (nothing answers on " +
-                                            socket_path(rundir, broker_name()).string() + ")");
+  if (!broker) {
+    // The answer goes to a remote peer: the path is for this host's log only.
+    log_warn("inbound ", request.service, ": ipcd is not running (nothing answers on ",
+             socket_path(rundir, broker_name()).string(), ")");
+    throw Error(ErrorCode::unavailable, "ipcd is not running on this host");
+  }
   co_return co_await async_ask(std::move(*broker), std::move(message), timeout);
 }
 
