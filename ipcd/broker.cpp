@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <ipc/address.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/client.hpp>
 #include <ipc/command_line.hpp>
@@ -198,7 +199,7 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
     const auto colon = address.rfind(':');
     std::string host = colon == std::string::npos ? address : address.substr(0, colon);
     if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    peer.address = host;
+    peer.address = ipc::canonical_address(host).value_or(host);
     if (colon != std::string::npos) {
       try {
         const long port = std::stol(address.substr(colon + 1));

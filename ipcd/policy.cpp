@@ -11,6 +11,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <ipc/address.hpp>
 #include <ipc/fd.hpp>
 #include <ipc/glob.hpp>
 #include <set>
@@ -139,6 +140,8 @@ struct Rule::PeerPattern {
       const auto address = parse_address(host);
       return address && in_block(*address, *network, prefix);
     }
+    // One spelling per address: `tcp:127.*` also meets ::ffff:127.0.0.1.
+    if (const auto canonical = ipc::canonical_address(host)) return glob(host_glob, *canonical, true);
     return glob(host_glob, host, true);
   }
 };

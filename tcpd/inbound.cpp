@@ -3,6 +3,7 @@
 // client certificate, a pre-shared key, a password from --users); the local ipcd decides with
 // INBOUND (§8); tcpd answers ok and relays to the local service, or answers ERROR and closes.
 #include <boost/asio/thread_pool.hpp>
+#include <ipc/address.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
@@ -51,7 +52,7 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;
-  const std::string peer_text = text(peer);
+  const std::string peer_text = ipc::endpoint_text(peer);  // the peer form of DESIGN §8
   tune(socket);
   std::optional<RemoteStream> remote;
   if (tls)

@@ -64,16 +64,4 @@ std::string seconds(std::chrono::milliseconds duration) {
   return out + " s";
 }
 
-std::string text(const asio::ip::tcp::endpoint& endpoint) {
-  const auto address = endpoint.address();
-  // Appended piece by piece: GCC 12's -Wrestrict misfires on "[" + s + "]" at -O2.
-  std::string out;
-  if (address.is_v6()) out += '[';
-  out += address.to_string();
-  if (address.is_v6()) out += ']';
-  out += ':';
-  out += std::to_string(endpoint.port());
-  return out;
-}
-
 }  // namespace tcpd

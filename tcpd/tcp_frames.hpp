@@ -47,7 +47,5 @@ ipc::asio::awaitable<void> write_frame(RemoteStream& stream, const ipc::Message&
 
 // "1.5 s", for error texts.
 [[nodiscard]] std::string seconds(std::chrono::milliseconds duration);
-// "192.0.2.7:9000", "[2001:db8::1]:9000": the peer form of DESIGN §8.
-[[nodiscard]] std::string text(const boost::asio::ip::tcp::endpoint& endpoint);
 
 }  // namespace tcpd

@@ -1,6 +1,7 @@
 // The TCP protocol daemon: its TLS contexts, its sockets, the relays it runs, shutdown (see tcpd.hpp).
 #include "tcpd.hpp"
 
+#include <ipc/address.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
 #include <stdexcept>
@@ -52,8 +53,8 @@ void Tcpd::bind(const tcp::endpoint& endpoint, bool tls) {
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(tcp::acceptor::max_listen_connections, ec);
-  if (ec) throw std::runtime_error("cannot listen on " + text(endpoint) + ": " + ec.message());
-  ipc::log_info(tls ? "listening for TLS on " : "listening on ", text(acceptor.local_endpoint()));
+  if (ec) throw std::runtime_error("cannot listen on " + ipc::endpoint_text(endpoint) + ": " + ec.message());
+  ipc::log_info(tls ? "listening for TLS on " : "listening on ", ipc::endpoint_text(acceptor.local_endpoint()));
   asio::co_spawn(service_.io(), accept_loop(acceptor, tls), asio::detached);
 }
 

@@ -175,6 +175,30 @@ TEST_F(Tcpd, TellsARemotePeerTheCodeAndItsServiceButNotThisHostsPaths) {
   EXPECT_EQ(pong(route(hb.port)).status, 0);
 }
 
+TEST_F(Tcpd, MatchesAnIPv4MappedPeerAsTheIPv4AddressItIs) {
+  // An IPv6 listener on the IPv4-mapped loopback: peers arrive as ::ffff:127.0.0.1, as on a
+  // dual-stack [::] listener. A rule written for 127.* must meet them, and logs say 127.0.0.1.
+  const auto start_mapped_b = [&](std::vector<std::string> ipcd_args) {
+    auto ipcd = start(b, "ipcd", std::move(ipcd_args));
+    auto tcpd = start(b, "tcpd", {"--listen", "[::ffff:127.0.0.1]:0"});
+    auto pongd = start(b, "pongd");
+    const int port = logged_port(tcpd);
+    EXPECT_GT(port, 0) << tcpd.log();
+    return HostB{std::move(ipcd), std::move(tcpd), std::move(pongd), port};
+  };
+  auto ha = start_a();
+  {
+    auto hb = start_mapped_b({"--deny", "in", "pong", "tcp:127.*", "--allow", "in", "*", "*"});
+    EXPECT_NE(hb.tcpd.log().find("listening on 127.0.0.1:"), std::string::npos) << hb.tcpd.log();
+    const auto r = pong(route(hb.port));
+    EXPECT_EQ(r.status, 1);
+    EXPECT_NE(r.err.find("denied: pong refused to tcp peer 127.0.0.1:"), std::string::npos) << r.err;
+    EXPECT_EQ(hb.ipcd.log().find("ffff"), std::string::npos) << hb.ipcd.log();
+  }
+  auto hb = start_mapped_b({"--allow", "in", "pong", "tcp:127.*"});
+  EXPECT_EQ(pong(route(hb.port)).status, 0);
+}
+
 TEST_F(Tcpd, ReportsARefusedPortWithinTheConnectTimeout) {
   auto ha = start_a({"--no-listen", "--connect-timeout", "3"});
   const auto started = std::chrono::steady_clock::now();

@@ -56,8 +56,8 @@ const Valid valid_uris[] = {
     {"tcp://[::1]/pong", Scheme::tcp, "", {}, "::1", true, 9000, "pong", "tcp://[::1]:9000/pong"},
     {"wss://[2001:DB8::A]:8443/x", Scheme::wss, "", {}, "2001:db8::a", true, 8443, "x",
      "wss://[2001:db8::a]:8443/x"},
-    {"ws://[::ffff:192.0.2.1]/x", Scheme::ws, "", {}, "::ffff:192.0.2.1", true, 80, "x",
-     "ws://[::ffff:192.0.2.1]:80/x"},
+    {"ws://[::ffff:192.0.2.1]/x", Scheme::ws, "", {}, "192.0.2.1", false, 80, "x",
+     "ws://192.0.2.1:80/x"},  // IPv4-mapped: the IPv4 address
     {"tcp://Example.COM/pong", Scheme::tcp, "", {}, "example.com", false, 9000, "pong", "tcp://example.com:9000/pong"},
     {"TCP://HOST/Pong", Scheme::tcp, "", {}, "host", false, 9000, "Pong", "tcp://host:9000/Pong"},
     {"tcp://a-b.c0.example/x", Scheme::tcp, "", {}, "a-b.c0.example", false, 9000, "x",
@@ -100,6 +100,18 @@ TEST(Uri, ParsesEveryFormOfTheDesign) {
     EXPECT_EQ(uri.service().str(), v.service);
     EXPECT_EQ(uri.str(), v.str);
   }
+}
+
+TEST(Uri, SpellsEachAddressOneWay) {
+  // IPv4-mapped IPv6 is the IPv4 address; other IPv6 as inet_ntop writes it.
+  auto uri = Uri::parse("tcp://[::ffff:127.0.0.1]:9000/pong");
+  EXPECT_EQ(uri.host(), "127.0.0.1");
+  EXPECT_FALSE(uri.host_is_ipv6());
+  EXPECT_EQ(uri.str(), "tcp://127.0.0.1:9000/pong");
+  uri = Uri::parse("tcp://[0:0:0:0:0:0:0:1]/pong");
+  EXPECT_EQ(uri.host(), "::1");
+  EXPECT_TRUE(uri.host_is_ipv6());
+  EXPECT_EQ(Uri::parse("tcp://[2001:DB8::0:1]/pong").host(), "2001:db8::1");
 }
 
 TEST(Uri, RoundTripsTheFormWithSecretsThroughParse) {
@@ -198,6 +210,9 @@ TEST(Uri, RefusesInvalidUrisSayingWhy) {
       {"tcp://[::1]:0/pong", "the port must be a number from 1 to 65535"},
       {"tcp://[::1]:/pong", "the port must be a number from 1 to 65535"},
       {"tcp://::1/pong", "must be written in brackets"},
+      {"tcp://0x7f000001/pong", "another form than dotted decimal: write it as 127.0.0.1"},
+      {"tcp://0x7f.0.0.1:9000/pong", "another form than dotted decimal: write it as 127.0.0.1"},
+      {"tcp://0X7F.1/pong", "another form than dotted decimal: write it as 127.0.0.1"},
       {"tcp://::1:9000/pong", "must be written in brackets"},
       {"tcp://2001:db8::1/pong", "must be written in brackets"},
       {"tcp://[::g]/pong", "is not an IPv6 address"},

@@ -1,6 +1,7 @@
 // The HTTP/WebSocket server session (see http_session.hpp).
 #include "http_session.hpp"
 
+#include <ipc/address.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/log.hpp>
 #include <ipc/service_name.hpp>
@@ -14,11 +15,6 @@ namespace {
 
 constexpr std::size_t max_request_body = 64 * 1024;
 constexpr std::uint32_t max_request_header = 16 * 1024;
-
-std::string endpoint_text(const tcp::endpoint& endpoint) {
-  const auto address = endpoint.address().to_string();
-  return (endpoint.address().is_v6() ? "[" + address + "]" : address) + ":" + std::to_string(endpoint.port());
-}
 
 // The HTTP status for an error ipcd (or our own checks) gave.
 http::status status_for(ipc::ErrorCode code) {
@@ -164,7 +160,7 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
-  const auto peer = endpoint_text(remote);
+  const auto peer = ipc::endpoint_text(remote);
   socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
   beast::tcp_stream stream(std::move(socket));
   if (context.server_tls == nullptr) {

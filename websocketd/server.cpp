@@ -1,6 +1,7 @@
 // websocketd's server object (see server.hpp).
 #include "server.hpp"
 
+#include <ipc/address.hpp>
 #include <ipc/log.hpp>
 
 #include "http_session.hpp"
@@ -33,13 +34,9 @@ Server::Server(asio::io_context& io, Settings settings)
     acceptor_->set_option(asio::socket_base::reuse_address(true));
     boost::system::error_code ec;
     acceptor_->bind(*settings_.listen, ec);
-    if (ec) throw std::runtime_error("cannot listen on " + settings_.listen->address().to_string() + ":" +
-                                     std::to_string(settings_.listen->port()) + ": " + ec.message());
+    if (ec) throw std::runtime_error("cannot listen on " + ipc::endpoint_text(*settings_.listen) + ": " + ec.message());
     acceptor_->listen(asio::socket_base::max_listen_connections);
-    const auto bound = acceptor_->local_endpoint();
-    const bool v6 = bound.address().is_v6();
-    ipc::log_info(server_tls_ ? "listening for TLS on " : "listening on ", v6 ? "[" : "", bound.address().to_string(),
-                  v6 ? "]" : "", ":", bound.port(),
+    ipc::log_info(server_tls_ ? "listening for TLS on " : "listening on ", ipc::endpoint_text(acceptor_->local_endpoint()),
                   settings_.static_dir.empty() ? "" : ", static files from ", settings_.static_dir.string());
     asio::co_spawn(io_, accept_loop(), asio::detached);
   } else {

@@ -6,6 +6,7 @@
 #include <array>
 #include <utility>
 
+#include "ipc/address.hpp"
 #include "ipc/error.hpp"
 
 namespace ipc {
@@ -189,8 +190,9 @@ Uri Uri::parse(std::string_view text) {
     const std::string v6(authority.substr(1, close - 1));
     in6_addr addr{};
     if (::inet_pton(AF_INET6, v6.c_str(), &addr) != 1) fail(text, "'" + v6 + "' is not an IPv6 address");
-    for (char c : v6) uri.host_ += lower(c);
-    uri.host_is_ipv6_ = true;
+    // One spelling per address (ipc::canonical_address): an IPv4-mapped one is the IPv4 address.
+    uri.host_ = canonical_address(v6).value_or(v6);
+    uri.host_is_ipv6_ = uri.host_.find(':') != std::string::npos;
     const std::string_view after = authority.substr(close + 1);
     if (!after.empty()) {
       if (after.front() != ':') fail(text, "unexpected characters after ']'");
@@ -208,6 +210,11 @@ Uri Uri::parse(std::string_view text) {
       in_addr addr{};
       if (::inet_pton(AF_INET, uri.host_.c_str(), &addr) != 1)
         fail(text, "'" + uri.host_ + "' is not an IPv4 address");
+    } else if (in_addr addr{}; ::inet_aton(uri.host_.c_str(), &addr) != 0) {
+      // "0x7f000001", "0x7f.1": the resolver takes these for addresses; rules would not.
+      char dotted[INET_ADDRSTRLEN];
+      fail(text, "'" + uri.host_ + "' is a numeric address in another form than dotted decimal: write it as " +
+                     ::inet_ntop(AF_INET, &addr, dotted, sizeof dotted));
     } else if (!is_dns_name(uri.host_)) {
       fail(text, "'" + std::string(host) + "' is not a valid host name");
     }

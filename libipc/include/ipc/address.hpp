@@ -1,0 +1,20 @@
+// IP addresses as rules and logs see them: one spelling per address, so that a rule written for
+// 127.0.0.1 also meets the peer that arrives as ::ffff:127.0.0.1 on a dual-stack listener.
+#pragma once
+
+#include <boost/asio/ip/tcp.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace ipc {
+
+// The canonical text of a numeric address: IPv4 dotted decimal; IPv6 as inet_ntop writes it
+// (lower case, zeros compressed), an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4
+// address. Not an address (a host name, "0x7f000001", "127.1"): nullopt.
+[[nodiscard]] std::optional<std::string> canonical_address(std::string_view text);
+
+// "1.2.3.4:80" or "[2001:db8::1]:80", the address canonical as above.
+[[nodiscard]] std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint);
+
+}  // namespace ipc
