@@ -61,10 +61,9 @@ Config build_config(const PolicySource& source) {
   std::string file = "(command line)";
   if (source.config_file) {
     file = source.config_file->string();
-    // Validate the file on its own first, so errors name its keys.
-    (void)load_config(file);
-    std::ifstream in(*source.config_file);
-    merged = nlohmann::json::parse(in);
+    // Read once; validated on its own first, so that errors name its keys.
+    merged = load_document(file);
+    (void)parse_config(merged, file);
   }
   const auto& cli = source.command_line;
   if (cli.contains("rules")) {

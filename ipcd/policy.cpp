@@ -13,6 +13,7 @@
 #include <cstring>
 #include <ipc/address.hpp>
 #include <ipc/fd.hpp>
+#include <ipc/file.hpp>
 #include <ipc/glob.hpp>
 #include <set>
 #include <sstream>
@@ -474,27 +475,20 @@ Config parse_config(const nlohmann::json& document, const std::string& file) {
   return config;
 }
 
-Config load_config(const std::string& file) {
-  // read(2) rather than an ifstream: a directory opens fine and must still be "(file)", with errno.
-  const ipc::UniqueFd fd(::open(file.c_str(), O_RDONLY | O_CLOEXEC));
-  if (!fd) throw ConfigError(file, "(file)", std::strerror(errno));
+nlohmann::json load_document(const std::string& file) {
   std::string text;
-  for (std::array<char, 8192> buffer{};;) {
-    const ssize_t n = ::read(fd.get(), buffer.data(), buffer.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) throw ConfigError(file, "(file)", std::strerror(errno));
-    if (n == 0) break;
-    if (text.size() + static_cast<std::size_t>(n) > max_config_bytes)
-      throw ConfigError(file, "(file)", "larger than " + std::to_string(max_config_bytes) + " bytes");
-    text.append(buffer.data(), static_cast<std::size_t>(n));
-  }
-  nlohmann::json document;
   try {
-    document = nlohmann::json::parse(text);
+    text = ipc::read_regular_file(file, max_config_bytes);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(file, "(file)", e.what());
+  }
+  try {
+    return nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(file, "(syntax)", e.what());
   }
-  return parse_config(document, file);
 }
+
+Config load_config(const std::string& file) { return parse_config(load_document(file), file); }
 
 }  // namespace ipcd

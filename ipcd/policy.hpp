@@ -158,7 +158,10 @@ struct Config {
 
 // Parses a document (`file` only names it in errors).
 [[nodiscard]] Config parse_config(const nlohmann::json& document, const std::string& file);
-// Reads and parses a file; a syntax error is a ConfigError with key "(syntax)".
+// Reads a file's JSON document (ipc::read_regular_file: a FIFO or directory is refused at once);
+// an unreadable file is a ConfigError with key "(file)", a syntax error one with "(syntax)".
+[[nodiscard]] nlohmann::json load_document(const std::string& file);
+// load_document, then parse_config.
 [[nodiscard]] Config load_config(const std::string& file);
 
 }  // namespace ipcd

@@ -5,8 +5,9 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
-#include <fstream>
+#include <ipc/file.hpp>
 #include <ipc/tls.hpp>
+#include <sstream>
 #include <optional>
 #include <stdexcept>
 
@@ -211,8 +212,12 @@ void Users::add_line(std::string_view line) {
 }
 
 Users Users::load(const std::filesystem::path& file) {
-  std::ifstream in(file);
-  if (!in) throw std::runtime_error(file.string() + ": cannot be read");
+  std::istringstream in;
+  try {
+    in.str(ipc::read_regular_file(file, 64 * 1024 * 1024));
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(file.string() + ": cannot be read: " + e.what());
+  }
   Users users;
   std::string line;
   for (int number = 1; std::getline(in, line); ++number) {

@@ -2,6 +2,7 @@
 // Protocol daemons are played by the test itself where a test needs to watch CONNECT.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <fstream>
@@ -430,6 +431,15 @@ TEST_F(Ipcd, LoadsRulesFromTheConfigFileAndReloadsOnSighup) {
   std::ofstream(config, std::ios::trunc) << R"({"rules": ["deny out pong *"]})";
   EXPECT_EQ(ipcctl({"reload"}).status, 0);
   expect_error(lookup("pong;"), "denied");
+  // A FIFO put in the file's place (nobody writes it) is refused at once; ipcd serves on.
+  std::filesystem::remove(config);
+  ASSERT_EQ(::mkfifo(config.c_str(), 0600), 0) << std::strerror(errno);
+  ipcd.signal(SIGHUP);
+  const auto fifo = ipcctl({"reload"});
+  EXPECT_EQ(fifo.status, 1);
+  EXPECT_NE(fifo.err.find("not a regular file (a FIFO)"), std::string::npos) << fifo.err;
+  expect_error(lookup("pong;"), "denied");
+  EXPECT_EQ(status()["reloads"], 2);
 }
 
 TEST_F(Ipcd, RefusesToStartWithAnInvalidConfigNamingFileAndKey) {

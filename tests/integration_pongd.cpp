@@ -228,6 +228,7 @@ TEST_F(Pongd, BadFlagsExitWithStatusTwoAndSayWhy) {
       {"pongd", {"--max-connections", "0"}, "--max-connections"},
       {"pongd", {"--max-connections", "many"}, "max-connections"},
       {"pongd", {"--config", "/nonexistent/pongd.json"}, "cannot read config file"},
+      {"pongd", {"--config", "/dev/null"}, "not a regular file (a character device)"},
       {"pong", {"-n", "0"}, "--count"},
       {"pong", {"--user-type", "256"}, "--user-type"},
       {"pong", {"a/b"}, "invalid service name 'a/b'"},

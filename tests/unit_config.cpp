@@ -2,6 +2,8 @@
 // file, the key and the reason, from a parsed document and from files on disk.
 #include <gtest/gtest.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
@@ -229,13 +231,28 @@ TEST(TheConfigFile, ThatIsADirectoryIsAFileError) {
   const std::string file = dir.path().string();
   const auto error = config_error_of([&] { (void)load_config(file); }, file);
   EXPECT_EQ(error.key(), "(file)");
-  EXPECT_STREQ(error.what(), (file + ": (file): " + std::strerror(EISDIR)).c_str());
+  EXPECT_STREQ(error.what(), (file + ": (file): not a regular file (a directory)").c_str());
 }
 
-TEST(TheConfigFile, ThatNeverEndsIsAFileErrorNotAnOutOfMemory) {
-  const auto error = config_error_of([] { (void)load_config("/dev/zero"); }, "/dev/zero");
+TEST(TheConfigFile, ThatIsADeviceOrAFifoIsRefusedWithoutReadingOrWaiting) {
+  // /dev/zero never ends; a FIFO with no writer would block the reader (on SIGHUP, ipcd's loop).
+  const TempDir dir;
+  const std::string fifo = (dir.path() / "ipcd.json").string();
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+  for (const auto& [file, kind] : {std::pair<std::string, std::string>{"/dev/zero", "a character device"}, {fifo, "a FIFO"}}) {
+    const auto error = config_error_of([&] { (void)load_config(file); }, file);
+    EXPECT_EQ(error.key(), "(file)");
+    EXPECT_STREQ(error.what(), (file + ": (file): not a regular file (" + kind + ")").c_str());
+  }
+}
+
+TEST(TheConfigFile, ThatIsTooLargeIsRefusedBeforeItIsRead) {
+  const TempDir dir;
+  const auto file = dir.write("huge.json", "");
+  ASSERT_EQ(::truncate(file.c_str(), 16 * 1024 * 1024 + 1), 0);  // sparse: nothing is written
+  const auto error = config_error_of([&] { (void)load_config(file); }, file);
   EXPECT_EQ(error.key(), "(file)");
-  EXPECT_NE(std::string(error.what()).find("larger than"), std::string::npos) << error.what();
+  EXPECT_NE(std::string(error.what()).find("larger than 16777216 bytes"), std::string::npos) << error.what();
 }
 
 TEST(TheConfigFile, WithASyntaxErrorNamesTheParsersMessage) {

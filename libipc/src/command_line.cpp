@@ -1,11 +1,11 @@
 // Common flags and their parsing (DESIGN §12, §13).
 #include "ipc/command_line.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "ipc/file.hpp"
 #include "ipc/rundir.hpp"
 
 #ifndef IPC_VERSION
@@ -13,6 +13,10 @@
 #endif
 
 namespace ipc {
+
+namespace {
+constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
+}  // namespace
 
 const char* version() noexcept { return IPC_VERSION; }
 
@@ -95,11 +99,15 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
 // that flags given on the command line win (po::store keeps the first value it sees).
 void CommandLine::load_config(po::variables_map& vm, const po::options_description& all) {
   const auto& path = common_.config;
-  std::ifstream in(path);
-  if (!in) fail("cannot read config file " + path.string());
+  std::string text;
+  try {
+    text = read_regular_file(path, max_config_bytes);
+  } catch (const std::runtime_error& e) {
+    fail("cannot read config file " + path.string() + ": " + e.what());
+  }
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(in);
+    doc = nlohmann::json::parse(text);
   } catch (const nlohmann::json::exception& e) {
     fail("config file " + path.string() + ": not valid JSON: " + e.what());
   }
