@@ -274,6 +274,26 @@ TEST_F(Websocketd, LoadsTheDemoPageInHeadlessChromiumAndReachesPongOk) {
   EXPECT_EQ(r.out, "pong ok\n");
 }
 
+TEST_F(Websocketd, AnswersABadFirstFrameOnItsOutboundSocketsAtOnce) {
+  // ipcd's side of RUNDIR/ws and RUNDIR/wss: an oversized or unknown first frame gets its own
+  // error right away, not a timeout at the end of the deadline.
+  auto host = start_host("a");
+  for (const char* socket : {"ws", "wss"}) {
+    const std::pair<std::string, std::string> cases[] = {
+        {std::string("\x04\xff\xff\xff\xff\x00", 6), "too-large"},
+        {std::string("\x07\x00\x00\x00\x00\x00", 6), "bad-request: unknown message type 7"},
+    };
+    for (const auto& [bytes, says] : cases) {
+      auto fd = connect_raw(host.rundir / socket);
+      write_all(fd.get(), bytes);
+      // Read for 5 s of websocketd's 10 s deadline: an answer only at the deadline is none here.
+      const auto answer = read_until_eof(fd.get(), 5s);
+      EXPECT_NE(answer.find(says), std::string::npos) << socket << ": " << answer;
+    }
+  }
+  EXPECT_TRUE(host.websocketd->running());
+}
+
 TEST_F(Websocketd, StopsCleanlyOnSigtermRemovingItsSockets) {
   auto host = start_host("a");
   const auto status = host.websocketd->stop();

@@ -19,12 +19,11 @@ using Clock = std::chrono::steady_clock;
 
 // ipcd's one request frame, within the deadline.
 asio::awaitable<ipc::Message> first_frame(ipc::Connection& ipcd, std::chrono::milliseconds timeout) {
-  using namespace asio::experimental::awaitable_operators;
+  // Connection's own deadline, not `receive() || timer`: that operator takes a receive that
+  // throws (too-large, bad type) for one that has not finished, and waits out the timer.
   ipc::Message request;
-  asio::steady_timer deadline(co_await asio::this_coro::executor, timeout);
-  auto result = co_await (ipcd.receive(request) || deadline.async_wait(use_nothrow));
-  if (result.index() == 1) throw ipc::Error(ipc::ErrorCode::timeout, "no request within the deadline");
-  if (!std::get<0>(result)) throw ipc::Error(ipc::ErrorCode::bad_request, "closed before sending a request");
+  if (!co_await ipcd.receive(request, timeout))
+    throw ipc::Error(ipc::ErrorCode::bad_request, "closed before sending a request");
   if (request.type != ipc::MessageType::connect)
     throw ipc::Error(ipc::ErrorCode::bad_request,
                      "expected CONNECT, got " + std::string(ipc::to_string(request.type)));
