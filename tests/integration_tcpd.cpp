@@ -199,6 +199,34 @@ TEST_F(Tcpd, MatchesAnIPv4MappedPeerAsTheIPv4AddressItIs) {
   EXPECT_EQ(pong(route(hb.port)).status, 0);
 }
 
+TEST_F(Tcpd, ShowsARemotePeersErrorTextWithItsControlBytesEscaped) {
+  // A hostile "remote tcpd" answers the handshake with an ERROR full of terminal escapes.
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  socklen_t len = sizeof addr;
+  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  const int port = ntohs(addr.sin_port);
+  std::thread hostile([&] {
+    UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!peer) return;
+    char buffer[4096];
+    (void)::recv(peer.get(), buffer, sizeof buffer, 0);  // the handshake
+    write_all(peer.get(), encode(Message::error("denied: \x1b[2J\x1b]0;owned\x07gone")));
+  });
+  auto ha = start_a();
+  const auto r = pong("pong tcp://127.0.0.1:" + std::to_string(port) + "/pong");
+  hostile.join();
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("denied: \\x1b[2J\\x1b]0;owned\\x07gone"), std::string::npos) << r.err;
+  EXPECT_EQ(ha.tcpd.log().find('\x1b'), std::string::npos) << ha.tcpd.log();
+  EXPECT_EQ(ha.ipcd.log().find('\x1b'), std::string::npos) << ha.ipcd.log();
+}
+
 TEST_F(Tcpd, ReportsARefusedPortWithinTheConnectTimeout) {
   auto ha = start_a({"--no-listen", "--connect-timeout", "3"});
   const auto started = std::chrono::steady_clock::now();

@@ -111,4 +111,12 @@ TEST(Error, NeverMakesAPayloadOfExactlyTwoBytes) {
   }
 }
 
+TEST(Error, EscapesControlBytesInAPeersText) {
+  // ESC [ 2 J clears a terminal; a NUL or BEL has no business in an error either.
+  const auto e = Error::from_payload(std::string("denied: \x1b[2Jgone\x07\0", 18));
+  EXPECT_EQ(e.code(), ErrorCode::denied);
+  EXPECT_EQ(e.text(), "\\x1b[2Jgone\\x07\\x00");
+  EXPECT_EQ(Error::from_payload("weird \x1b]0;title\x07").text(), "weird \\x1b]0;title\\x07");
+}
+
 }  // namespace

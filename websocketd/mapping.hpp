@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include <ipc/message.hpp>
+#include <ipc/text.hpp>
 
 namespace websocketd {
 
@@ -26,8 +27,8 @@ inline constexpr std::string_view subprotocol_text = "ipc.text";
 [[nodiscard]] std::optional<Subprotocol> choose_subprotocol(std::string_view header);
 [[nodiscard]] std::string_view to_string(Subprotocol subprotocol) noexcept;
 
-// RFC 3629 UTF-8 (no overlong forms, no surrogates, at most U+10FFFF), as WebSocket text needs.
-[[nodiscard]] bool is_valid_utf8(std::string_view bytes) noexcept;
+// RFC 3629 UTF-8, as WebSocket text needs (libipc's check).
+using ipc::is_valid_utf8;
 
 // One ipc.frame message back into a frame. nullopt with `why` set when it is not exactly one
 // whole frame of a known type within `max_payload`.

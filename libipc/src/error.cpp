@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "ipc/text.hpp"
+
 namespace ipc {
 namespace {
 
@@ -47,11 +49,11 @@ Error Error::from_payload(std::string_view payload) {
     if (auto code = parse_error_code(payload.substr(0, colon))) {
       auto rest = payload.substr(colon + 1);
       while (!rest.empty() && rest.front() == ' ') rest.remove_prefix(1);
-      return Error(*code, std::string(rest));
+      return Error(*code, printable(rest));  // a peer's text: shown, never acted on
     }
   }
   if (auto code = parse_error_code(payload)) return Error(*code, "(no details)");
-  return Error(ErrorCode::internal, std::string(payload));
+  return Error(ErrorCode::internal, printable(payload));
 }
 
 }  // namespace ipc

@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <ctime>
 
+#include "ipc/text.hpp"
+
 namespace ipc {
 namespace {
 
@@ -67,7 +69,13 @@ void log_line(LogLevel level, std::string_view text) {
   line += "] ";
   line += to_string(level);
   line += ": ";
-  for (char c : text) line += (c == '\n' || c == '\r') ? ' ' : c;  // one event, one line
+  // One event, one line, and no byte a terminal or a log reader would act on: a peer's text
+  // (an ERROR from a remote host, a name it sent) can neither forge lines nor send escapes.
+  std::string flat(text);
+  for (char& c : flat) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  line += printable(flat);
   line += '\n';
   std::size_t done = 0;
   while (done < line.size()) {
