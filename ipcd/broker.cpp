@@ -5,7 +5,6 @@
 #include <linux/sockios.h>
 #include <unistd.h>
 
-#include <fstream>
 #include <ipc/address.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/client.hpp>

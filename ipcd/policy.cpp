@@ -2,7 +2,6 @@
 #include "policy.hpp"
 
 #include <arpa/inet.h>
-#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <unistd.h>
@@ -12,7 +11,6 @@
 #include <cerrno>
 #include <cstring>
 #include <ipc/address.hpp>
-#include <ipc/fd.hpp>
 #include <ipc/file.hpp>
 #include <ipc/glob.hpp>
 #include <set>
@@ -33,9 +31,6 @@ char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' +
 bool glob(std::string_view pattern, std::string_view text, bool fold_case) {
   return ipc::glob_match(pattern, text, fold_case ? ipc::Case::insensitive : ipc::Case::sensitive);
 }
-
-// A config file is a few rules and names; a bound keeps a wrong path (a log, /dev/zero) from eating memory.
-constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::bad_request, what); }
 
@@ -478,7 +473,7 @@ Config parse_config(const nlohmann::json& document, const std::string& file) {
 nlohmann::json load_document(const std::string& file) {
   std::string text;
   try {
-    text = ipc::read_regular_file(file, max_config_bytes);
+    text = ipc::read_regular_file(file, ipc::max_config_file_bytes);
   } catch (const std::runtime_error& e) {
     throw ConfigError(file, "(file)", e.what());
   }

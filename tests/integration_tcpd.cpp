@@ -201,15 +201,8 @@ TEST_F(Tcpd, MatchesAnIPv4MappedPeerAsTheIPv4AddressItIs) {
 
 TEST_F(Tcpd, ShowsARemotePeersErrorTextWithItsControlBytesEscaped) {
   // A hostile "remote tcpd" answers the handshake with an ERROR full of terminal escapes.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
-  socklen_t len = sizeof addr;
-  ::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  const int port = ntohs(addr.sin_port);
+  int port = 0;
+  const UniqueFd listener = silent_listener(4, port);
   std::thread hostile([&] {
     UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     if (!peer) return;

@@ -14,10 +14,6 @@
 
 namespace ipc {
 
-namespace {
-constexpr std::size_t max_config_bytes = 16 * 1024 * 1024;
-}  // namespace
-
 const char* version() noexcept { return IPC_VERSION; }
 
 CommandLine::CommandLine(std::string program, std::string usage, std::string description)
@@ -101,7 +97,7 @@ void CommandLine::load_config(po::variables_map& vm, const po::options_descripti
   const auto& path = common_.config;
   std::string text;
   try {
-    text = read_regular_file(path, max_config_bytes);
+    text = read_regular_file(path, max_config_file_bytes);
   } catch (const std::runtime_error& e) {
     fail("cannot read config file " + path.string() + ": " + e.what());
   }

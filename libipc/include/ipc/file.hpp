@@ -7,6 +7,9 @@
 
 namespace ipc {
 
+// The largest config file any daemon reads (a bound, so that a wrong path cannot fill memory).
+inline constexpr std::size_t max_config_file_bytes = 16 * 1024 * 1024;
+
 // The whole of `path`, which must be a regular file of at most `max_bytes`. It is opened
 // O_NONBLOCK and checked with fstat before any read, so a FIFO, a device or a directory put
 // where a file belongs is refused at once instead of stalling the daemon (on a reload, its event
