@@ -9,6 +9,7 @@
 #include <ipc/broker.hpp>
 #include <ipc/client.hpp>
 #include <ipc/command_line.hpp>
+#include <ipc/delegation.hpp>
 #include <ipc/fd_async.hpp>
 #include <ipc/log.hpp>
 #include <ipc/network.hpp>
@@ -150,13 +151,39 @@ Plan Broker::plan_lookup(std::string_view payload, const ClientCredentials& clie
 asio::awaitable<ipc::UniqueFd> Broker::open_lookup(const std::string& payload, const ClientCredentials& client,
                                                    Clock::time_point deadline) {
   const Plan plan = plan_lookup(payload, client);
-  if (plan.decision.action == Action::deny)
+  // A decision that depends on the addresses is taken again for each of them in delegate().
+  if (plan.decision.action == Action::deny && !plan.decision.depends_on_addresses)
     throw Error(ErrorCode::denied, plan.requested.str() + " -> " + plan.destination.str() + " refused by " +
                                        plan.decision.because);
   ipc::log_debug("lookup ", plan.requested.str(), " by uid ", client.uid, " pid ", client.pid, " -> ",
                  plan.destination.str(), " (", plan.route, ")");
   if (plan.destination.is_local()) co_return co_await connect_local(plan.destination.service(), deadline);
-  co_return co_await delegate(plan.destination, client, deadline);
+  co_return co_await delegate(plan, client, deadline);
+}
+
+std::vector<std::string> Broker::allowed_addresses(const Plan& plan, const ClientCredentials& client,
+                                                   const std::vector<std::string>& addresses) const {
+  std::vector<std::string> allowed;
+  std::optional<Decision> first_denial;
+  for (const auto& address : addresses) {
+    Decision decision = config_.policy.check_out(plan.requested, plan.destination, client, &address);
+    if (decision.action == Action::allow) {
+      allowed.push_back(address);
+    } else if (!first_denial) {
+      first_denial = std::move(decision);
+    }
+  }
+  if (allowed.empty()) {
+    std::string list;
+    for (const auto& address : addresses) list += (list.empty() ? "" : ", ") + address;
+    throw Error(ErrorCode::denied, plan.requested.str() + " -> " + plan.destination.str() + " refused by " +
+                                       (first_denial ? first_denial->because : plan.decision.because) + " (" +
+                                       plan.destination.host() + " is " + list + ")");
+  }
+  if (allowed.size() < addresses.size())
+    ipc::log_info("lookup ", plan.requested.str(), " -> ", plan.destination.str(), ": ", first_denial->because,
+                  " leaves ", allowed.size(), " of ", addresses.size(), " addresses of ", plan.destination.host());
+  return allowed;
 }
 
 asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, const ClientCredentials& client,
@@ -247,8 +274,9 @@ asio::awaitable<ipc::UniqueFd> Broker::connect_local(const ipc::ServiceName& ser
   co_return co_await ipc::async_connect_unix_fd(ipc::socket_path(settings_.rundir, service), left(deadline));
 }
 
-asio::awaitable<ipc::UniqueFd> Broker::delegate(const ipc::Uri& uri, const ClientCredentials& client,
+asio::awaitable<ipc::UniqueFd> Broker::delegate(const Plan& plan, const ClientCredentials& client,
                                                 Clock::time_point deadline) {
+  const ipc::Uri& uri = plan.destination;
   const char* name = daemon_socket(uri.scheme());
   if (name == nullptr) throw Error(ErrorCode::unsupported_scheme, "no protocol daemon for " + uri.str());
   ipc::ConnectOptions options;
@@ -266,11 +294,33 @@ asio::awaitable<ipc::UniqueFd> Broker::delegate(const ipc::Uri& uri, const Clien
                                                    ":// (nothing answers on " +
                                                    ipc::socket_path(settings_.rundir, ipc::ServiceName(name)).string() + ")");
   ++delegations_[name];
-  const nlohmann::json body{{"uri", uri.str_with_secrets()},
-                            {"service", uri.service().str()},
-                            {"client", {{"uid", client.uid}, {"gid", client.gid}, {"pid", client.pid}}}};
-  const ipc::Message request{ipc::MessageType::connect, 0, body.dump()};
+  const bool check = plan.decision.depends_on_addresses;
+  const ipc::Message request =
+      ipc::encode_connect_request({uri, ucred{client.pid, client.uid, client.gid}, check});
   co_await ipc::async_send_frame_with_fd(*daemon, request, -1, left(deadline));
+  if (check) {
+    // The daemon resolved the host: the rules are taken again for each address (ipc/delegation.hpp).
+    auto resolved = co_await ipc::async_recv_frame_with_fd(*daemon, ipc::max_request_payload, left(deadline));
+    if (resolved.message.type == ipc::MessageType::error) throw Error::from_payload(resolved.message.payload);
+    std::vector<std::string> addresses;
+    try {
+      addresses = ipc::parse_address_list("addresses", resolved.message);
+    } catch (const Error& e) {
+      throw Error(ErrorCode::internal, std::string("the ") + name + " daemon's addresses: " + e.text());
+    }
+    std::vector<std::string> allowed;
+    std::optional<Error> denial;
+    try {
+      allowed = allowed_addresses(plan, client, addresses);
+    } catch (const Error& e) {
+      denial = e;
+    }
+    if (denial) {
+      co_await ipc::async_send_frame_with_fd(*daemon, ipc::Message::error(denial->payload()), -1, left(deadline));
+      throw *denial;
+    }
+    co_await ipc::async_send_frame_with_fd(*daemon, ipc::encode_address_list("allowed", allowed), -1, left(deadline));
+  }
   // Exactly one frame: what follows it on this connection is the client's data.
   auto answer = co_await ipc::async_recv_frame_with_fd(*daemon, ipc::max_request_payload, left(deadline));
   if (answer.message.type == ipc::MessageType::error) throw Error::from_payload(answer.message.payload);
@@ -390,6 +440,9 @@ asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc:
              {"route", plan.route},
              {"decision", to_string(plan.decision.action)},
              {"because", plan.decision.because}};
+    if (plan.decision.depends_on_addresses)
+      reply["addresses"] = "taken again for each address " + plan.destination.host() +
+                           " resolves to: a rule on addresses comes first";
     // Our clients ask ipcd for every service (DESIGN §4); the original C libipc 0.7 client only
     // for those its IPC_NETWORK names, and goes to RUNDIR/NAME itself for the others.
     const auto client_routes = ipc::NetworkRoutes::parse(routes);

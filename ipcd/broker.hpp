@@ -75,8 +75,12 @@ class Broker {
   ipc::asio::awaitable<ipc::UniqueFd> open_inbound(const std::string& payload, const ClientCredentials& client,
                                                    Clock::time_point deadline);
   ipc::asio::awaitable<ipc::UniqueFd> connect_local(const ipc::ServiceName& service, Clock::time_point deadline);
-  ipc::asio::awaitable<ipc::UniqueFd> delegate(const ipc::Uri& uri, const ClientCredentials& client,
+  ipc::asio::awaitable<ipc::UniqueFd> delegate(const Plan& plan, const ClientCredentials& client,
                                                Clock::time_point deadline);
+  // Which of the addresses the destination's host resolved to the out rules let the client
+  // reach; none throws ipc::Error(denied) with the rule.
+  [[nodiscard]] std::vector<std::string> allowed_addresses(const Plan& plan, const ClientCredentials& client,
+                                                           const std::vector<std::string>& addresses) const;
   ipc::asio::awaitable<void> answer_command(ipc::Connection& client, const ipc::Message& request);
   void count_lookup(std::string_view result) { ++lookups_[std::string(result)]; }
   [[nodiscard]] bool trusted(const ClientCredentials& client) const noexcept;

@@ -140,6 +140,17 @@ struct Rule::PeerPattern {
     if (const auto canonical = ipc::canonical_address(host)) return glob(host_glob, *canonical, true);
     return glob(host_glob, host, true);
   }
+
+  // Could HOST meet an address? A block or an address does; a glob only when every character it
+  // must match literally is one an address's text has (hex digits, '.', ':'): "127.*" could,
+  // "*.example.org" never.
+  [[nodiscard]] bool reads_addresses() const {
+    if (kind != Kind::endpoint) return false;
+    if (network) return true;
+    return std::all_of(host_glob.begin(), host_glob.end(), [](char c) {
+      return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '.' || c == ':' || c == '*' || c == '?';
+    });
+  }
 };
 
 Rule Rule::parse(std::string_view text) {
@@ -276,7 +287,7 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
 }
 
 bool Rule::matches_out(const ipc::ServiceName& service, const ipc::Uri& destination,
-                       const ClientCredentials& client) const {
+                       const ClientCredentials& client, const std::string* address) const {
   if (direction_ != Direction::out || !ipc::glob_match(service_glob_, service.str())) return false;
   const PeerPattern& p = *peer_;
   switch (p.kind) {
@@ -289,7 +300,17 @@ bool Rule::matches_out(const ipc::ServiceName& service, const ipc::Uri& destinat
   if (p.scheme && *p.scheme != destination.scheme()) return false;
   if (destination.is_local()) return p.port == 0 && p.host_matches("localhost");
   if (p.port != 0 && p.port != destination.port()) return false;
-  return p.host_matches(destination.host());
+  return p.host_matches(destination.host()) || (address != nullptr && p.host_matches(*address));
+}
+
+bool Rule::could_match_address(const ipc::ServiceName& service, const ipc::Uri& destination,
+                               const ClientCredentials&) const {
+  if (direction_ != Direction::out || !ipc::glob_match(service_glob_, service.str())) return false;
+  const PeerPattern& p = *peer_;
+  if (!p.reads_addresses() || destination.is_local()) return false;
+  if (ipc::canonical_address(destination.host())) return false;  // an address already: matched as it is
+  if (p.scheme && *p.scheme != destination.scheme()) return false;
+  return p.port == 0 || p.port == destination.port();
 }
 
 bool Rule::matches_in(const ipc::ServiceName& service, const RemotePeer& peer) const {
@@ -361,13 +382,19 @@ const ipc::Uri* Policy::route(const ipc::ServiceName& service) const noexcept {
 }
 
 Decision Policy::check_out(const ipc::ServiceName& service, const ipc::Uri& destination,
-                           const ClientCredentials& client) const {
+                           const ClientCredentials& client, const std::string* address) const {
+  bool depends = false;  // a rule on addresses came first that could match: see Decision
   const auto first_match = [&](const ipc::ServiceName& name) -> std::optional<Decision> {
     for (std::size_t i = 0; i < rules_.size(); ++i) {
-      if (rules_[i].matches_out(name, destination, client))
+      if (rules_[i].matches_out(name, destination, client, address))
         return Decision{rules_[i].action(), "rule " + std::to_string(i + 1) + ": " + rules_[i].text()};
+      if (address == nullptr && rules_[i].could_match_address(name, destination, client)) depends = true;
     }
     return std::nullopt;
+  };
+  const auto with_dependence = [&](Decision d) {
+    d.depends_on_addresses = depends;
+    return d;
   };
   auto decision = first_match(service);
   if (!decision) decision = Decision{default_out_, "default out " + std::string(to_string(default_out_))};
@@ -377,10 +404,10 @@ Decision Policy::check_out(const ipc::ServiceName& service, const ipc::Uri& dest
   if (decision->action == Action::allow && destination.service() != service) {
     if (auto also = first_match(destination.service()); also && also->action == Action::deny) {
       also->because += " (for " + destination.service().str() + ", which " + service.str() + " leads to)";
-      return *also;
+      return with_dependence(*also);
     }
   }
-  return *decision;
+  return with_dependence(*decision);
 }
 
 Decision Policy::check_in(const ipc::ServiceName& service, const RemotePeer& peer) const {

@@ -74,8 +74,15 @@ class Rule {
   // Does this out rule match a client asking for `service` reaching `destination`?
   // user:NAME and group:NAME are resolved to ids when the rule is parsed (an unknown name is a
   // parse error); group:NAME matches the client's primary and supplementary groups.
+  // With `address` (one the destination's host name resolved to), HOST matches the name or that
+  // address.
   [[nodiscard]] bool matches_out(const ipc::ServiceName& service, const ipc::Uri& destination,
-                                 const ClientCredentials& client) const;
+                                 const ClientCredentials& client, const std::string* address = nullptr) const;
+  // Could this out rule match `destination` through an address its host name resolves to, where
+  // it does not match the name? (A CIDR block, an address, or a glob that could meet an
+  // address's text, such as "127.*"; everything but HOST matching.)
+  [[nodiscard]] bool could_match_address(const ipc::ServiceName& service, const ipc::Uri& destination,
+                                         const ClientCredentials& client) const;
   // Does this in rule match a remote peer asking for `service`?
   [[nodiscard]] bool matches_in(const ipc::ServiceName& service, const RemotePeer& peer) const;
 
@@ -99,6 +106,9 @@ struct Resolved {
 struct Decision {
   Action action = Action::allow;
   std::string because;  // "rule 3: deny out * tcp:*.example.org" or "default out allow"
+  // An out decision for a host name that a rule on addresses could change: it is taken again
+  // for each address the name resolves to, before connecting (DESIGN §6).
+  bool depends_on_addresses = false;
 };
 
 class Policy {
@@ -116,8 +126,11 @@ class Policy {
   [[nodiscard]] Resolved resolve(const ipc::ServiceName& service) const;
   [[nodiscard]] const ipc::Uri* route(const ipc::ServiceName& service) const noexcept;
 
+  // For a destination with a host name, without `address`: the decision on the name, marked
+  // depends_on_addresses when a rule on addresses comes before it that could match; with
+  // `address`: the decision for reaching that one of the name's addresses.
   [[nodiscard]] Decision check_out(const ipc::ServiceName& service, const ipc::Uri& destination,
-                                   const ClientCredentials& client) const;
+                                   const ClientCredentials& client, const std::string* address = nullptr) const;
   [[nodiscard]] Decision check_in(const ipc::ServiceName& service, const RemotePeer& peer) const;
 
   // {"policy": {"in": "deny", "out": "allow"}, "rules": [...], "redirects": {...}, "routes": {...}}

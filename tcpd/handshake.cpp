@@ -1,4 +1,4 @@
-// The remote handshake and ipcd's CONNECT request: encoding and validation.
+// The remote handshake: encoding and validation.
 #include "handshake.hpp"
 
 #include <ipc/error.hpp>
@@ -53,11 +53,6 @@ Handshake parse_handshake(const ipc::Message& frame) {
   if (body.contains("user")) out.user = string_field(body, "handshake", "user");
   if (body.contains("password")) out.password = string_field(body, "handshake", "password");
   return out;
-}
-
-ConnectRequest parse_connect_request(const ipc::Message& frame) {
-  const auto body = parse_object(frame, "CONNECT");
-  return {string_field(body, "CONNECT", "uri"), string_field(body, "CONNECT", "service")};
 }
 
 }  // namespace tcpd

@@ -27,11 +27,4 @@ struct Handshake {
 // wrong (wrong type, not JSON, unknown key, wrong version, bad service name).
 [[nodiscard]] Handshake parse_handshake(const ipc::Message& frame);
 
-// What ipcd sends on RUNDIR/tcp (DESIGN §6): {"uri": ..., "service": ..., "client": {...}}.
-struct ConnectRequest {
-  std::string uri;
-  std::string service;
-};
-[[nodiscard]] ConnectRequest parse_connect_request(const ipc::Message& frame);
-
 }  // namespace tcpd

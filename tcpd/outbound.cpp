@@ -2,8 +2,7 @@
 // connection to the remote tcpd, for tls:// the TLS handshake (§14: the server's certificate
 // checked against the trust and the URI's host, or a pre-shared key), the remote handshake (§7),
 // ipcd's answer, then the relay.
-#include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <ipc/delegation.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
 #include <optional>
@@ -33,8 +32,8 @@ asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd, ipc::Scheme scheme) 
 asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& ipcd, ipc::Scheme scheme) {
   ipc::Message request;
   if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return std::nullopt;
-  const ConnectRequest connect = parse_connect_request(request);
-  const ipc::Uri uri = ipc::Uri::parse(connect.uri);
+  const ipc::ConnectRequest connect = ipc::parse_connect_request(request);
+  const ipc::Uri& uri = connect.uri;
   if (uri.scheme() != scheme)
     throw Error(ErrorCode::bad_request, "tcpd takes " + std::string(ipc::to_string(scheme)) + ":// URIs here, not " +
                                             uri.str());
@@ -46,7 +45,9 @@ asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& 
     throw Error(ErrorCode::auth_failed, "no pre-shared key for the identity '" + uri.user() + "' (--psk ID:HEXKEY)");
 
   // (Not `c ? co_await a : co_await b`: GCC 12 runs both arms of such a conditional.)
-  TcpSocket connected = co_await open_remote(uri);
+  // Resolved once, checked with ipcd when its rules name addresses (ipc::open_tcp).
+  TcpSocket connected = co_await ipc::open_tcp(ipcd, connect, settings_.connect_timeout);
+  tune(connected);
   std::optional<RemoteStream> opened;
   if (scheme == ipc::Scheme::tls)
     opened.emplace(co_await secure(std::move(connected), uri));
@@ -100,34 +101,6 @@ asio::awaitable<RemoteStream> Tcpd::secure(TcpSocket socket, const ipc::Uri& uri
   // what the URI asked for.
   if (psk != nullptr && psk_identity(ssl).empty())
     throw Error(ErrorCode::auth_failed, uri.authority() + " did not accept the pre-shared key of '" + uri.user() + "'");
-  co_return remote;
-}
-
-// Resolves and connects, both within --connect-timeout. Its own coroutine so that the resolver,
-// the timer and the resolved addresses are gone before the relay starts.
-asio::awaitable<TcpSocket> Tcpd::open_remote(const ipc::Uri& uri) {
-  using namespace asio::experimental::awaitable_operators;
-  const auto executor = co_await asio::this_coro::executor;
-  asio::steady_timer timer(executor, settings_.connect_timeout);
-  tcp::resolver resolver(executor);
-  auto resolved = co_await (resolver.async_resolve(uri.host(), std::to_string(uri.port()), ipc::use_nothrow) ||
-                            timer.async_wait(ipc::use_nothrow));
-  if (resolved.index() == 1)
-    throw Error(ErrorCode::timeout, "could not resolve " + uri.host() + " within " + seconds(settings_.connect_timeout));
-  auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
-  if (resolve_error) throw Error(ErrorCode::unreachable, "cannot resolve " + uri.host() + ": " + resolve_error.message());
-  TcpSocket remote(executor);
-  auto connected =
-      co_await (asio::async_connect(remote, endpoints, ipc::use_nothrow) || timer.async_wait(ipc::use_nothrow));
-  if (connected.index() == 1)
-    throw Error(ErrorCode::timeout,
-                "no TCP connection to " + uri.authority() + " within " + seconds(settings_.connect_timeout));
-  if (auto [ec, endpoint] = std::get<0>(connected); ec) {
-    if (ec == asio::error::connection_refused) throw Error(ErrorCode::refused, uri.authority() + " refused the connection");
-    // ENETUNREACH, EHOSTUNREACH and the like: no way there.
-    throw Error(ErrorCode::unreachable, uri.authority() + ": " + ec.message());
-  }
-  tune(remote);
   co_return remote;
 }
 

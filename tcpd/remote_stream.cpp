@@ -7,6 +7,7 @@
 #include <boost/asio/write.hpp>
 #include <ipc/stream_write.hpp>
 #include <ipc/error.hpp>
+#include <ipc/text.hpp>
 #include <ipc/tls.hpp>
 #include <stdexcept>
 
@@ -50,7 +51,7 @@ asio::awaitable<void> RemoteStream::handshake(std::chrono::milliseconds timeout)
       auto [ec] = co_await socket_.async_wait(error == SSL_ERROR_WANT_READ ? TcpSocket::wait_read : TcpSocket::wait_write,
                                               ipc::use_nothrow);
       if (deadline.expired())
-        throw Error(ErrorCode::timeout, "the TLS handshake did not complete within " + seconds(timeout));
+        throw Error(ErrorCode::timeout, "the TLS handshake did not complete within " + ipc::seconds_text(timeout));
       if (ec) throw Error(ErrorCode::unavailable, "the connection closed during the TLS handshake");
       continue;
     }

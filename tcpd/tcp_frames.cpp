@@ -4,6 +4,7 @@
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
 #include <ipc/error.hpp>
+#include <ipc/text.hpp>
 #include <memory>
 
 namespace tcpd {
@@ -31,7 +32,7 @@ asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t max_p
   Deadline deadline(stream.socket(), timeout);
   std::uint8_t header[ipc::header_size];
   const auto ec = co_await stream.read_exact(asio::buffer(header));
-  if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + seconds(timeout));
+  if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + ipc::seconds_text(timeout));
   if (ec) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec.message() + ")");
   const auto h = ipc::decode_header(header);
   // The size is checked before anything is allocated for it.
@@ -40,7 +41,7 @@ asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t max_p
                                           std::to_string(max_payload));
   ipc::Message frame{static_cast<ipc::MessageType>(h.type), h.user_type, std::string(h.length, '\0')};
   const auto ec2 = co_await stream.read_exact(asio::buffer(frame.payload));
-  if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + seconds(timeout));
+  if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + ipc::seconds_text(timeout));
   if (ec2) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec2.message() + ")");
   co_return frame;
 }
@@ -52,16 +53,6 @@ asio::awaitable<void> write_frame(RemoteStream& stream, const ipc::Message& fram
   const auto ec = co_await stream.write(asio::buffer(bytes));
   if (deadline.expired()) throw Error(ErrorCode::timeout, "the remote side did not read in time");
   if (ec) throw Error(ErrorCode::unavailable, "the connection closed (" + ec.message() + ")");
-}
-
-std::string seconds(std::chrono::milliseconds duration) {
-  std::string out = std::to_string(duration.count() / 1000);
-  if (const auto ms = duration.count() % 1000; ms != 0) {
-    std::string fraction = std::to_string(1000 + ms).substr(1);
-    while (fraction.back() == '0') fraction.pop_back();
-    out += "." + fraction;
-  }
-  return out + " s";
 }
 
 }  // namespace tcpd

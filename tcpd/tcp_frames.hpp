@@ -45,7 +45,4 @@ ipc::asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t 
 ipc::asio::awaitable<void> write_frame(RemoteStream& stream, const ipc::Message& frame,
                                        std::chrono::milliseconds timeout);
 
-// "1.5 s", for error texts.
-[[nodiscard]] std::string seconds(std::chrono::milliseconds duration);
-
 }  // namespace tcpd

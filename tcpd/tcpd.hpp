@@ -72,7 +72,6 @@ class Tcpd {
   // The connection once ipcd has its ok; nullopt when the answer was the remote's ERROR or
   // ipcd went away. Throws ipc::Error for everything else.
   ipc::asio::awaitable<std::optional<RemoteStream>> connect_for(ipc::Connection& ipcd, ipc::Scheme scheme);
-  ipc::asio::awaitable<TcpSocket> open_remote(const ipc::Uri& uri);
   // For tls://: the TLS session for `uri` (server name, PSK), its handshake. Throws ipc::Error.
   ipc::asio::awaitable<RemoteStream> secure(TcpSocket socket, const ipc::Uri& uri);
   // inbound.cpp

@@ -70,10 +70,12 @@ void expect_error(const FrameWithFd& answer, const std::string& code) {
 // `reply` (unless empty: then it never answers), and then echoes like a remote pongd.
 class FakeProtocolDaemon {
  public:
+  // With `addresses` (a JSON body), it answers a CONNECT that asks for the address check with
+  // DATA `addresses` first and records ipcd's answer (the allowed ones or ERROR, which ends it).
   FakeProtocolDaemon(const std::filesystem::path& rundir, const std::string& name, std::string reply,
-                     std::string extra = "")
+                     std::string extra = "", std::string addresses = "")
       : socket_(ListeningSocket::bind(rundir, ServiceName(name))) {
-    thread_ = std::thread([this, reply = std::move(reply), extra = std::move(extra)] {
+    thread_ = std::thread([this, reply = std::move(reply), extra = std::move(extra), addresses = std::move(addresses)] {
       sockaddr_un peer{};
       socklen_t len = sizeof peer;
       // The listening socket is non-blocking: wait for the connection.
@@ -84,6 +86,11 @@ class FakeProtocolDaemon {
       try {
         auto request = recv_frame_with_fd(conn.get(), default_max_payload, 20000);
         connect_ = request.message;
+        if (!addresses.empty()) {
+          send_frame_with_fd(conn.get(), Message::data(addresses), -1);
+          check_answer_ = recv_frame_with_fd(conn.get(), default_max_payload, 20000).message;
+          if (check_answer_->type == MessageType::error) return;
+        }
         if (reply.empty()) {
           (void)read_until_eof(conn.get(), std::chrono::seconds(20));  // never answers
           return;
@@ -104,6 +111,7 @@ class FakeProtocolDaemon {
     thread_.join();
   }
   std::optional<Message> connect_;
+  std::optional<Message> check_answer_;
 
  private:
   ListeningSocket socket_;
@@ -182,6 +190,66 @@ TEST_F(Ipcd, OutRulesOnAServiceAlsoBindAnAliasThatLeadsToIt) {
   expect_echo(lookup("y;y unix:pong2").fd.get());
   const auto plan = nlohmann::json::parse(ipcctl({"lookup", "x"}, {{"IPC_NETWORK", "x unix:secret"}}).out);
   EXPECT_EQ(plan["decision"], "deny") << plan.dump();
+}
+
+TEST_F(Ipcd, TakesOutRulesOnAddressesForEachAddressAHostNameResolvesTo) {
+  // The protocol daemon resolves (ipcd has no network); ipcd says which addresses may be reached.
+  auto ipcd = start("ipcd", {"--deny", "out", "*", "tcp:192.0.2.0/24"});
+  const std::string routes = "pong tcp://far.example:9000/pong";
+  {
+    FakeProtocolDaemon tcpd(rundir, "tcp", "ok", "", R"({"addresses":["192.0.2.1","127.0.0.1"]})");
+    const auto answer = lookup("pong;" + routes);
+    ASSERT_EQ(answer.message, Message::data("ok")) << answer.message.payload;
+    expect_echo(answer.fd.get());
+    ASSERT_TRUE(tcpd.connect_);
+    EXPECT_EQ(nlohmann::json::parse(tcpd.connect_->payload)["check-addresses"], true);
+    ASSERT_TRUE(tcpd.check_answer_);
+    EXPECT_EQ(*tcpd.check_answer_, Message::data(R"({"allowed":["127.0.0.1"]})"));
+  }
+  {
+    FakeProtocolDaemon tcpd(rundir, "tcp", "ok", "", R"({"addresses":["192.0.2.1","192.0.2.2"]})");
+    const auto denied = lookup("pong;" + routes);
+    expect_error(denied, "denied");
+    EXPECT_EQ(denied.message.payload,
+              "denied: pong -> tcp://far.example:9000/pong refused by rule 1: deny out * tcp:192.0.2.0/24 "
+              "(far.example is 192.0.2.1, 192.0.2.2)");
+    ASSERT_TRUE(tcpd.check_answer_);
+    EXPECT_EQ(tcpd.check_answer_->type, MessageType::error);
+    EXPECT_EQ(tcpd.check_answer_->payload, denied.message.payload);
+  }
+  // An address in the URI is checked as it stands: denied before the daemon is asked anything.
+  {
+    FakeProtocolDaemon tcpd(rundir, "tcp", "ok", "");
+    expect_error(lookup("pong;pong tcp://192.0.2.7:9000/pong"), "denied");
+    EXPECT_FALSE(tcpd.connect_);
+  }
+  // `ipcctl lookup` says the decision is taken again per address.
+  const auto plan = nlohmann::json::parse(ipcctl({"lookup", "pong"}, {{"IPC_NETWORK", routes}}).out);
+  EXPECT_NE(plan.value("addresses", "").find("taken again for each address far.example resolves to"),
+            std::string::npos) << plan.dump();
+  EXPECT_EQ(status()["counters"]["lookups"]["denied"], 2);
+}
+
+TEST_F(Ipcd, AsksNoAddressCheckWhenNoRuleNamesAddresses) {
+  auto ipcd = start("ipcd", {"--deny", "out", "*", "tcp:*.example.org"});
+  FakeProtocolDaemon tcpd(rundir, "tcp", "ok", "");
+  const auto answer = lookup("pong;pong tcp://far.example:9000/pong");
+  ASSERT_EQ(answer.message, Message::data("ok")) << answer.message.payload;
+  ASSERT_TRUE(tcpd.connect_);
+  EXPECT_FALSE(nlohmann::json::parse(tcpd.connect_->payload).contains("check-addresses")) << tcpd.connect_->payload;
+}
+
+TEST_F(Ipcd, RefusesAProtocolDaemonsMalformedAddressListAndServesOthers) {
+  auto ipcd = start("ipcd", {"--deny", "out", "*", "tcp:10.0.0.0/8"});
+  auto pongd = start("pongd");
+  for (const char* addresses : {R"({"addresses":["localhost"]})", R"({"addresses":"127.0.0.1"})", "[]", "not json",
+                                R"({"addresses":["::ffff:10.0.0.1"]})"}) {
+    FakeProtocolDaemon tcpd(rundir, "tcp", "ok", "", addresses);
+    const auto answer = lookup("pong;pong tcp://far.example:9000/pong");
+    expect_error(answer, "internal");
+    EXPECT_NE(answer.message.payload.find("the tcp daemon's addresses"), std::string::npos) << answer.message.payload;
+  }
+  expect_echo(lookup("pong;").fd.get());
 }
 
 TEST_F(Ipcd, DefaultOutDenyRefusesWhatNoRuleAllows) {

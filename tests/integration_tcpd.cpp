@@ -199,6 +199,44 @@ TEST_F(Tcpd, MatchesAnIPv4MappedPeerAsTheIPv4AddressItIs) {
   EXPECT_EQ(pong(route(hb.port)).status, 0);
 }
 
+TEST_F(Tcpd, HoldsOutRulesOnAddressesForEveryNameAndSpellingOfTheHost) {
+  // A host whose tcpd would answer anything: nothing may reach it past the rule.
+  int port = 0;
+  const UniqueFd listener = silent_listener(16, port);
+  ASSERT_EQ(::fcntl(listener.get(), F_SETFL, O_NONBLOCK), 0);  // accept answers at once
+  const auto reached = [&] {
+    UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    return peer.valid();
+  };
+  auto ipcd = start(a, "ipcd", {"--deny", "out", "*", "tcp:127.0.0.0/8"});
+  auto tcpd = start(a, "tcpd", {"--no-listen"});
+  const std::string p = std::to_string(port);
+  for (const std::string host : {"localhost", "LOCALHOST", "127.0.0.1", "[::ffff:127.0.0.1]"}) {
+    const auto r = pong("pong tcp://" + host + ":" + p + "/pong");
+    EXPECT_EQ(r.status, 1) << host;
+    EXPECT_NE(r.err.find("denied: pong -> tcp://"), std::string::npos) << host << ": " << r.err;
+    EXPECT_NE(r.err.find("refused by rule 1: deny out * tcp:127.0.0.0/8"), std::string::npos) << host << ": " << r.err;
+    EXPECT_FALSE(reached()) << host;
+  }
+  // Numeric forms the resolver would take for 127.0.0.1, and the unspecified address that
+  // reaches this host: refused as URIs before anything is asked.
+  for (const std::string host : {"0x7f000001", "0x7f.0.0.1", "2130706433", "0.0.0.0", "[::]"}) {
+    const auto r = pong("pong tcp://" + host + ":" + p + "/pong");
+    EXPECT_EQ(r.status, 1) << host;
+    EXPECT_NE(r.err.find("bad-request"), std::string::npos) << host << ": " << r.err;
+    EXPECT_FALSE(reached()) << host;
+  }
+  EXPECT_NE(ipcd.log().find("(localhost is 127.0.0.1)"), std::string::npos) << ipcd.log();
+}
+
+TEST_F(Tcpd, ReachesAHostNameThatAnAddressRuleAllowsUnderDefaultOutDeny) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ipcd = start(a, "ipcd", {"--default-out", "deny", "--allow", "out", "pong", "tcp:127.0.0.0/8"});
+  auto tcpd = start(a, "tcpd", {"--no-listen"});
+  const auto r = pong("pong tcp://localhost:" + std::to_string(hb.port) + "/pong", {"-n", "100"});
+  EXPECT_EQ(r.status, 0) << r.err << ipcd.log() << tcpd.log();
+}
+
 TEST_F(Tcpd, ShowsARemotePeersErrorTextWithItsControlBytesEscaped) {
   // A hostile "remote tcpd" answers the handshake with an ERROR full of terminal escapes.
   int port = 0;

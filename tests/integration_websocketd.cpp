@@ -4,12 +4,15 @@
 // a real browser (headless Chromium driven over the DevTools protocol).
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <utility>
+#include <vector>
 
 #include "support/harness.hpp"
 
@@ -79,6 +82,92 @@ std::string http_get(const std::string& port, const std::string& target) {
   if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "connect failed";
   write_all(fd.get(), "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n");
   return read_until_eof(fd.get());
+}
+
+// Raw bytes to websocketd's port: everything it answers until it closes, or, after a 101 (the
+// connection stays open), the answer's head.
+std::string http_exchange(const std::string& port, const std::string& bytes) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "connect failed";
+  write_all(fd.get(), bytes);
+  std::string answer;
+  for (;;) {
+    if (answer.rfind("HTTP/1.1 101", 0) == 0 && answer.find("\r\n\r\n") != std::string::npos) return answer;
+    pollfd p{fd.get(), POLLIN, 0};
+    if (::poll(&p, 1, 10000) <= 0) return answer;
+    char buffer[4096];
+    const auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
+    if (n <= 0) return answer;
+    answer.append(buffer, static_cast<std::size_t>(n));
+  }
+}
+
+// A browser's WebSocket upgrade for /pong, as a page whose origin is http://HOST:PORT sends it.
+std::string upgrade_from(const std::string& host, const std::string& port) {
+  return "GET /pong HTTP/1.1\r\nHost: " + host + ":" + port + "\r\nOrigin: http://" + host + ":" + port +
+         "\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+         "Sec-WebSocket-Version: 13\r\nSec-WebSocket-Protocol: ipc.text\r\n\r\n";
+}
+
+TEST_F(Websocketd, RefusesADnsRebindingShapedUpgradeWith421) {
+  auto host = start_host("a");
+  // A page on evil.example that now resolves to this host: same-origin to the browser.
+  auto answer = http_exchange(host.port, upgrade_from("evil.example", host.port));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 421", 0), 0u) << answer;
+  EXPECT_NE(answer.find("denied: evil.example:" + host.port + " is not a name of this websocketd"), std::string::npos)
+      << answer;
+  answer = http_exchange(host.port, "GET / HTTP/1.1\r\nHost: evil.example\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 421", 0), 0u) << answer;
+  answer = http_exchange(host.port, "GET / HTTP/1.0\r\n\r\n");
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("a Host header is required"), std::string::npos) << answer;
+  // Its own names pass.
+  for (const std::string name : {"127.0.0.1", "localhost"}) {
+    answer = http_exchange(host.port, upgrade_from(name, host.port));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 101", 0), 0u) << name << ": " << answer;
+  }
+  EXPECT_NE(host.websocketd->log().find("is not a name of this websocketd"), std::string::npos);
+  // A well-behaved client goes on.
+  const auto r = client({"echo", host.url(), "ipc.text", "still here"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
+TEST_F(Websocketd, AnswersToTheNamesGivenWithHost) {
+  auto host = start_host("a", {"--host", "pong.example", "--host", "*.ipc.example"});
+  for (const std::string name : {"pong.example", "PONG.example", "a.ipc.example"}) {
+    const auto answer = http_exchange(host.port, upgrade_from(name, host.port));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 101", 0), 0u) << name << ": " << answer;
+  }
+  const auto answer = http_exchange(host.port, upgrade_from("evil.example", host.port));
+  EXPECT_EQ(answer.rfind("HTTP/1.1 421", 0), 0u) << answer;
+  for (const char* bad : {"", "a:80", "http://x", "a b"}) {
+    const auto r = run(program("websocketd"), {"--rundir", (dir / "bad").string(), "--host", bad});
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.err.find("--host"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(Websocketd, AnswersMalformedHttpWith400Or431AndCloses) {
+  auto host = start_host("a");
+  const std::string big(20 * 1024, 'x');
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"GARBAGE\r\n\r\n", "HTTP/1.1 400"},
+      {"GET / HTTP/1.1\nHost: 127.0.0.1\n\n", "HTTP/1.1 400"},                  // bare LF
+      {std::string("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: a\0b\r\n\r\n", 43), "HTTP/1.1 400"},  // NUL
+      {"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX: " + big + "\r\n\r\n", "HTTP/1.1 431"},
+      {"GET / HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n", "HTTP/1.1 400"},
+  };
+  for (const auto& [request, status] : cases) {
+    const auto answer = http_exchange(host.port, request);
+    EXPECT_EQ(answer.rfind(status, 0), 0u) << request.substr(0, 40) << ": " << answer.substr(0, 200);
+    EXPECT_NE(answer.find("bad-request: "), std::string::npos) << answer.substr(0, 200);
+  }
+  const auto r = client({"echo", host.url(), "ipc.text", "still here"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
 TEST_F(Websocketd, EchoesTextMessagesToAStockClientWithIpcText) {
@@ -227,6 +316,36 @@ TEST_F(Websocketd, ForwardsTheRemoteRefusalWithItsCode) {
   r = run(program("pong"), {"--rundir", a.rundir.string(), "missing"},
           {{"IPC_NETWORK", "missing ws://127.0.0.1:" + b.port + "/missing"}});
   EXPECT_NE(r.err.find("not-found: "), std::string::npos) << r.err;
+}
+
+TEST_F(Websocketd, HoldsOutRulesOnAddressesForEveryNameOfTheHost) {
+  // A listener that counts who reached it: nothing may, past the rule.
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener.get(), 16), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  const std::filesystem::path a = dir / "a";
+  auto ipcd = start(a, "ipcd", {"--deny", "out", "*", "ws:127.0.0.0/8"});
+  auto websocketd = start(a, "websocketd", {"--no-listen"});
+  for (const std::string host : {"localhost", "LocalHost", "127.0.0.1"}) {
+    const auto r = run(program("pong"), {"--rundir", a.string()}, {{"IPC_NETWORK", "pong ws://" + host + ":" + port + "/pong"}});
+    EXPECT_EQ(r.status, 1) << host;
+    EXPECT_NE(r.err.find("refused by rule 1: deny out * ws:127.0.0.0/8"), std::string::npos) << host << ": " << r.err;
+    EXPECT_LT(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC), 0) << host << " was reached";
+  }
+  // A rule that allows the address lets the name through.
+  auto b = start_host("b");
+  const std::filesystem::path c = dir / "c";
+  auto ipcd_c = start(c, "ipcd", {"--default-out", "deny", "--allow", "out", "pong", "ws:127.0.0.0/8"});
+  auto websocketd_c = start(c, "websocketd", {"--no-listen"});
+  const auto r = run(program("pong"), {"--rundir", c.string(), "-n", "50"},
+                     {{"IPC_NETWORK", "pong ws://localhost:" + b.port + "/pong"}});
+  EXPECT_EQ(r.status, 0) << r.err << ipcd_c.log() << websocketd_c.log();
 }
 
 TEST_F(Websocketd, ReportsARefusedWssPortAndRefusesCredentials) {

@@ -473,6 +473,70 @@ TEST(ThePolicy, LetsTheFirstMatchingRuleDecide) {
   EXPECT_EQ(deny_first.check_in(name("pong"), local_peer).because, "rule 1: deny in pong *");
 }
 
+TEST(ThePolicy, TakesAnOutDecisionForAHostNameAgainForEachAddressWhenARuleOnAddressesComesFirst) {
+  const std::string loopback = "127.0.0.1";
+  const std::string elsewhere = "192.0.2.1";
+  const auto deny_loopback = policy_of({"deny out * tcp:127.0.0.0/8"});
+  // The name alone: allowed by default, but rule 1 could match one of its addresses.
+  const auto named = deny_loopback.check_out(name("pong"), uri("tcp://localhost:9000/pong"), root_client);
+  EXPECT_EQ(named.action, Action::allow);
+  EXPECT_TRUE(named.depends_on_addresses);
+  const auto at_loopback = deny_loopback.check_out(name("pong"), uri("tcp://localhost:9000/pong"), root_client, &loopback);
+  EXPECT_EQ(at_loopback.action, Action::deny);
+  EXPECT_EQ(at_loopback.because, "rule 1: deny out * tcp:127.0.0.0/8");
+  EXPECT_FALSE(at_loopback.depends_on_addresses);
+  EXPECT_EQ(deny_loopback.check_out(name("pong"), uri("tcp://localhost:9000/pong"), root_client, &elsewhere).action,
+            Action::allow);
+  // An address in the URI is matched as it is: nothing to take again.
+  EXPECT_FALSE(deny_loopback.check_out(name("pong"), uri("tcp://127.0.0.1/pong"), root_client).depends_on_addresses);
+  EXPECT_FALSE(deny_loopback.check_out(name("pong"), uri("tcp://[::1]/pong"), root_client).depends_on_addresses);
+  // A local destination has no address.
+  EXPECT_FALSE(deny_loopback.check_out(name("pong"), uri("pong"), root_client).depends_on_addresses);
+  // Another scheme or port than the rule's: the rule cannot match whatever the address.
+  EXPECT_FALSE(deny_loopback.check_out(name("pong"), uri("ws://localhost/pong"), root_client).depends_on_addresses);
+  EXPECT_FALSE(policy_of({"deny out * tcp:127.0.0.0/8:80"})
+                   .check_out(name("pong"), uri("tcp://localhost:9000/pong"), root_client)
+                   .depends_on_addresses);
+  // A glob that meets an address's text reads addresses; one with letters no address has does not.
+  EXPECT_TRUE(policy_of({"deny out * tcp:127.*"}).check_out(name("p"), uri("tcp://vm/p"), root_client).depends_on_addresses);
+  EXPECT_TRUE(policy_of({"deny out * tcp:fd00*"}).check_out(name("p"), uri("tcp://vm/p"), root_client).depends_on_addresses);
+  EXPECT_EQ(policy_of({"deny out * tcp:127.*"}).check_out(name("p"), uri("tcp://vm/p"), root_client, &loopback).action,
+            Action::deny);
+  EXPECT_FALSE(
+      policy_of({"deny out * tcp:*.example.org"}).check_out(name("p"), uri("tcp://vm/p"), root_client).depends_on_addresses);
+  EXPECT_FALSE(policy_of({"deny out * *"}).check_out(name("p"), uri("tcp://vm/p"), root_client).depends_on_addresses);
+}
+
+TEST(ThePolicy, KeepsFirstMatchWhenDecisionsAreTakenPerAddress) {
+  const std::string loopback = "127.0.0.1";
+  const std::string elsewhere = "192.0.2.1";
+  // A rule on the name before the rule on addresses decides alone.
+  const auto name_first = policy_of({"allow out * tcp:localhost", "deny out * tcp:127.0.0.0/8"});
+  const auto by_name = name_first.check_out(name("pong"), uri("tcp://localhost/pong"), root_client);
+  EXPECT_EQ(by_name.because, "rule 1: allow out * tcp:localhost");
+  EXPECT_FALSE(by_name.depends_on_addresses);
+  // After it, the name's deny depends on the addresses: an address may be allowed first.
+  Policy allow_block = policy_of({"allow out * tcp:127.0.0.0/8", "deny out * tcp:localhost"});
+  const auto denied_by_name = allow_block.check_out(name("pong"), uri("tcp://localhost/pong"), root_client);
+  EXPECT_EQ(denied_by_name.action, Action::deny);
+  EXPECT_TRUE(denied_by_name.depends_on_addresses);
+  EXPECT_EQ(allow_block.check_out(name("pong"), uri("tcp://localhost/pong"), root_client, &loopback).because,
+            "rule 1: allow out * tcp:127.0.0.0/8");
+  EXPECT_EQ(allow_block.check_out(name("pong"), uri("tcp://localhost/pong"), root_client, &elsewhere).because,
+            "rule 2: deny out * tcp:localhost");
+  // With out denied by default, a block may allow a name's address.
+  Policy closed = policy_of({"allow out * tcp:192.0.2.0/24"});
+  closed.set_default(Direction::out, Action::deny);
+  EXPECT_TRUE(closed.check_out(name("pong"), uri("tcp://vm/pong"), root_client).depends_on_addresses);
+  EXPECT_EQ(closed.check_out(name("pong"), uri("tcp://vm/pong"), root_client, &elsewhere).action, Action::allow);
+  EXPECT_EQ(closed.check_out(name("pong"), uri("tcp://vm/pong"), root_client, &loopback).because, "default out deny");
+  // The destination's service counts per address too.
+  const auto alias = policy_of({"deny out secret tcp:127.0.0.0/8"});
+  EXPECT_TRUE(alias.check_out(name("x"), uri("tcp://localhost/secret"), root_client).depends_on_addresses);
+  EXPECT_EQ(alias.check_out(name("x"), uri("tcp://localhost/secret"), root_client, &loopback).action, Action::deny);
+  EXPECT_EQ(alias.check_out(name("x"), uri("tcp://localhost/secret"), root_client, &elsewhere).action, Action::allow);
+}
+
 TEST(ThePolicy, DeniesInAndAllowsOutByDefault) {
   const Policy policy = policy_of({"allow in pong tcp:127.0.0.1", "deny out secret *"});
   const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.9", 1, "", ""};

@@ -67,23 +67,6 @@ TEST(TcpdHandshake, RefusesAFrameThatIsNotAnObjectOfTheRightShape) {
   }
 }
 
-TEST(TcpdConnectRequest, TakesTheUriAndServiceFromIpcd) {
-  const auto request = tcpd::parse_connect_request(
-      {MessageType::connect, 0,
-       R"({"uri":"tcp://127.0.0.1:9000/pong","service":"pong","client":{"uid":0,"gid":0,"pid":1}})"});
-  EXPECT_EQ(request.uri, "tcp://127.0.0.1:9000/pong");
-  EXPECT_EQ(request.service, "pong");
-  for (const char* payload : {"{}", R"({"uri":5,"service":"pong"})", R"({"uri":"tcp://h/pong"})", "[]", "x"}) {
-    try {
-      (void)tcpd::parse_connect_request({MessageType::connect, 0, payload});
-      ADD_FAILURE() << payload;
-    } catch (const Error& e) {
-      EXPECT_EQ(e.code(), ErrorCode::bad_request) << payload;
-    }
-  }
-  EXPECT_THROW((void)tcpd::parse_connect_request(Message::data("{}")), Error);
-}
-
 }  // namespace
 }  // namespace ipc::test
 

@@ -1,4 +1,4 @@
-// Unit tests of websocketd's pure parts: origin patterns, static file paths, and the mapping
+// Unit tests of websocketd's pure parts: origin patterns, Host names, static file paths, and the mapping
 // between WebSocket messages and libipc frames.
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -7,6 +7,7 @@
 #include <ipc/glob.hpp>
 #include <ipc/message.hpp>
 
+#include "host_names.hpp"
 #include "mapping.hpp"
 #include "origin.hpp"
 #include "static_path.hpp"
@@ -14,6 +15,54 @@
 
 namespace websocketd {
 namespace {
+
+boost::asio::ip::address ip(const char* text) { return boost::asio::ip::make_address(text); }
+
+TEST(HostOf, TakesTheHostPartOfAHostHeader) {
+  EXPECT_EQ(host_of("Example.ORG:8080"), "example.org");
+  EXPECT_EQ(host_of("example.org."), "example.org");
+  EXPECT_EQ(host_of("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(host_of("[::1]:80"), "::1");
+  EXPECT_EQ(host_of("[0:0::FFFF:127.0.0.1]"), "127.0.0.1");
+  for (const char* bad : {"", ":80", "host:", "host:80x", "host:123456", "[::1", "[::1]x", "[1.2.3.4]", "::1:80",
+                          "a b", "evil.example/x", "host\r\nX: y", "[::1]:", "."}) {
+    EXPECT_EQ(host_of(bad), "") << bad;
+  }
+}
+
+TEST(HostPolicy, AnswersToItsOwnAddressLocalhostOnLoopbackAndTheMachineName) {
+  const HostPolicy policy({}, "box");
+  EXPECT_TRUE(policy.allows("127.0.0.1:8080", ip("127.0.0.1")));
+  EXPECT_TRUE(policy.allows("127.0.0.1:8080", ip("::ffff:127.0.0.1")));
+  EXPECT_TRUE(policy.allows("[::1]:8080", ip("::1")));
+  EXPECT_TRUE(policy.allows("localhost:8080", ip("127.0.0.1")));
+  EXPECT_TRUE(policy.allows("LOCALHOST.", ip("::1")));
+  EXPECT_TRUE(policy.allows("app.localhost", ip("127.0.0.2")));
+  EXPECT_TRUE(policy.allows("box:8080", ip("192.0.2.1")));
+  EXPECT_TRUE(policy.allows("192.0.2.1", ip("192.0.2.1")));
+  // DNS rebinding: a name that is not ours, whatever address it points at.
+  EXPECT_FALSE(policy.allows("evil.example:8080", ip("127.0.0.1")));
+  EXPECT_FALSE(policy.allows("localhost.evil.example", ip("127.0.0.1")));
+  EXPECT_FALSE(policy.allows("evillocalhost", ip("127.0.0.1")));
+  // Another address than the one the connection arrived on; localhost off loopback.
+  EXPECT_FALSE(policy.allows("127.0.0.2", ip("127.0.0.1")));
+  EXPECT_FALSE(policy.allows("10.0.0.1", ip("192.0.2.1")));
+  EXPECT_FALSE(policy.allows("localhost", ip("192.0.2.1")));
+  // No Host, or a malformed one.
+  EXPECT_FALSE(policy.allows("", ip("127.0.0.1")));
+  EXPECT_FALSE(policy.allows("127.0.0.1:x", ip("127.0.0.1")));
+  EXPECT_FALSE(HostPolicy({}, "").allows("", ip("127.0.0.1")));
+}
+
+TEST(HostPolicy, AddsTheConfiguredNamesAndGlobs) {
+  const HostPolicy policy({"pong.example.org", "*.ipc.example"}, "");
+  EXPECT_TRUE(policy.allows("Pong.Example.org:443", ip("192.0.2.1")));
+  EXPECT_TRUE(policy.allows("a.b.ipc.example", ip("192.0.2.1")));
+  EXPECT_FALSE(policy.allows("ipc.example", ip("192.0.2.1")));
+  EXPECT_FALSE(policy.allows("pong.example.org.evil.example", ip("192.0.2.1")));
+  EXPECT_TRUE(HostPolicy({"*"}, "").allows("anything:1", ip("192.0.2.1")));
+  EXPECT_TRUE(HostPolicy({"*"}, "").allows("", ip("192.0.2.1")));
+}
 
 TEST(OriginPolicy, MatchesGlobsCaseInsensitively) {
   EXPECT_TRUE(ipc::glob_match("https://*.example.org", "https://app.EXAMPLE.org", ipc::Case::insensitive));

@@ -82,7 +82,10 @@ class Client {
       if (!options_.origin.empty()) request.set(http::field::origin, options_.origin);
     }));
     websocket::response_type response;
-    auto [ec] = co_await ws_.async_handshake(response, options_.host + ":" + options_.port, options_.target,
+    // Host as RFC 7230 writes it: an IPv6 address in brackets.
+    const bool v6 = options_.host.find(':') != std::string::npos;
+    const std::string host = (v6 ? "[" + options_.host + "]" : options_.host) + ":" + options_.port;
+    auto [ec] = co_await ws_.async_handshake(response, host, options_.target,
                                              asio::as_tuple(asio::use_awaitable));
     if (ec) {
       std::string body = response.body();

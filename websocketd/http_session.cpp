@@ -5,6 +5,7 @@
 #include <ipc/broker.hpp>
 #include <ipc/log.hpp>
 #include <ipc/service_name.hpp>
+#include <ipc/text.hpp>
 
 #include "mapping.hpp"
 #include "relay.hpp"
@@ -33,6 +34,31 @@ http::status status_for(ipc::ErrorCode code) {
     case ipc::ErrorCode::internal: break;
   }
   return http::status::internal_server_error;
+}
+
+// The status for a request the parser refused (nullopt: the stream ended or failed, no answer).
+std::optional<http::status> status_for_malformed(const boost::system::error_code& error) {
+  if (error.category() != http::make_error_code(http::error::bad_method).category()) return std::nullopt;
+  if (error == http::error::end_of_stream || error == http::error::partial_message) return std::nullopt;
+  if (error == http::error::header_limit) return http::status::request_header_fields_too_large;
+  if (error == http::error::body_limit) return http::status::payload_too_large;
+  return http::status::bad_request;
+}
+
+// Answers `status` with `body` ("code: text") outside any request, and ends the connection.
+template <class Stream>
+asio::awaitable<void> refuse(Stream& stream, http::status status, std::string body, Context& context) {
+  http::response<http::string_body> response{status, 11};
+  response.set(http::field::server, "websocketd (ipc)");
+  response.set(http::field::content_type, "text/plain; charset=utf-8");
+  response.set(http::field::cache_control, "no-store");
+  response.keep_alive(false);
+  response.body() = std::move(body) + "\n";
+  response.prepare_payload();
+  beast::get_lowest_layer(stream).expires_after(context.settings.timeout);
+  co_await http::async_write(stream, response, use_nothrow);
+  boost::system::error_code ignored;
+  beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
 // Everything a relay needs, kept alive by the session the Service runs for it.
@@ -137,9 +163,25 @@ asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::strin
     if (read_error) {
       if (read_error != http::error::end_of_stream && read_error != beast::error::timeout)
         ipc::log_debug("http ", peer, ": ", read_error.message());
+      // A request that is not HTTP gets the answer an HTTP server gives, then the connection ends.
+      if (const auto status = status_for_malformed(read_error)) {
+        ipc::log_info(scheme, " ", peer, ": ", read_error.message(), ": answered ", static_cast<int>(*status));
+        co_await refuse(stream, *status, "bad-request: " + read_error.message(), context);
+        co_return;
+      }
       break;
     }
     Request request = parser.release();
+    // The Host check before anything else: a DNS-rebinding page names a host that is not ours.
+    const std::string_view host = request[http::field::host];
+    if (!context.settings.hosts.allows(host, beast::get_lowest_layer(stream).socket().local_endpoint().address())) {
+      const std::string why = host.empty() ? "denied: a Host header is required"
+                                           : "denied: " + ipc::printable(host) +
+                                                 " is not a name of this websocketd (--host NAME adds one)";
+      ipc::log_info(scheme, " ", peer, " ", ipc::printable(std::string_view(request.target())), ": ", why);
+      co_await refuse(stream, host.empty() ? http::status::bad_request : http::status::misdirected_request, why, context);
+      co_return;
+    }
     if (websocket::is_upgrade(request)) {
       co_await upgrade(std::move(stream), std::move(request), std::move(slot), peer, scheme, context);
       co_return;

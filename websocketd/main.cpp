@@ -48,6 +48,10 @@ int main(int argc, char* argv[]) {
       ("no-listen", "no TCP listener: outbound ws:// for ipcd only")
       ("static-dir", ipc::po::value<std::string>()->value_name("DIR"),
        "serve the files under DIR over HTTP (GET, HEAD; DIR/index.html for /)")
+      ("host", ipc::po::value<std::vector<std::string>>()->value_name("NAME")->composing(),
+       "a name this websocketd answers to in the Host header (repeatable; a glob such as\n"
+       "\"*.example.org\"; \"*\" turns the check off). Always: the address a connection arrived on,\n"
+       "localhost on loopback, and this machine's host name. Any other Host gets 421 (DNS rebinding)")
       ("origin", ipc::po::value<std::vector<std::string>>()->value_name("PATTERN")->composing(),
        "allow WebSocket connections from pages of this origin (repeatable; glob on the origin, or\n"
        "on its host[:port] when the pattern has no \"://\"; \"*\" allows all). Default: only pages\n"
@@ -89,6 +93,14 @@ int main(int argc, char* argv[]) {
     settings.static_dir = std::filesystem::canonical(flags["static-dir"].as<std::string>(), ec);
     if (ec || !std::filesystem::is_directory(settings.static_dir))
       command_line.fail("--static-dir: " + flags["static-dir"].as<std::string>() + " is not a directory");
+  }
+  if (flags.count("host")) {
+    auto patterns = flags["host"].as<std::vector<std::string>>();
+    for (const auto& p : patterns) {
+      if (p.empty() || p.size() > 253 || p.find_first_of(" \t:/[]") != std::string::npos)
+        command_line.fail("--host: '" + p + "' is not a host name or glob (no port, no scheme)");
+    }
+    settings.hosts = websocketd::HostPolicy(std::move(patterns));
   }
   if (flags.count("origin")) {
     auto patterns = flags["origin"].as<std::vector<std::string>>();

@@ -1,9 +1,7 @@
 // Outbound ws:// and wss:// (see outbound.hpp).
 #include "outbound.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <nlohmann/json.hpp>
-
+#include <ipc/delegation.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
 #include <ipc/tls.hpp>
@@ -30,16 +28,10 @@ asio::awaitable<ipc::Message> first_frame(ipc::Connection& ipcd, std::chrono::mi
   co_return request;
 }
 
-ipc::Uri parse_connect(const std::string& payload, ipc::Scheme scheme) {
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(payload);
-  } catch (const nlohmann::json::exception& e) {
-    throw ipc::Error(ipc::ErrorCode::bad_request, std::string("CONNECT is not valid JSON: ") + e.what());
-  }
-  if (!body.is_object() || !body.contains("uri") || !body["uri"].is_string())
-    throw ipc::Error(ipc::ErrorCode::bad_request, "CONNECT needs a string \"uri\"");
-  auto uri = ipc::Uri::parse(body["uri"].get<std::string>());
+// ipcd's CONNECT (ipc::parse_connect_request), for this socket's scheme and without credentials.
+ipc::ConnectRequest parse_connect(const ipc::Message& frame, ipc::Scheme scheme) {
+  ipc::ConnectRequest request = ipc::parse_connect_request(frame);
+  const ipc::Uri& uri = request.uri;
   if (uri.scheme() != scheme)
     throw ipc::Error(ipc::ErrorCode::unsupported_scheme, "websocketd on " + std::string(ipc::to_string(scheme)) +
                                                              " opens " + std::string(ipc::to_string(scheme)) +
@@ -47,7 +39,7 @@ ipc::Uri parse_connect(const std::string& payload, ipc::Scheme scheme) {
   if (!uri.user().empty() || uri.password())
     throw ipc::Error(ipc::ErrorCode::bad_request,
                      std::string(ipc::to_string(scheme)) + ":// carries no credentials (websocketd has no use for them)");
-  return uri;
+  return request;
 }
 
 // A remote websocketd's refusal: its status, and the "code: text" it put in the body.
@@ -60,7 +52,8 @@ ipc::Error refusal_error(const ipc::Uri& uri, const websocket::response_type& re
   ipc::ErrorCode code = ipc::ErrorCode::refused;
   switch (response.result()) {
     case http::status::bad_request: code = ipc::ErrorCode::bad_request; break;
-    case http::status::forbidden: code = ipc::ErrorCode::denied; break;
+    case http::status::forbidden:
+    case http::status::misdirected_request: code = ipc::ErrorCode::denied; break;
     case http::status::not_found: code = ipc::ErrorCode::not_found; break;
     case http::status::service_unavailable: code = ipc::ErrorCode::unavailable; break;
     case http::status::gateway_timeout: code = ipc::ErrorCode::timeout; break;
@@ -70,28 +63,14 @@ ipc::Error refusal_error(const ipc::Uri& uri, const websocket::response_type& re
                               std::to_string(response.result_int()) + ")");
 }
 
-// The TCP connection, within the deadline.
-asio::awaitable<beast::tcp_stream> connect_tcp(const ipc::Uri& uri, Clock::time_point deadline) {
-  using namespace asio::experimental::awaitable_operators;
-  const auto executor = co_await asio::this_coro::executor;
-  tcp::resolver resolver(executor);
-  asio::steady_timer timer(executor, deadline);
-  auto resolved = co_await (resolver.async_resolve(uri.host(), std::to_string(uri.port()), use_nothrow) ||
-                            timer.async_wait(use_nothrow));
-  if (resolved.index() == 1) throw ipc::Error(ipc::ErrorCode::timeout, "resolving " + uri.host() + " took too long");
-  auto [resolve_error, endpoints] = std::get<0>(std::move(resolved));
-  if (resolve_error)
-    throw ipc::Error(ipc::ErrorCode::unreachable, "cannot resolve " + uri.host() + ": " + resolve_error.message());
-
-  beast::tcp_stream stream(executor);
+// The TCP connection, within the deadline: resolved once, checked with ipcd when its rules name
+// addresses (ipc::open_tcp).
+asio::awaitable<beast::tcp_stream> connect_tcp(ipc::Connection& ipcd, const ipc::ConnectRequest& request,
+                                               Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  tcp::socket socket = co_await ipc::open_tcp(ipcd, request, left);
+  beast::tcp_stream stream(std::move(socket));
   stream.expires_at(deadline);
-  auto [connect_error, endpoint] = co_await stream.async_connect(endpoints, use_nothrow);
-  if (connect_error == beast::error::timeout)
-    throw ipc::Error(ipc::ErrorCode::timeout, "connecting to " + uri.authority() + " took too long");
-  if (connect_error == asio::error::connection_refused)
-    throw ipc::Error(ipc::ErrorCode::refused, uri.authority() + " refused the connection");
-  if (connect_error)
-    throw ipc::Error(ipc::ErrorCode::unreachable, "cannot connect to " + uri.authority() + ": " + connect_error.message());
   stream.socket().set_option(tcp::no_delay(true));
   co_return stream;
 }
@@ -140,11 +119,13 @@ asio::awaitable<void> handshake(Ws& ws, const ipc::Uri& uri, const Settings& set
 
 // Connects, handshakes, answers ipcd and relays: one WebSocket stream type, ws:// or wss://.
 template <class Ws>
-asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Uri& uri, Context& context) {
+asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::ConnectRequest& request,
+                                        Context& context) {
+  const ipc::Uri& uri = request.uri;
   std::optional<Ws> ws;
   try {
     const auto deadline = Clock::now() + context.settings.timeout;
-    beast::tcp_stream stream = co_await connect_tcp(uri, deadline);
+    beast::tcp_stream stream = co_await connect_tcp(ipcd, request, deadline);
     if constexpr (std::is_same_v<Ws, WssStream>)
       ws.emplace(co_await secure(std::move(stream), uri, context));
     else
@@ -164,12 +145,12 @@ asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Uri& u
 
 asio::awaitable<void> outbound_session(ipc::Connection& ipcd, ipc::Scheme scheme, Context& context) {
   const auto request = co_await first_frame(ipcd, context.settings.timeout);
-  const auto uri = parse_connect(request.payload, scheme);
-  ipc::log_debug("outbound ", uri.str(), ": connecting");
+  const ipc::ConnectRequest connect = parse_connect(request, scheme);
+  ipc::log_debug("outbound ", connect.uri.str(), ": connecting");
   if (scheme == ipc::Scheme::wss)
-    co_await connect_and_relay<WssStream>(ipcd, uri, context);
+    co_await connect_and_relay<WssStream>(ipcd, connect, context);
   else
-    co_await connect_and_relay<WsStream>(ipcd, uri, context);
+    co_await connect_and_relay<WsStream>(ipcd, connect, context);
 }
 
 }  // namespace websocketd

@@ -16,6 +16,7 @@
 #include <ipc/trust.hpp>
 
 #include "beast.hpp"
+#include "host_names.hpp"
 #include "origin.hpp"
 
 namespace websocketd {
@@ -25,6 +26,7 @@ struct Settings {
   std::optional<tcp::endpoint> listen;  // nullopt: --no-listen
   std::filesystem::path static_dir;     // empty: no static files
   OriginPolicy origins;
+  HostPolicy hosts;  // the names Host may give (--host), besides the listener's own
   std::size_t max_message = ipc::default_max_payload;
   std::size_t max_connections = 1024;
   std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it

@@ -68,4 +68,14 @@ std::string printable(std::string_view text) {
   return out;
 }
 
+std::string seconds_text(std::chrono::milliseconds duration) {
+  std::string out = std::to_string(duration.count() / 1000);
+  if (const auto ms = duration.count() % 1000; ms != 0) {
+    std::string fraction = std::to_string(1000 + ms).substr(1);
+    while (fraction.back() == '0') fraction.pop_back();
+    out += "." + fraction;
+  }
+  return out + " s";
+}
+
 }  // namespace ipc

@@ -224,6 +224,12 @@ Uri Uri::parse(std::string_view text) {
     }
   }
 
+  // 0.0.0.0 and :: are no address to connect to; the kernel takes them for this host, past
+  // every rule written for 127.0.0.0/8 or ::1.
+  if (uri.host_ == "0.0.0.0" || uri.host_ == "::")
+    fail(text, "'" + uri.host_ + "' is the unspecified address, not one to connect to (for this host write " +
+                   (uri.host_is_ipv6_ ? "[::1]" : "127.0.0.1") + ")");
+
   uri.port_ = default_port(*scheme);
   if (has_port) {
     if (port_text.empty() || port_text.size() > 5) fail(text, "the port must be a number from 1 to 65535");

@@ -2,6 +2,7 @@
 // that an ERROR from a remote host cannot move a terminal's cursor or forge a log line.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 #include <string_view>
@@ -18,5 +19,8 @@ namespace ipc {
 // `text` with every control character (C0, DEL, and C1 as UTF-8) and every byte that is not
 // part of well-formed UTF-8 written as \xNN; everything else as it was.
 [[nodiscard]] std::string printable(std::string_view text);
+
+// A duration for messages: "10 s", "1.5 s", "0.25 s".
+[[nodiscard]] std::string seconds_text(std::chrono::milliseconds duration);
 
 }  // namespace ipc

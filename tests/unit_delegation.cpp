@@ -1,0 +1,231 @@
+// Unit tests for ipc/delegation.hpp: ipcd's CONNECT, the address lists, and ipc::open_tcp
+// with a fake ipcd on a socket pair and a real listener on loopback.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+
+#include <boost/asio/ip/tcp.hpp>
+#include <functional>
+#include <ipc/delegation.hpp>
+#include <ipc/error.hpp>
+#include <optional>
+
+namespace {
+
+namespace asio = ipc::asio;
+using namespace std::chrono_literals;
+using asio::ip::tcp;
+using ipc::Error;
+using ipc::ErrorCode;
+using ipc::Message;
+using ipc::MessageType;
+
+ErrorCode code_of(const std::function<void()>& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.code();
+  }
+  ADD_FAILURE() << "no ipc::Error thrown";
+  return ErrorCode::internal;
+}
+
+TEST(ConnectRequest, RoundTripsTheUriTheClientAndTheCheck) {
+  ipc::ConnectRequest request{ipc::Uri::parse("tls://alice:s%40cret@host.example:9443/pong"), {}, true};
+  request.client.uid = 1000;
+  request.client.gid = 100;
+  request.client.pid = 4242;
+  const auto parsed = ipc::parse_connect_request(ipc::encode_connect_request(request));
+  EXPECT_EQ(parsed.uri, request.uri);
+  EXPECT_EQ(parsed.uri.password(), "s@cret");
+  EXPECT_EQ(parsed.client.uid, 1000u);
+  EXPECT_EQ(parsed.client.gid, 100u);
+  EXPECT_EQ(parsed.client.pid, 4242);
+  EXPECT_TRUE(parsed.check_addresses);
+  request.check_addresses = false;
+  const auto plain = ipc::encode_connect_request(request);
+  EXPECT_EQ(plain.payload.find("check-addresses"), std::string::npos) << plain.payload;
+  EXPECT_FALSE(ipc::parse_connect_request(plain).check_addresses);
+}
+
+TEST(ConnectRequest, TakesTheMinimalForm) {
+  const auto parsed = ipc::parse_connect_request({MessageType::connect, 0, R"({"uri":"tcp://127.0.0.1:9000/pong"})"});
+  EXPECT_EQ(parsed.uri.str(), "tcp://127.0.0.1:9000/pong");
+  EXPECT_FALSE(parsed.check_addresses);
+}
+
+TEST(ConnectRequest, RefusesWhatIsNotAWellFormedRequest) {
+  for (const char* payload :
+       {"", "x", "[]", "{}", "null", R"({"uri":5})", R"({"uri":"tcp://h/pong","service":"other"})",
+        R"({"uri":"tcp://h/pong","service":5})", R"({"uri":"pong"})", R"({"uri":"unix:pong"})",
+        R"({"uri":"tcp://0.0.0.0/pong"})", R"({"uri":"tcp://0x7f000001/pong"})", R"({"uri":"tcp://h/../x"})",
+        R"({"uri":"tcp://h/pong","check-addresses":"yes"})", R"({"uri":"tcp://h/pong","client":[]})",
+        R"({"uri":"tcp://h/pong","client":{"uid":"0"}})", R"({"uri":"tcp://h/pong","extra":1})"}) {
+    EXPECT_EQ(code_of([&] { (void)ipc::parse_connect_request({MessageType::connect, 0, payload}); }),
+              ErrorCode::bad_request)
+        << payload;
+  }
+  EXPECT_EQ(code_of([] { (void)ipc::parse_connect_request(Message::data(R"({"uri":"tcp://h/pong"})")); }),
+            ErrorCode::bad_request);
+}
+
+TEST(AddressList, TakesCanonicalAddressesOnly) {
+  const auto list = ipc::parse_address_list("addresses", ipc::encode_address_list("addresses", {"127.0.0.1", "::1"}));
+  EXPECT_EQ(list, (std::vector<std::string>{"127.0.0.1", "::1"}));
+  EXPECT_TRUE(ipc::parse_address_list("allowed", Message::data(R"({"allowed":[]})")).empty());
+  for (const char* payload :
+       {"", "[]", R"({"allowed":["127.0.0.1"]})", R"({"addresses":"127.0.0.1"})", R"({"addresses":[1]})",
+        R"({"addresses":["localhost"]})", R"({"addresses":["::ffff:127.0.0.1"]})", R"({"addresses":["0x7f000001"]})",
+        R"({"addresses":["0:0::1"]})", R"({"addresses":[],"more":1})"}) {
+    EXPECT_EQ(code_of([&] { (void)ipc::parse_address_list("addresses", Message::data(payload)); }),
+              ErrorCode::bad_request)
+        << payload;
+  }
+  std::vector<std::string> many(ipc::max_checked_addresses + 1, "10.0.0.1");
+  EXPECT_EQ(code_of([&] { (void)ipc::parse_address_list("addresses", ipc::encode_address_list("addresses", many)); }),
+            ErrorCode::bad_request);
+  EXPECT_EQ(code_of([] { (void)ipc::parse_address_list("addresses", {MessageType::lookup, 0, R"({"addresses":[]})"}); }),
+            ErrorCode::bad_request);
+}
+
+// A loopback listener, a fake ipcd on the other end of a socket pair, and ipc::open_tcp between.
+class OpenTcp : public ::testing::Test {
+ protected:
+  OpenTcp() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+    int fds[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds), 0);
+    daemon_side_.emplace(ipc::UnixSocket(io_, asio::local::stream_protocol(), fds[0]));
+    ipcd_side_.emplace(ipc::UnixSocket(io_, asio::local::stream_protocol(), fds[1]));
+  }
+
+  [[nodiscard]] std::uint16_t port() const { return acceptor_.local_endpoint().port(); }
+
+  // Runs open_tcp for `uri` (with or without the check) against `ipcd`, the fake ipcd's part.
+  // Returns the error it threw, or nullopt when it connected.
+  std::optional<Error> open(const std::string& uri, bool check,
+                            std::function<asio::awaitable<void>(ipc::Connection&)> ipcd = nullptr) {
+    std::optional<Error> failure;
+    bool finished = false;
+    asio::co_spawn(
+        io_,
+        [&]() -> asio::awaitable<void> {
+          try {
+            // A named local, not a temporary in the co_await: GCC 12 destroys those twice.
+            const ipc::ConnectRequest request{ipc::Uri::parse(uri), {}, check};
+            tcp::socket socket = co_await ipc::open_tcp(*daemon_side_, request, 5s);
+            EXPECT_TRUE(socket.is_open());
+          } catch (const Error& e) {
+            failure = e;
+          }
+          finished = true;
+        },
+        asio::detached);
+    if (ipcd) asio::co_spawn(io_, ipcd(*ipcd_side_), asio::detached);
+    io_.run_for(10s);
+    io_.restart();
+    EXPECT_TRUE(finished);
+    return failure;
+  }
+
+  // Did a connection reach the listener?
+  bool reached() {
+    acceptor_.non_blocking(true);
+    boost::system::error_code ec;
+    tcp::socket peer(io_);
+    acceptor_.accept(peer, ec);
+    return !ec;
+  }
+
+  asio::io_context io_;
+  tcp::acceptor acceptor_;
+  std::optional<ipc::Connection> daemon_side_;
+  std::optional<ipc::Connection> ipcd_side_;
+};
+
+TEST_F(OpenTcp, ConnectsToAHostNameWithoutAskingWhenNotTold) {
+  EXPECT_FALSE(open("tcp://localhost:" + std::to_string(port()) + "/pong", false));
+  EXPECT_TRUE(reached());
+}
+
+TEST_F(OpenTcp, ReportsTheAddressesAndConnectsToAnAllowedOne) {
+  std::vector<std::string> reported;
+  const auto ipcd = [&](ipc::Connection& connection) -> asio::awaitable<void> {
+    Message request;
+    if (!co_await connection.receive(request, 5s)) co_return;
+    reported = ipc::parse_address_list("addresses", request);
+    const std::vector<std::string> allowed{"127.0.0.1"};
+    co_await connection.send(ipc::encode_address_list("allowed", allowed));
+  };
+  const auto failure = open("tcp://LOCALHOST:" + std::to_string(port()) + "/pong", true, ipcd);
+  EXPECT_FALSE(failure) << failure->what();
+  EXPECT_EQ(reported, std::vector<std::string>{"127.0.0.1"});
+  EXPECT_TRUE(reached());
+}
+
+TEST_F(OpenTcp, ConnectsNowhereWhenIpcdDenies) {
+  const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
+                            [](ipc::Connection& ipcd) -> asio::awaitable<void> {
+                              Message request;
+                              co_await ipcd.receive(request, 5s);
+                              co_await ipcd.send(Message::error("denied: rule 1: deny out * tcp:127.0.0.0/8"));
+                            });
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->code(), ErrorCode::denied);
+  EXPECT_EQ(failure->text(), "rule 1: deny out * tcp:127.0.0.0/8");
+  EXPECT_FALSE(reached());
+}
+
+TEST_F(OpenTcp, ConnectsNowhereWhenNoneOfTheAddressesIsAllowed) {
+  for (const char* allowed : {R"({"allowed":[]})", R"({"allowed":["10.0.0.1"]})"}) {
+    const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
+                              [&](ipc::Connection& ipcd) -> asio::awaitable<void> {
+                                Message request;
+                                co_await ipcd.receive(request, 5s);
+                                co_await ipcd.send(Message::data(allowed));
+                              });
+    ASSERT_TRUE(failure) << allowed;
+    EXPECT_EQ(failure->code(), ErrorCode::denied) << allowed;
+    EXPECT_FALSE(reached()) << allowed;
+  }
+}
+
+TEST_F(OpenTcp, AMalformedAnswerFromIpcdIsABadRequestAndConnectsNowhere) {
+  const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
+                            [](ipc::Connection& ipcd) -> asio::awaitable<void> {
+                              Message request;
+                              co_await ipcd.receive(request, 5s);
+                              co_await ipcd.send(Message::data("ok"));
+                            });
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->code(), ErrorCode::bad_request);
+  EXPECT_FALSE(reached());
+}
+
+TEST_F(OpenTcp, IpcdGoingAwayDuringTheCheckIsUnavailable) {
+  const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
+                            [](ipc::Connection& ipcd) -> asio::awaitable<void> {
+                              Message request;
+                              co_await ipcd.receive(request, 5s);
+                              ipcd.close();
+                            });
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->code(), ErrorCode::unavailable);
+  EXPECT_FALSE(reached());
+}
+
+TEST_F(OpenTcp, AHostThatDoesNotResolveIsUnreachable) {
+  // .invalid never resolves (RFC 6761).
+  const auto failure = open("tcp://no-such-host.invalid:9000/pong", true);
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->code(), ErrorCode::unreachable);
+  EXPECT_NE(failure->text().find("cannot resolve no-such-host.invalid"), std::string::npos) << failure->text();
+}
+
+TEST_F(OpenTcp, AClosedPortIsRefused) {
+  const auto closed = port();
+  acceptor_.close();
+  const auto failure = open("tcp://127.0.0.1:" + std::to_string(closed) + "/pong", false);
+  ASSERT_TRUE(failure);
+  EXPECT_EQ(failure->code(), ErrorCode::refused);
+}
+
+}  // namespace
