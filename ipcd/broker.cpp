@@ -395,18 +395,22 @@ asio::awaitable<void> Broker::serve_legacy(ipc::Connection& client) {
   // The original client reads the answer with recv() into a big buffer, then recvmsg()s one byte
   // with the fd. Were both sent at once, its recv() would swallow the fd-bearing byte and the fd
   // with it. So: "ok" first, wait until the client has read it (our socket's unsent+unread
-  // output, SIOCOUTQ, drops to 0; there is no event for that, so we look every millisecond
-  // within the deadline), then one byte carrying the fd.
+  // output, SIOCOUTQ, drops to 0), then one byte carrying the fd. There is no event for that
+  // drop, so we look again after 1 ms, doubling to 100 ms, within the deadline: a client that
+  // reads at once costs one or two looks, and many clients that never read cost ipcd about ten
+  // wakeups a second each, not a thousand.
   ipc::Message answer = ok;
   answer.user_type = request->user_type;
   co_await ipc::async_send_frame_with_fd(client.socket(), answer, -1, left(deadline));
   asio::steady_timer tick(client.socket().get_executor());
+  auto pause = std::chrono::milliseconds(1);
   for (;;) {
     int unread = 0;
     if (::ioctl(client.socket().native_handle(), SIOCOUTQ, &unread) != 0 || unread == 0) break;
     if (Clock::now() >= deadline) throw Error(ErrorCode::timeout, "the client did not read the answer");
-    tick.expires_after(std::chrono::milliseconds(1));
+    tick.expires_at(std::min(Clock::now() + pause, deadline));
     co_await tick.async_wait(ipc::use_nothrow);
+    pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
   // (fd is blocking, as the original client's recv() expects: see serve.)
   co_await ipc::async_send_with_fd(client.socket(), std::string_view("\0", 1), fd.get(), left(deadline));

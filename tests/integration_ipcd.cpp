@@ -1,7 +1,9 @@
 // Integration tests: the real ipcd (with pongd, pong, ipcctl) in a temporary run directory.
 // Protocol daemons are played by the test itself where a test needs to watch CONNECT.
 #include <gtest/gtest.h>
+#include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 
@@ -14,6 +16,7 @@
 #include <nlohmann/json.hpp>
 #include <atomic>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "support/harness.hpp"
@@ -346,6 +349,57 @@ TEST_F(Ipcd, AnswersLegacyClientsOkFirstThenTheFd) {
   ASSERT_EQ(recv_with_fds(fd.get(), std::span<char>(&byte, 1), fds), 1);
   ASSERT_EQ(fds.size(), 1u);
   expect_echo(fds[0].get());
+}
+
+// CPU time (user + system) a process has used, from /proc/PID/stat.
+std::chrono::milliseconds cpu_time(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; fields >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) {
+      stime = std::stol(field);
+      break;
+    }
+  }
+  return std::chrono::milliseconds((utime + stime) * 1000 / ::sysconf(_SC_CLK_TCK));
+}
+
+TEST_F(Ipcd, LegacyClientsThatNeverReadTheirAnswerCostLittleCpuAndTimeOut) {
+  auto ipcd = start("ipcd", {"--timeout", "3"});
+  auto pongd = start("pongd");
+  // 300 original-client lookups whose client never reads "ok": ipcd waits for each to drain.
+  std::vector<UniqueFd> stuck;
+  for (int i = 0; i < 300; ++i) {
+    stuck.push_back(connect_raw(rundir / "network"));
+    write_all(stuck.back().get(), encode(Message{MessageType::lookup, 3, "pong;"}));
+  }
+  // Every one has its "ok" waiting unread: ipcd is in the wait for all of them now.
+  for (const auto& fd : stuck) {
+    pollfd p{fd.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1);
+  }
+  const auto cpu_before = cpu_time(ipcd.pid());
+  const auto wall_before = std::chrono::steady_clock::now();
+  // A well-behaved client meanwhile: served as ever.
+  expect_echo(lookup("pong;").fd.get());
+  // The measurement window (not a synchronisation): ipcd's CPU while it waits.
+  std::this_thread::sleep_for(1500ms);
+  const auto cpu = cpu_time(ipcd.pid()) - cpu_before;
+  const auto wall = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - wall_before);
+  // Looking every millisecond, 300 waiters kept a core busy; backed off, it is a few percent.
+  EXPECT_LT(cpu.count(), wall.count() / 4) << cpu.count() << " ms of CPU in " << wall.count() << " ms";
+  // Within the deadline each waiter ends: ipcd closes the connection, its "ok" still unread.
+  for (const auto& fd : stuck) {
+    pollfd p{fd.get(), POLLRDHUP, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1);
+    EXPECT_TRUE(p.revents & (POLLRDHUP | POLLHUP));
+  }
+  EXPECT_NE(ipcd.log().find("the client did not read the answer"), std::string::npos);
+  expect_echo(lookup("pong;").fd.get());
 }
 
 TEST_F(Ipcd, GivesLegacyClientsErrorsThatAreNeverTwoBytes) {
