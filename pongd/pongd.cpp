@@ -31,21 +31,14 @@ int main(int argc, char* argv[]) {
   command_line.enable_config();
   command_line.options().add_options()
       ("name", ipc::po::value<std::string>()->value_name("NAME")->default_value("pong"),
-       "service name: listen on RUNDIR/NAME")
-      ("max-message", ipc::po::value<std::size_t>()->value_name("BYTES")->default_value(ipc::default_max_payload),
-       "largest frame payload accepted; larger ones get ERROR too-large")
-      ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
-       "clients served at once; more wait until one leaves");
+       "service name: listen on RUNDIR/NAME");
+  ipc::add_service_flags(command_line);  // --max-message, --max-connections, --max-buffered, --idle-timeout
   const auto flags = command_line.parse(argc, argv);
 
   // 2. Configuration checks.
   const auto name_text = flags["name"].as<std::string>();
   if (auto why = ipc::ServiceName::why_invalid(name_text); !why.empty()) command_line.fail("--name: " + why);
-  ipc::ServiceOptions options;
-  options.limits.max_payload = flags["max-message"].as<std::size_t>();
-  options.max_connections = flags["max-connections"].as<std::size_t>();
-  if (options.limits.max_payload > 0xffffffffu) command_line.fail("--max-message: at most 4294967295");
-  if (options.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
+  const ipc::ServiceOptions options = ipc::service_options(command_line, flags);
 
   // 3. The server object, 4. run.
   try {

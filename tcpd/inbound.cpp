@@ -2,6 +2,8 @@
 // handshake first), send their handshake (DESIGN §7); tcpd authenticates them (§14: a verified
 // client certificate, a pre-shared key, a password from --users); the local ipcd decides with
 // INBOUND (§8); tcpd answers ok and relays to the local service, or answers ERROR and closes.
+#include <sys/socket.h>
+
 #include <boost/asio/thread_pool.hpp>
 #include <ipc/address.hpp>
 #include <ipc/broker.hpp>
@@ -53,6 +55,19 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
   const auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;
   const std::string peer_text = ipc::endpoint_text(peer);  // the peer form of DESIGN §8
+  const std::string address = ipc::canonical_address(peer.address().to_string()).value_or(peer.address().to_string());
+  const auto slot = per_peer_.take(address);
+  if (!slot) {
+    // Before TLS and the handshake: nothing of this connection is worth the work.
+    const Error why(ErrorCode::unavailable, address + " already holds " + std::to_string(per_peer_.max()) +
+                                                " connections to this tcpd (--max-per-peer)");
+    ipc::log_info("inbound from ", peer_text, ": ", why.text());
+    if (!tls) {
+      const std::string frame = ipc::encode(ipc::Message::error(why.payload()));
+      (void)::send(socket.native_handle(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    co_return;
+  }
   tune(socket);
   std::optional<RemoteStream> remote;
   if (tls)

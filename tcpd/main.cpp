@@ -110,6 +110,9 @@ int main(int argc, char* argv[]) {
        "deadline for a handshake, either side, and for ipcd's answers")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
        "inbound connections (and, separately, outbound ones) handled at once; more wait in the backlog")
+      ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
+       "inbound connections one remote address may hold at once (0: no limit; a host's tcpd opens one per "
+       "client it carries); one more is closed before its handshake, told why on plain TCP")
       ("broker-user", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
        "the user ipcd runs as, the only one besides root whose CONNECT is taken on RUNDIR/tcp and RUNDIR/tls "
        "(repeatable; default: the user ipcd if it exists, and tcpd's own user)");
@@ -122,6 +125,7 @@ int main(int argc, char* argv[]) {
   settings.connect_timeout = seconds_flag(command_line, flags, "connect-timeout");
   settings.handshake_timeout = seconds_flag(command_line, flags, "handshake-timeout");
   settings.max_connections = flags["max-connections"].as<std::size_t>();
+  settings.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
   if (settings.max_connections == 0) command_line.fail("--max-connections must be at least 1");
   if (flags.count("no-listen") && (flags.count("listen") || flags.count("listen-tls")))
@@ -159,6 +163,7 @@ int main(int argc, char* argv[]) {
   ipc::ServiceOptions options;
   options.limits.max_payload = tcpd::max_handshake;
   options.max_connections = settings.max_connections;
+  options.shed_idle_after = std::chrono::milliseconds(0);  // its sessions are relays: idle is normal
 
   // 3. The server objects, 4. run.
   try {

@@ -35,7 +35,8 @@ Tcpd::Tcpd(ipc::Service& service, Settings settings)
     : service_(service),
       settings_(std::move(settings)),
       client_tls_(ipc::tls::client_context(settings_.tls)),
-      session_ended_(service.io().get_executor()) {
+      session_ended_(service.io().get_executor()),
+      per_peer_(settings_.max_per_peer) {
   offer_psk(client_tls_.native_handle());
   if (!settings_.listen_tls.empty()) {
     server_tls_.emplace(ipc::tls::server_context(settings_.tls));

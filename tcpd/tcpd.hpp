@@ -16,6 +16,7 @@
 #include <chrono>
 #include <filesystem>
 #include <ipc/connection.hpp>
+#include <ipc/peer_limit.hpp>
 #include <ipc/service.hpp>
 #include <ipc/tls.hpp>
 #include <ipc/trust.hpp>
@@ -41,6 +42,7 @@ struct Settings {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds handshake_timeout{10000};
   std::size_t max_connections = 4096;
+  std::size_t max_per_peer = 0;  // inbound TCP connections one remote address may hold (0: no limit)
   // Who may send CONNECT on RUNDIR/tcp and RUNDIR/tls (--broker-user): ipcd, never a local
   // program that wants past ipcd's out rules or this host's keys.
   // Set by main() (ipc::trusted_users_flag); empty trusts nobody.
@@ -96,6 +98,7 @@ class Tcpd {
   std::list<boost::asio::ip::tcp::acceptor> acceptors_;
   std::list<Relay*> relays_;  // closed at shutdown
   std::size_t inbound_sessions_ = 0;
+  ipc::PeerLimit per_peer_;  // by remote address (--max-per-peer)
   ipc::Signal session_ended_;
   bool stopping_ = false;
   // False once this object is gone. The io_context outlives it (main() made it first), and its

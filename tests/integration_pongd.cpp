@@ -1,7 +1,12 @@
 // Integration tests: the real pongd and pong in a temporary run directory.
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <ipc/client.hpp>
 #include <ipc/error.hpp>
@@ -214,6 +219,194 @@ TEST_F(Pongd, TakesASocketPassedBySystemd) {
   EXPECT_TRUE(std::filesystem::exists(rundir / "pong"));
 }
 
+// A frame header announcing `length` bytes, then `sent` of them.
+std::string partial_frame(std::uint32_t length, std::size_t sent) {
+  std::string bytes(header_size, '\0');
+  encode_header(std::span<std::uint8_t, header_size>(reinterpret_cast<std::uint8_t*>(bytes.data()), header_size),
+                MessageType::data, length, 0);
+  return bytes + std::string(sent, 'x');
+}
+
+TEST_F(Pongd, ClosesAClientIdleLongerThanTheIdleTimeoutAndSaysSo) {
+  auto daemon = start_pongd({"--idle-timeout", "0.5"});
+  auto idle = client();
+  idle.send(Message::data("once"));
+  EXPECT_EQ(idle.receive().payload, "once");
+  // A client that keeps talking is not idle, for longer than the timeout.
+  auto busy = client();
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    busy.send(Message::data("still here"));
+    EXPECT_EQ(busy.receive().payload, "still here");
+    std::this_thread::sleep_for(50ms);  // the pace of a slow client, not a synchronisation
+  }
+  // The idle one was told why, then closed.
+  const auto told = idle.receive();
+  EXPECT_EQ(told.type, MessageType::error);
+  EXPECT_EQ(told.payload, "timeout: idle for 0.5 s: closed (--idle-timeout)");
+  EXPECT_TRUE(closed_within(idle.fd(), 10s));
+  EXPECT_NE(daemon.log().find("idle for 0.5 s"), std::string::npos) << daemon.log();
+}
+
+TEST_F(Pongd, KeepsIdleClientsByDefault) {
+  auto daemon = start_pongd();
+  auto c = client();
+  c.send(Message::data("a"));
+  EXPECT_EQ(c.receive().payload, "a");
+  pollfd p{c.fd(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 1000), 0) << "pongd said something to an idle client";
+  c.send(Message::data("b"));
+  EXPECT_EQ(c.receive().payload, "b");
+}
+
+TEST_F(Pongd, RefusesTheLargestUnfinishedFrameWhenTheBufferBudgetIsSpent) {
+  auto daemon = start_pongd({"--max-buffered", "4194304"});  // 4 MiB for every client together
+  auto big = connect_raw(rundir / "pong");
+  auto small = connect_raw(rundir / "pong");
+  // 3 MiB of a 5 MiB frame, then 2 MiB of a 2.5 MiB one: together over the budget.
+  write_all(big.get(), partial_frame(5 * 1024 * 1024, 3 * 1024 * 1024));
+  write_all(small.get(), partial_frame(2621440, 2 * 1024 * 1024));
+  // The largest holder is refused and closed; the other goes on and gets its whole frame back.
+  FrameDecoder decoder;
+  const auto answer = read_until_eof(big.get());
+  decoder.feed(answer);
+  Message refused;
+  ASSERT_EQ(decoder.next(refused), FrameDecoder::Status::frame) << answer.size();
+  EXPECT_EQ(refused.type, MessageType::error);
+  EXPECT_EQ(refused.payload.rfind("too-large: ", 0), 0u) << refused.payload;
+  EXPECT_NE(refused.payload.find("(4194304 bytes, --max-buffered)"), std::string::npos) << refused.payload;
+  write_all(small.get(), std::string(2621440 - 2 * 1024 * 1024, 'x'));
+  Client rest{std::move(small)};
+  const auto echoed = rest.receive();
+  EXPECT_EQ(echoed.payload, std::string(2621440, 'x'));
+  // And everybody else is served.
+  auto other = client();
+  other.send(Message::data("unharmed"));
+  EXPECT_EQ(other.receive().payload, "unharmed");
+}
+
+// `count` connections to `path` made by a child process running as `uid` (so SO_PEERCRED says
+// `uid`), handed back to this process over a socket pair.
+std::vector<UniqueFd> connect_as(uid_t uid, const std::filesystem::path& path, int count) {
+  int pair[2];
+  EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pair[0]);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(1);
+    for (int i = 0; i < count; ++i) {
+      const UniqueFd fd = connect_raw(path);
+      if (!fd || send_with_fd(pair[1], "c", fd.get()) != 1) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  ::close(pair[1]);
+  const UniqueFd channel(pair[0]);
+  std::vector<UniqueFd> out;
+  for (int i = 0; i < count; ++i) {
+    std::vector<UniqueFd> fds;
+    char byte;
+    if (recv_with_fds(channel.get(), std::span<char>(&byte, 1), fds) != 1 || fds.size() != 1) break;
+    out.push_back(std::move(fds[0]));
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
+  EXPECT_EQ(status, 0);
+  return out;
+}
+
+constexpr uid_t nobody = 65534;
+
+TEST_F(Pongd, LetsOneUidHoldOnlyMaxPerPeerConnections) {
+  ::chmod(dir.path().c_str(), 0755);  // nobody must reach the run directory
+  auto daemon = start_pongd({"--max-per-peer", "3"});
+  auto held = connect_as(nobody, rundir / "pong", 3);
+  ASSERT_EQ(held.size(), 3u);
+  for (auto& fd : held) {
+    Client c{UniqueFd(::dup(fd.get()))};
+    c.send(Message::data("mine"));
+    EXPECT_EQ(c.receive().payload, "mine");
+  }
+  // A fourth from the same uid is told why and closed.
+  auto fourth = connect_as(nobody, rundir / "pong", 1);
+  ASSERT_EQ(fourth.size(), 1u);
+  const auto answer = read_until_eof(fourth[0].get());
+  EXPECT_NE(answer.find("unavailable: uid 65534 already holds 3 connections to this service (--max-per-peer)"),
+            std::string::npos) << answer;
+  // Root (like ipcd's user, connecting for many clients) is not counted; others are served.
+  std::vector<Client> roots;
+  for (int i = 0; i < 5; ++i) roots.push_back(client());
+  for (auto& c : roots) {
+    c.send(Message::data("root"));
+    EXPECT_EQ(c.receive().payload, "root");
+  }
+  // One of nobody's leaves: nobody may connect again.
+  held.pop_back();
+  bool served = false;
+  ASSERT_TRUE(wait_until([&] {
+    auto again = connect_as(nobody, rundir / "pong", 1);
+    if (again.size() != 1) return false;
+    Client c{std::move(again[0])};
+    c.send(Message::data("back"));
+    try {
+      served = c.receive().payload == "back";
+    } catch (const std::exception&) {
+      served = false;
+    }
+    return served;
+  }, 10s));
+}
+
+TEST_F(Pongd, AtTheConnectionCapClosesTheClientIdleLongestToServeANewOne) {
+  auto daemon = start_pongd({"--max-connections", "3"});
+  std::vector<Client> holders;
+  for (int i = 0; i < 3; ++i) holders.push_back(client());
+  // The first two talk now and then; the third connected and said nothing.
+  std::vector<Client*> talking{&holders[0], &holders[1]};
+  const auto until = std::chrono::steady_clock::now() + 1500ms;
+  while (std::chrono::steady_clock::now() < until) {
+    for (Client* c : talking) {
+      c->send(Message::data("busy"));
+      EXPECT_EQ(c->receive().payload, "busy");
+    }
+    std::this_thread::sleep_for(100ms);  // the pace of slow clients, not a synchronisation
+  }
+  // A new client is served: the silent one made room, and was told why.
+  auto newcomer = client();
+  newcomer.send(Message::data("let me in"));
+  EXPECT_EQ(newcomer.receive().payload, "let me in");
+  const auto told = holders[2].receive();
+  EXPECT_EQ(told.type, MessageType::error);
+  EXPECT_EQ(told.payload.rfind("unavailable: closed to make room for a new client: idle for ", 0), 0u) << told.payload;
+  for (Client* c : talking) {
+    c->send(Message::data("still"));
+    EXPECT_EQ(c->receive().payload, "still");
+  }
+}
+
+TEST_F(Pongd, ExitsWithAnErrorWhenItsRunDirectoryOrSocketIsRemoved) {
+  {
+    auto daemon = start_pongd();
+    std::filesystem::remove_all(rundir);
+    EXPECT_EQ(daemon.wait(10s), 1) << daemon.log();
+    // (rm -r takes the socket first, then the directory: either is reported.)
+    EXPECT_NE(daemon.log().find(" was removed: nobody can connect any more; stopping (exit status 1)"),
+              std::string::npos) << daemon.log();
+  }
+  auto daemon = start_pongd();
+  auto other = start_pongd({"--name", "other"});
+  std::filesystem::remove(rundir / "pong");
+  EXPECT_EQ(daemon.wait(10s), 1) << daemon.log();
+  EXPECT_NE(daemon.log().find("the socket " + (rundir / "pong").string() + " was removed"), std::string::npos)
+      << daemon.log();
+  // A service whose socket is still there goes on.
+  EXPECT_TRUE(other.running());
+  auto c = client("other");
+  c.send(Message::data("here"));
+  EXPECT_EQ(c.receive().payload, "here");
+  EXPECT_EQ(other.stop(), 0);
+}
+
 TEST_F(Pongd, BadFlagsExitWithStatusTwoAndSayWhy) {
   struct Case {
     std::string program;
@@ -227,6 +420,10 @@ TEST_F(Pongd, BadFlagsExitWithStatusTwoAndSayWhy) {
       {"pongd", {"--log-level", "loud"}, "--log-level"},
       {"pongd", {"--max-connections", "0"}, "--max-connections"},
       {"pongd", {"--max-connections", "many"}, "max-connections"},
+      {"pongd", {"--idle-timeout", "-1"}, "--idle-timeout: between 0 and 86400 seconds"},
+      {"pongd", {"--idle-timeout", "soon"}, "idle-timeout"},
+      {"pongd", {"--max-buffered", "lots"}, "max-buffered"},
+      {"pongd", {"--max-per-peer", "x"}, "max-per-peer"},
       {"pongd", {"--config", "/nonexistent/pongd.json"}, "cannot read config file"},
       {"pongd", {"--config", "/dev/null"}, "not a regular file (a character device)"},
       {"pong", {"-n", "0"}, "--count"},

@@ -237,6 +237,26 @@ TEST_F(Tcpd, ReachesAHostNameThatAnAddressRuleAllowsUnderDefaultOutDeny) {
   EXPECT_EQ(r.status, 0) << r.err << ipcd.log() << tcpd.log();
 }
 
+TEST_F(Tcpd, LetsOneRemoteAddressHoldOnlyMaxPerPeerConnections) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--max-per-peer", "2"});
+  auto ha = start_a();
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 2; ++i) held.push_back(tcp_connect(hb.port));
+  // Both are counted once tcpd has taken them: the third is refused (or, while tcpd has not yet
+  // taken one of the two, a later attempt is).
+  std::string answer;
+  ASSERT_TRUE(wait_until([&] {
+    auto third = tcp_connect(hb.port);
+    answer = read_until_eof(third.get(), 5s);
+    return answer.find("unavailable: 127.0.0.1 already holds 2 connections to this tcpd (--max-per-peer)") !=
+           std::string::npos;
+  }, 10s)) << answer;
+  EXPECT_NE(hb.tcpd.log().find("--max-per-peer"), std::string::npos);
+  // One leaves: a client from that address is carried again.
+  held.pop_back();
+  ASSERT_TRUE(wait_until([&] { return pong(route(hb.port)).status == 0; }, 10s));
+}
+
 TEST_F(Tcpd, ShowsARemotePeersErrorTextWithItsControlBytesEscaped) {
   // A hostile "remote tcpd" answers the handshake with an ERROR full of terminal escapes.
   int port = 0;

@@ -170,6 +170,29 @@ TEST_F(Websocketd, AnswersMalformedHttpWith400Or431AndCloses) {
   EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
+TEST_F(Websocketd, LetsOneRemoteAddressHoldOnlyMaxPerPeerConnections) {
+  auto host = start_host("a", {"--max-per-peer", "2"});
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 2; ++i) {
+    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(host.port)));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    held.push_back(std::move(fd));
+  }
+  std::string answer;
+  ASSERT_TRUE(wait_until([&] {
+    answer = http_exchange(host.port, "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+    return answer.rfind("HTTP/1.1 503", 0) == 0;
+  }, 10s)) << answer;
+  EXPECT_NE(answer.find("unavailable: 127.0.0.1 already holds 2 connections to this websocketd (--max-per-peer)"),
+            std::string::npos) << answer;
+  held.pop_back();
+  ASSERT_TRUE(wait_until([&] { return client({"echo", host.url(), "ipc.text", "room again"}).status == 0; }, 20s));
+}
+
 TEST_F(Websocketd, EchoesTextMessagesToAStockClientWithIpcText) {
   auto host = start_host("a");
   const auto r = client({"echo", host.url(), "ipc.text", "hello, websocket"});

@@ -203,8 +203,19 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
   const auto peer = ipc::endpoint_text(remote);
+  const std::string address =
+      ipc::canonical_address(remote.address().to_string()).value_or(remote.address().to_string());
+  const auto per_peer = context.per_peer.take(address);
   socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
   beast::tcp_stream stream(std::move(socket));
+  if (!per_peer) {
+    // Before TLS and before reading a request: told why on plain HTTP, closed either way.
+    const std::string why = "unavailable: " + address + " already holds " + std::to_string(context.per_peer.max()) +
+                            " connections to this websocketd (--max-per-peer)";
+    ipc::log_info(context.server_tls ? "wss " : "ws ", peer, ": ", why);
+    if (context.server_tls == nullptr) co_await refuse(stream, http::status::service_unavailable, why, context);
+    co_return;
+  }
   if (context.server_tls == nullptr) {
     co_await serve(std::move(stream), std::move(slot), peer, "ws", context);
     co_return;

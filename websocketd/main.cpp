@@ -60,6 +60,8 @@ int main(int argc, char* argv[]) {
        "largest message payload either way; a larger one closes that connection (code 1009)")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(1024),
        "TCP connections served at once; at the cap websocketd stops accepting until one ends")
+      ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
+       "TCP connections one remote address may hold at once (0: no limit); one more gets 503")
       ("idle-timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(60),
        "a WebSocket peer silent for half of this gets a ping; silent for all of it, it is dropped")
       ("timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
@@ -112,6 +114,7 @@ int main(int argc, char* argv[]) {
   if (settings.max_message == 0 || settings.max_message > 0xffffffffu)
     command_line.fail("--max-message: between 1 and 4294967295");
   settings.max_connections = flags["max-connections"].as<std::size_t>();
+  settings.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   if (settings.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
   const auto seconds = [&](const char* name) {
     const double value = flags[name].as<double>();

@@ -9,16 +9,28 @@
 
 namespace websocketd {
 
+namespace {
+
+// The Unix side: ipcd's CONNECT on RUNDIR/ws and RUNDIR/wss, and the relays' local connections.
+ipc::ServiceOptions service_options(const Settings& settings) {
+  ipc::ServiceOptions options;
+  options.limits = ipc::ConnectionLimits{settings.max_message, 1024 * 1024};
+  options.max_connections = settings.max_connections + 64;
+  options.shed_idle_after = std::chrono::milliseconds(0);  // its sessions are relays: idle is normal
+  return options;
+}
+
+}  // namespace
+
 Server::Server(asio::io_context& io, Settings settings)
     : io_(io),
       settings_(std::move(settings)),
-      service_(io, settings_.rundir,
-               ipc::ServiceOptions{ipc::ConnectionLimits{settings_.max_message, 1024 * 1024},
-                                   settings_.max_connections + 64, std::chrono::milliseconds(3000)}),
+      service_(io, settings_.rundir, service_options(settings_)),
       client_tls_(ipc::tls::client_context({std::nullopt, std::nullopt, settings_.tls.ca})),
       server_tls_(settings_.tls.cert ? std::optional<asio::ssl::context>(ipc::tls::server_context(settings_.tls))
                                      : std::nullopt),
-      context_{settings_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
+      per_peer_(settings_.max_per_peer),
+      context_{settings_, per_peer_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
       slots_(std::make_shared<ConnectionSlots>(io.get_executor())) {
   // For ipcd: outbound ws:// on RUNDIR/ws, wss:// on RUNDIR/wss.
   // Only ipcd delegates (DESIGN §6): anyone else is refused before a byte of CONNECT is read.

@@ -11,6 +11,7 @@
 #include <optional>
 
 #include <boost/asio/ssl/context.hpp>
+#include <ipc/peer_limit.hpp>
 #include <ipc/service.hpp>
 #include <ipc/tls.hpp>
 #include <ipc/trust.hpp>
@@ -29,6 +30,7 @@ struct Settings {
   HostPolicy hosts;  // the names Host may give (--host), besides the listener's own
   std::size_t max_message = ipc::default_max_payload;
   std::size_t max_connections = 1024;
+  std::size_t max_per_peer = 0;  // TCP connections one remote address may hold (0: no limit)
   std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it
   std::chrono::milliseconds timeout{10'000};       // handshakes, ipcd requests, outbound connects
   ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
@@ -68,6 +70,7 @@ class ConnectionSlot {
 // What every session needs to see of the server.
 struct Context {
   const Settings& settings;
+  ipc::PeerLimit& per_peer;  // by remote address (--max-per-peer)
   ipc::Service& service;  // tracks relays as sessions: closed on shutdown, waited for
   const bool& stopping;
   asio::ssl::context& client_tls;  // outbound wss://
@@ -90,6 +93,7 @@ class Server {
   bool stopping_ = false;
   asio::ssl::context client_tls_;
   std::optional<asio::ssl::context> server_tls_;
+  ipc::PeerLimit per_peer_;
   Context context_;
   std::optional<tcp::acceptor> acceptor_;
   std::shared_ptr<ConnectionSlots> slots_;

@@ -24,9 +24,33 @@ Connection::Connection(UnixSocket socket, ConnectionLimits limits)
   }
 }
 
+Connection::~Connection() {
+  if (limits_.budget != nullptr) limits_.budget->used -= accounted_;
+}
+
+void Connection::account() {
+  BufferBudget* budget = limits_.budget;
+  if (budget == nullptr) return;
+  const std::size_t now = decoder_.buffered();
+  budget->used = budget->used - accounted_ + now;
+  accounted_ = now;
+  if (budget->used <= budget->limit || !budget->choose) return;
+  Connection* victim = budget->choose(*this);
+  if (victim == nullptr) return;
+  const Error refusal(ErrorCode::too_large, std::to_string(victim->held()) +
+                                                " bytes held in an unfinished frame while the server's budget for "
+                                                "those is spent (" +
+                                                std::to_string(budget->limit) + " bytes, --max-buffered)");
+  if (victim == this) throw refusal;
+  log_info("client pid ", victim->peer().pid, ": ", refusal.what());
+  victim->close_with(refusal);
+}
+
 asio::awaitable<bool> Connection::receive(Message& out) {
   for (;;) {
-    switch (decoder_.next(out)) {
+    const auto status = decoder_.next(out);
+    if (accounted_ != decoder_.buffered()) account();
+    switch (status) {
       case FrameDecoder::Status::frame:
         if (!is_known_type(static_cast<std::uint8_t>(out.type)))
           throw Error(ErrorCode::bad_request,
@@ -65,6 +89,7 @@ asio::awaitable<bool> Connection::receive(Message& out) {
         log_debug("read: ", ec.message());
       co_return false;
     }
+    last_activity_ = std::chrono::steady_clock::now();
   }
 }
 
@@ -81,6 +106,7 @@ asio::awaitable<bool> Connection::receive(Message& out, std::chrono::millisecond
     if (n > 0) {
       decoder_.feed({small.data(), static_cast<std::size_t>(n)});
       last_read_full_ = static_cast<std::size_t>(n) == small.size();
+      last_activity_ = std::chrono::steady_clock::now();
     }
     // (An error other than EAGAIN is met again, and reported, by the read below.)
   }
@@ -130,6 +156,7 @@ asio::awaitable<bool> Connection::send(const Message& message) {
   encode_header(header, message.type, static_cast<std::uint32_t>(message.payload.size()), message.user_type);
   const std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(message.payload)};
   const auto ec = co_await write_all(socket_, buffers);
+  last_activity_ = std::chrono::steady_clock::now();
   if (ec) {
     broken_ = true;
   } else {
@@ -147,6 +174,7 @@ asio::awaitable<bool> Connection::drain_queue() {
     queued_.clear();
     queue_drained_.notify_all();
     const auto ec = co_await write_all(socket_, asio::buffer(writing_));
+    last_activity_ = std::chrono::steady_clock::now();
     writing_.clear();
     if (ec) broken_ = true;
   }
@@ -160,6 +188,18 @@ asio::awaitable<void> Connection::send_error(const Error& error, std::chrono::mi
   asio::steady_timer deadline(socket_.get_executor(), timeout);
   const Message frame = Message::error(error.payload());
   co_await (send(frame) || deadline.async_wait(use_nothrow));
+}
+
+void Connection::close_with(const Error& error) noexcept {
+  if (socket_.is_open() && !writer_active_ && queued_.empty()) {
+    try {
+      const std::string frame = encode(Message::error(error.payload()));
+      (void)::send(socket_.native_handle(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+    } catch (const std::exception&) {
+      // (Out of memory for a few dozen bytes: the connection closes without the reason.)
+    }
+  }
+  close();
 }
 
 void Connection::close() noexcept {

@@ -9,7 +9,9 @@
 
 #include <sys/socket.h>
 
+#include <chrono>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -19,14 +21,28 @@
 
 namespace ipc {
 
+class Connection;
+
+// A budget for the bytes all connections of a server hold in frames they have not received
+// whole yet (--max-buffered): a few peers each sending most of a 16 MiB frame must not take
+// the memory everybody else needs. Over the limit, `choose` names the connection to refuse
+// (the largest holder); it gets too-large and is closed.
+struct BufferBudget {
+  std::size_t limit = 256 * 1024 * 1024;
+  std::size_t used = 0;
+  std::function<Connection*(Connection& trigger)> choose;
+};
+
 struct ConnectionLimits {
   std::size_t max_payload = default_max_payload;  // larger incoming frames: too-large
   std::size_t max_queued = 1024 * 1024;           // bytes queued for writing before senders wait
+  BufferBudget* budget = nullptr;                 // shared by a server's connections; nullptr: none
 };
 
 class Connection {
  public:
   explicit Connection(UnixSocket socket, ConnectionLimits limits = {});
+  ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
@@ -46,6 +62,15 @@ class Connection {
 
   // Closes the socket; pending and future operations end (receive gives false).
   void close() noexcept;
+  // Says `error` first when nothing else is being written (one non-blocking send of the ERROR
+  // frame, best effort: the peer may not be reading), then closes. For closing a connection
+  // from outside its session (idle, over a budget).
+  void close_with(const Error& error) noexcept;
+
+  // When a byte was last read from or written to the peer (or the connection was opened).
+  [[nodiscard]] std::chrono::steady_clock::time_point last_activity() const noexcept { return last_activity_; }
+  // Bytes received and not yet taken out as frames (what the buffer budget counts).
+  [[nodiscard]] std::size_t held() const noexcept { return decoder_.buffered(); }
   [[nodiscard]] bool is_open() const noexcept { return socket_.is_open(); }
 
   // The peer's uid, gid and pid (SO_PEERCRED), read once at construction.
@@ -55,6 +80,8 @@ class Connection {
 
  private:
   asio::awaitable<bool> drain_queue();
+  // Brings the budget up to date with held(); over it, refuses the connection it chooses.
+  void account();
 
   UnixSocket socket_;
   ConnectionLimits limits_;
@@ -69,6 +96,8 @@ class Connection {
   bool writer_active_ = false;
   bool broken_ = false;
   Signal queue_drained_;
+  std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
+  std::size_t accounted_ = 0;  // what this connection counts for in the budget
 };
 
 }  // namespace ipc

@@ -18,22 +18,46 @@
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include <boost/asio/signal_set.hpp>
 
 #include "ipc/asio.hpp"
+#include "ipc/command_line.hpp"
 #include "ipc/connection.hpp"
 #include "ipc/listener.hpp"
+#include "ipc/peer_limit.hpp"
 #include "ipc/service_name.hpp"
 #include "ipc/systemd.hpp"
 
 namespace ipc {
 
 struct ServiceOptions {
-  ConnectionLimits limits;
+  ConnectionLimits limits;             // (limits.budget is the Service's own; see max_buffered)
   std::size_t max_connections = 4096;  // at the cap, stop accepting until a client leaves
   std::chrono::milliseconds shutdown_grace{3000};
+  // Bytes all clients together may hold in frames not received whole (0: no budget). Over it,
+  // the largest holder gets too-large and is closed.
+  std::size_t max_buffered = 256 * 1024 * 1024;
+  // A client that sends and receives nothing for this long gets ERROR timeout and is closed
+  // (0: never, the default, as the original C libipc's services behave).
+  std::chrono::milliseconds idle_timeout{0};
+  // Connections one uid (SO_PEERCRED) may hold at once (0: no limit); one more gets ERROR
+  // unavailable. The uids in per_peer_exempt are not counted: root and ipcd's user, which
+  // connect on behalf of many clients.
+  std::size_t max_per_peer = 0;
+  std::vector<uid_t> per_peer_exempt;
+  // At the connection cap, the client idle longest is closed to make room for a new one, once it
+  // has been idle this long (0: never; the new client waits in the backlog instead).
+  std::chrono::milliseconds shed_idle_after{1000};
 };
+
+// The flags of a libipc service, for pongd and every service made from it: --max-message,
+// --max-connections, --max-per-peer, --max-buffered, --idle-timeout. service_options() checks
+// them (a bad value exits 2 through command_line.fail).
+void add_service_flags(CommandLine& command_line);
+[[nodiscard]] ServiceOptions service_options(const CommandLine& command_line, const po::variables_map& flags);
 
 class Service {
  public:
@@ -57,7 +81,9 @@ class Service {
   // for a daemon that also serves something else (a TCP listener) to stop it at the same time.
   void on_stop(std::function<void()> callback) { on_stop_ = std::move(callback); }
 
-  // Reports READY=1, runs until stopped, returns the process exit status.
+  // Reports READY=1, runs until stopped, returns the process exit status: 0, or 1 when the
+  // service stopped because its socket file or the run directory was removed (nobody could
+  // reach it any more; under systemd, Restart=on-failure brings it back with a fresh socket).
   int run();
   // Begins the shutdown (as SIGTERM does).
   void stop();
@@ -70,16 +96,27 @@ class Service {
   struct Listener;
   asio::awaitable<void> accept_loop(Listener& listener);
   asio::awaitable<void> session(Connection& connection, Handler handler);
-  void start_session(UnixSocket socket, const Handler& handler);
+  void start_session(UnixSocket socket, const Handler& handler, std::optional<PeerLimit::Slot> slot = std::nullopt);
+  // At the cap: closes the open session idle longest if it has been idle shed_idle_after.
+  bool shed_idlest();
+  // Over --max-per-peer: tells the client why and closes it.
+  void refuse_over_limit(UnixSocket socket, uid_t uid);
   asio::awaitable<void> watch_signals();
+  asio::awaitable<void> close_idle_sessions();
+  // Stops the service (exit status 1) when the run directory or a socket file goes: reads the
+  // inotify descriptor `fd` (watching the run directory) and owns it.
+  asio::awaitable<void> watch_rundir(int fd);
 
   asio::io_context& io_;
   std::filesystem::path rundir_;
   ServiceOptions options_;
   std::list<std::unique_ptr<Listener>> listeners_;
   std::list<Connection*> sessions_;
+  BufferBudget budget_;
+  PeerLimit per_peer_;
   Signal session_ended_;
   bool stopping_ = false;
+  int exit_status_ = 0;
   bool inherited_taken_ = false;
   std::vector<systemd::ListenFd> inherited_;
   std::function<void()> on_reload_;
