@@ -109,9 +109,11 @@ class FakeProtocolDaemon {
       }
     });
   }
-  ~FakeProtocolDaemon() {
+  ~FakeProtocolDaemon() { join(); }
+  // Waits for it to be done (what it recorded may be read after this).
+  void join() {
     ::shutdown(socket_.fd(), SHUT_RDWR);
-    thread_.join();
+    if (thread_.joinable()) thread_.join();
   }
   std::optional<Message> connect_;
   std::optional<Message> check_answer_;
@@ -216,6 +218,7 @@ TEST_F(Ipcd, TakesOutRulesOnAddressesForEachAddressAHostNameResolvesTo) {
     EXPECT_EQ(denied.message.payload,
               "denied: pong -> tcp://far.example:9000/pong refused by rule 1: deny out * tcp:192.0.2.0/24 "
               "(far.example is 192.0.2.1, 192.0.2.2)");
+    tcpd.join();  // it ends on ipcd's ERROR
     ASSERT_TRUE(tcpd.check_answer_);
     EXPECT_EQ(tcpd.check_answer_->type, MessageType::error);
     EXPECT_EQ(tcpd.check_answer_->payload, denied.message.payload);

@@ -8,9 +8,11 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <atomic>
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -369,6 +371,53 @@ TEST_F(Websocketd, HoldsOutRulesOnAddressesForEveryNameOfTheHost) {
   const auto r = run(program("pong"), {"--rundir", c.string(), "-n", "50"},
                      {{"IPC_NETWORK", "pong ws://localhost:" + b.port + "/pong"}});
   EXPECT_EQ(r.status, 0) << r.err << ipcd_c.log() << websocketd_c.log();
+}
+
+TEST_F(Websocketd, ReadsNoMoreThanTheStartOfARefusalsEndlessBody) {
+  // A "websocketd" that refuses the upgrade with 403 and then sends a chunked body without end.
+  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(::listen(listener.get(), 4), 0);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const std::string port = std::to_string(ntohs(address.sin_port));
+  std::atomic<std::size_t> sent{0};
+  std::atomic<bool> cut_off{false};
+  std::thread hostile([&] {
+    UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    if (!peer) return;
+    char request[4096];
+    (void)::recv(peer.get(), request, sizeof request, 0);
+    write_all(peer.get(), "HTTP/1.1 403 Forbidden\r\nTransfer-Encoding: chunked\r\n\r\n");
+    const std::string chunk = "10000\r\n" + std::string(65536, 'x') + "\r\n";
+    // Bounded: 1 GiB at most; websocketd must hang up long before.
+    for (int i = 0; i < 16384; ++i) {
+      const auto n = ::send(peer.get(), chunk.data(), chunk.size(), MSG_NOSIGNAL);
+      if (n <= 0) {
+        cut_off = true;
+        return;
+      }
+      sent += static_cast<std::size_t>(n);
+    }
+  });
+  auto a = start_host("a", {"--no-listen"}, false);
+  const auto r = run(program("pong"), {"--rundir", a.rundir.string()}, {{"IPC_NETWORK", "pong ws://127.0.0.1:" + port + "/pong"}});
+  hostile.join();
+  EXPECT_EQ(r.status, 1);
+  // The status the server sent, not one it did not.
+  EXPECT_NE(r.err.find("denied: ws://127.0.0.1:" + port + "/pong refused the WebSocket upgrade (HTTP 403)"),
+            std::string::npos) << r.err;
+  EXPECT_TRUE(cut_off) << sent << " bytes sent and websocketd still reading";
+  // What the server got in before the cut: the kernel's socket buffers, not the body.
+  EXPECT_LT(sent.load(), 64u * 1024 * 1024) << sent;
+  // websocketd goes on serving.
+  auto b = start_host("b");
+  EXPECT_EQ(run(program("pong"), {"--rundir", a.rundir.string()}, {{"IPC_NETWORK", "pong ws://127.0.0.1:" + b.port + "/pong"}})
+                .status,
+            0);
 }
 
 TEST_F(Websocketd, ReportsARefusedWssPortAndRefusesCredentials) {

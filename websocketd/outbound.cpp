@@ -7,6 +7,7 @@
 #include <ipc/tls.hpp>
 #include <ipc/uri.hpp>
 
+#include "capped_stream.hpp"
 #include "mapping.hpp"
 #include "relay.hpp"
 
@@ -89,8 +90,30 @@ asio::awaitable<TlsStream> secure(beast::tcp_stream stream, const ipc::Uri& uri,
   co_return tls;
 }
 
+// How much of the server's answer to the upgrade is read: headers (16 KiB, as websocketd takes
+// from its own clients) and the start of a refusal's body ("code: text"), never more.
+constexpr std::size_t max_upgrade_answer = 16 * 1024 + 4 * 1024;
+
+// The answer a server gave before the cap stopped reading it: its status and the body so far;
+// nullopt when not even the headers fit.
+std::optional<websocket::response_type> parse_answer(const std::string& bytes) {
+  http::response_parser<http::string_body> parser;
+  parser.eager(true);
+  parser.header_limit(static_cast<std::uint32_t>(bytes.size() + 1));
+  parser.body_limit(bytes.size());
+  std::size_t offset = 0;
+  while (offset < bytes.size() && !parser.is_done()) {
+    boost::system::error_code ec;
+    const auto used = parser.put(asio::buffer(bytes.data() + offset, bytes.size() - offset), ec);
+    if (ec || used == 0) break;
+    offset += used;
+  }
+  if (!parser.is_header_done()) return std::nullopt;
+  return parser.release();
+}
+
 // The WebSocket handshake on a connected (and for wss:// secured) stream, within the deadline
-// the stream's lowest layer already has.
+// the stream's lowest layer already has; the server's answer is read through the cap.
 template <class Ws>
 asio::awaitable<void> handshake(Ws& ws, const ipc::Uri& uri, const Settings& settings) {
   ws.set_option(websocket::stream_base::decorator([](websocket::request_type& request) {
@@ -99,15 +122,25 @@ asio::awaitable<void> handshake(Ws& ws, const ipc::Uri& uri, const Settings& set
   }));
   ws.read_message_max(settings.max_message + ipc::header_size);
   websocket::response_type response;
+  ws.next_layer().cap(max_upgrade_answer);
   auto [handshake_error] = co_await ws.async_handshake(response, uri.authority(), "/" + uri.service().str(), use_nothrow);
   if (handshake_error) {
-    if (response.result_int() != 0 && response.result() != http::status::switching_protocols)
+    // A refusal whose answer fitted: Beast gives it whole.
+    if (handshake_error == websocket::error::upgrade_declined && response.result() != http::status::switching_protocols)
       throw refusal_error(uri, response);
+    // One that did not (an endless body, headers without end): what came before the cap.
+    if (ws.next_layer().exhausted()) {
+      const auto answer = parse_answer(ws.next_layer().recorded());
+      if (answer && answer->result() != http::status::switching_protocols) throw refusal_error(uri, *answer);
+      throw ipc::Error(ipc::ErrorCode::unreachable, uri.authority() + " answered the WebSocket upgrade with more than " +
+                                                        std::to_string(max_upgrade_answer) + " bytes of HTTP headers");
+    }
     if (handshake_error == beast::error::timeout)
       throw ipc::Error(ipc::ErrorCode::timeout, "WebSocket handshake with " + uri.authority() + " took too long");
     throw ipc::Error(ipc::ErrorCode::unreachable,
                      "WebSocket handshake with " + uri.authority() + " failed: " + handshake_error.message());
   }
+  ws.next_layer().uncap();
   if (response[http::field::sec_websocket_protocol] != subprotocol_frame)
     throw ipc::Error(ipc::ErrorCode::refused, uri.str() + " does not speak the ipc.frame subprotocol");
 
@@ -126,7 +159,7 @@ asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Connec
   try {
     const auto deadline = Clock::now() + context.settings.timeout;
     beast::tcp_stream stream = co_await connect_tcp(ipcd, request, deadline);
-    if constexpr (std::is_same_v<Ws, WssStream>)
+    if constexpr (std::is_same_v<Ws, OutboundWssStream>)
       ws.emplace(co_await secure(std::move(stream), uri, context));
     else
       ws.emplace(std::move(stream));
@@ -148,9 +181,9 @@ asio::awaitable<void> outbound_session(ipc::Connection& ipcd, ipc::Scheme scheme
   const ipc::ConnectRequest connect = parse_connect(request, scheme);
   ipc::log_debug("outbound ", connect.uri.str(), ": connecting");
   if (scheme == ipc::Scheme::wss)
-    co_await connect_and_relay<WssStream>(ipcd, connect, context);
+    co_await connect_and_relay<OutboundWssStream>(ipcd, connect, context);
   else
-    co_await connect_and_relay<WsStream>(ipcd, connect, context);
+    co_await connect_and_relay<OutboundWsStream>(ipcd, connect, context);
 }
 
 }  // namespace websocketd

@@ -1,6 +1,8 @@
 // WebSocket <-> libipc relay (see relay.hpp).
 #include "relay.hpp"
 
+#include "capped_stream.hpp"
+
 #include <array>
 #include <memory>
 #include <optional>
@@ -153,5 +155,7 @@ asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options
 
 template asio::awaitable<void> relay(WsStream&, ipc::Connection&, RelayOptions);
 template asio::awaitable<void> relay(WssStream&, ipc::Connection&, RelayOptions);
+template asio::awaitable<void> relay(OutboundWsStream&, ipc::Connection&, RelayOptions);
+template asio::awaitable<void> relay(OutboundWssStream&, ipc::Connection&, RelayOptions);
 
 }  // namespace websocketd

@@ -23,7 +23,8 @@ struct RelayOptions {
   std::string label;               // for logs: "ws 127.0.0.1:5555 -> pong"
 };
 
-// For WsStream (ws://) and WssStream (wss://).
+// For WsStream (ws://) and WssStream (wss://), inbound, and their outbound forms
+// (OutboundWsStream, OutboundWssStream: capped_stream.hpp).
 template <class Ws>
 asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options);
 
