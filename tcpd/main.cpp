@@ -163,7 +163,6 @@ int main(int argc, char* argv[]) {
   ipc::ServiceOptions options;
   options.limits.max_payload = tcpd::max_handshake;
   options.max_connections = settings.max_connections;
-  options.shed_idle_after = std::chrono::milliseconds(0);  // its sessions are relays: idle is normal
 
   // 3. The server objects, 4. run.
   try {

@@ -207,7 +207,7 @@ TEST_F(Ipcd, TakesOutRulesOnAddressesForEachAddressAHostNameResolvesTo) {
     ASSERT_EQ(answer.message, Message::data("ok")) << answer.message.payload;
     expect_echo(answer.fd.get());
     ASSERT_TRUE(tcpd.connect_);
-    EXPECT_EQ(nlohmann::json::parse(tcpd.connect_->payload)["check-addresses"], true);
+    EXPECT_EQ(nlohmann::json::parse(tcpd.connect_->payload)["resolve"], "tcp://far.example:9000/pong");
     ASSERT_TRUE(tcpd.check_answer_);
     EXPECT_EQ(*tcpd.check_answer_, Message::data(R"({"allowed":["127.0.0.1"]})"));
   }
@@ -242,7 +242,7 @@ TEST_F(Ipcd, AsksNoAddressCheckWhenNoRuleNamesAddresses) {
   const auto answer = lookup("pong;pong tcp://far.example:9000/pong");
   ASSERT_EQ(answer.message, Message::data("ok")) << answer.message.payload;
   ASSERT_TRUE(tcpd.connect_);
-  EXPECT_FALSE(nlohmann::json::parse(tcpd.connect_->payload).contains("check-addresses")) << tcpd.connect_->payload;
+  EXPECT_FALSE(nlohmann::json::parse(tcpd.connect_->payload).contains("resolve")) << tcpd.connect_->payload;
 }
 
 TEST_F(Ipcd, RefusesAProtocolDaemonsMalformedAddressListAndServesOthers) {

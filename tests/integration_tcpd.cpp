@@ -208,14 +208,17 @@ TEST_F(Tcpd, HoldsOutRulesOnAddressesForEveryNameAndSpellingOfTheHost) {
     UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
     return peer.valid();
   };
-  auto ipcd = start(a, "ipcd", {"--deny", "out", "*", "tcp:127.0.0.0/8"});
+  // Both loopback blocks: where localhost also resolves to ::1, that one needs its own rule.
+  auto ipcd = start(a, "ipcd", {"--deny", "out", "*", "tcp:127.0.0.0/8", "--deny", "out", "*", "tcp:[::1]"});
   auto tcpd = start(a, "tcpd", {"--no-listen"});
   const std::string p = std::to_string(port);
   for (const std::string host : {"localhost", "LOCALHOST", "127.0.0.1", "[::ffff:127.0.0.1]"}) {
     const auto r = pong("pong tcp://" + host + ":" + p + "/pong");
     EXPECT_EQ(r.status, 1) << host;
     EXPECT_NE(r.err.find("denied: pong -> tcp://"), std::string::npos) << host << ": " << r.err;
-    EXPECT_NE(r.err.find("refused by rule 1: deny out * tcp:127.0.0.0/8"), std::string::npos) << host << ": " << r.err;
+    EXPECT_TRUE(r.err.find("refused by rule 1: deny out * tcp:127.0.0.0/8") != std::string::npos ||
+                r.err.find("refused by rule 2: deny out * tcp:[::1]") != std::string::npos)
+        << host << ": " << r.err;
     EXPECT_FALSE(reached()) << host;
   }
   // Numeric forms the resolver would take for 127.0.0.1, and the unspecified address that
@@ -226,7 +229,7 @@ TEST_F(Tcpd, HoldsOutRulesOnAddressesForEveryNameAndSpellingOfTheHost) {
     EXPECT_NE(r.err.find("bad-request"), std::string::npos) << host << ": " << r.err;
     EXPECT_FALSE(reached()) << host;
   }
-  EXPECT_NE(ipcd.log().find("(localhost is 127.0.0.1)"), std::string::npos) << ipcd.log();
+  EXPECT_NE(ipcd.log().find("(localhost is "), std::string::npos) << ipcd.log();
 }
 
 TEST_F(Tcpd, ReachesAHostNameThatAnAddressRuleAllowsUnderDefaultOutDeny) {

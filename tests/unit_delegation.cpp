@@ -41,9 +41,12 @@ TEST(ConnectRequest, RoundTripsTheUriTheClientAndTheCheck) {
   EXPECT_EQ(parsed.client.gid, 100u);
   EXPECT_EQ(parsed.client.pid, 4242);
   EXPECT_TRUE(parsed.check_addresses);
+  request.check_addresses = true;
+  EXPECT_EQ(ipc::encode_connect_request(request).payload.find("\"uri\""), std::string::npos)
+      << "a daemon that does not know the check must find no uri to connect to";
   request.check_addresses = false;
   const auto plain = ipc::encode_connect_request(request);
-  EXPECT_EQ(plain.payload.find("check-addresses"), std::string::npos) << plain.payload;
+  EXPECT_EQ(plain.payload.find("resolve"), std::string::npos) << plain.payload;
   EXPECT_FALSE(ipc::parse_connect_request(plain).check_addresses);
 }
 
@@ -58,7 +61,8 @@ TEST(ConnectRequest, RefusesWhatIsNotAWellFormedRequest) {
        {"", "x", "[]", "{}", "null", R"({"uri":5})", R"({"uri":"tcp://h/pong","service":"other"})",
         R"({"uri":"tcp://h/pong","service":5})", R"({"uri":"pong"})", R"({"uri":"unix:pong"})",
         R"({"uri":"tcp://0.0.0.0/pong"})", R"({"uri":"tcp://0x7f000001/pong"})", R"({"uri":"tcp://h/../x"})",
-        R"({"uri":"tcp://h/pong","check-addresses":"yes"})", R"({"uri":"tcp://h/pong","client":[]})",
+        R"({"uri":"tcp://h/pong","check-addresses":true})", R"({"uri":"tcp://h/pong","client":[]})",
+        R"({"uri":"tcp://h/pong","resolve":"tcp://h/pong"})", R"({"resolve":5})",
         R"({"uri":"tcp://h/pong","client":{"uid":"0"}})", R"({"uri":"tcp://h/pong","extra":1})"}) {
     EXPECT_EQ(code_of([&] { (void)ipc::parse_connect_request({MessageType::connect, 0, payload}); }),
               ErrorCode::bad_request)

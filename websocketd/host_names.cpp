@@ -13,10 +13,9 @@ namespace {
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
+// RFC 3986 allows an empty port ("host:"); more than five digits is no port.
 bool is_port(std::string_view text) {
-  return !text.empty() && text.size() <= 5 && std::all_of(text.begin(), text.end(), [](char c) {
-           return c >= '0' && c <= '9';
-         });
+  return text.size() <= 5 && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
 // Letters, digits, '-', '.', '_' (what a host name in a Host header may hold; IPv6 is bracketed).

@@ -126,7 +126,8 @@ asio::awaitable<void> upgrade(Stream stream, Request request, ConnectionSlot slo
   using Ws = websocket::stream<Stream>;
   auto state = std::make_shared<Upgraded<Ws>>(Upgraded<Ws>{
       Ws(std::move(stream)), std::move(slot),
-      RelayOptions{mode, context.settings.max_message, &context.stopping, std::string(scheme) + " " + peer + " " + service}});
+      RelayOptions{mode, context.settings.max_message, &context.stopping, std::string(scheme) + " " + peer + " " + service,
+                   &context.budget}});
   auto& ws = state->ws;
   ws.set_option(websocket::stream_base::timeout{
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
@@ -174,7 +175,16 @@ asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::strin
     Request request = parser.release();
     // The Host check before anything else: a DNS-rebinding page names a host that is not ours.
     const std::string_view host = request[http::field::host];
-    if (!context.settings.hosts.allows(host, beast::get_lowest_layer(stream).socket().local_endpoint().address())) {
+    if (request.count(http::field::host) > 1) {
+      const std::string why = "bad-request: more than one Host header";
+      ipc::log_info(scheme, " ", peer, ": ", why);
+      co_await refuse(stream, http::status::bad_request, why, context);
+      co_return;
+    }
+    boost::system::error_code local_error;
+    const auto local = beast::get_lowest_layer(stream).socket().local_endpoint(local_error);
+    if (local_error) co_return;
+    if (!context.settings.hosts.allows(host, local.address())) {
       const std::string why = host.empty() ? "denied: a Host header is required"
                                            : "denied: " + ipc::printable(host) +
                                                  " is not a name of this websocketd (--host NAME adds one)";
@@ -205,7 +215,7 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
   const auto peer = ipc::endpoint_text(remote);
   const std::string address =
       ipc::canonical_address(remote.address().to_string()).value_or(remote.address().to_string());
-  const auto per_peer = context.per_peer.take(address);
+  auto per_peer = context.per_peer.take(address);
   socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
   beast::tcp_stream stream(std::move(socket));
   if (!per_peer) {
@@ -216,6 +226,7 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
     if (context.server_tls == nullptr) co_await refuse(stream, http::status::service_unavailable, why, context);
     co_return;
   }
+  slot.also_hold(std::move(*per_peer));
   if (context.server_tls == nullptr) {
     co_await serve(std::move(stream), std::move(slot), peer, "ws", context);
     co_return;

@@ -62,6 +62,9 @@ int main(int argc, char* argv[]) {
        "TCP connections served at once; at the cap websocketd stops accepting until one ends")
       ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
        "TCP connections one remote address may hold at once (0: no limit); one more gets 503")
+      ("max-buffered", ipc::po::value<std::size_t>()->value_name("BYTES")->default_value(256 * 1024 * 1024),
+       "bytes all connections together may hold in WebSocket messages not yet received whole (0: no bound); "
+       "over it the connection holding the most is closed with 1009")
       ("idle-timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(60),
        "a WebSocket peer silent for half of this gets a ping; silent for all of it, it is dropped")
       ("timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
@@ -115,6 +118,7 @@ int main(int argc, char* argv[]) {
     command_line.fail("--max-message: between 1 and 4294967295");
   settings.max_connections = flags["max-connections"].as<std::size_t>();
   settings.max_per_peer = flags["max-per-peer"].as<std::size_t>();
+  settings.max_buffered = flags["max-buffered"].as<std::size_t>();
   if (settings.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
   const auto seconds = [&](const char* name) {
     const double value = flags[name].as<double>();

@@ -170,7 +170,8 @@ asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Connec
   }
   if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return;
   ipc::log_info("outbound ", uri.str(), ": connected");
-  RelayOptions options{Subprotocol::frame, context.settings.max_message, &context.stopping, "outbound " + uri.str()};
+  RelayOptions options{Subprotocol::frame, context.settings.max_message, &context.stopping, "outbound " + uri.str(),
+                       &context.budget};
   co_await relay(*ws, ipcd, std::move(options));  // a named local: see http_session.cpp
 }
 

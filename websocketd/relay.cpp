@@ -33,17 +33,23 @@ struct Shared {
 // message comes through a 64 KiB chunk, held only while it arrives, and is appended: `bytes`
 // grows with what really came, never ahead of it (a peer announcing a 16 MiB frame and then
 // stalling commits no 16 MiB). The size limit is Beast's (read_message_max).
+// What an unfinished message holds counts in `budget` (when there is one); over it, the
+// connection holding the most is refused: then this gives error::buffer_overflow.
 template <class Ws>
-asio::awaitable<boost::system::error_code> read_message(Ws& ws, std::string& bytes) {
+asio::awaitable<boost::system::error_code> read_message(Ws& ws, std::string& bytes, MessageBudget::Holder* budget) {
+  const auto over_budget = [&] { return budget != nullptr && budget->refused(); };
   std::array<char, 256> small;
   auto [ec, n] = co_await ws.async_read_some(asio::buffer(small), use_nothrow);
+  if (over_budget()) co_return beast::error_code(beast::http::error::buffer_overflow);
   if (ec) co_return ec;
   bytes.assign(small.data(), n);
   if (ws.is_message_done()) co_return ec;
   constexpr std::size_t chunk_size = 64 * 1024;
   const auto chunk = std::make_unique_for_overwrite<char[]>(chunk_size);
   while (!ws.is_message_done()) {
+    if (budget != nullptr && !budget->hold(bytes.size())) co_return beast::error_code(beast::http::error::buffer_overflow);
     std::tie(ec, n) = co_await ws.async_read_some(asio::buffer(chunk.get(), chunk_size), use_nothrow);
+    if (over_budget()) co_return beast::error_code(beast::http::error::buffer_overflow);
     if (ec) co_return ec;
     bytes.append(chunk.get(), n);
   }
@@ -55,8 +61,24 @@ asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const R
                                          Shared& shared) {
   std::string bytes;
   ipc::Message message;
+  std::optional<MessageBudget::Holder> budget;
+  if (options.budget != nullptr) {
+    // Chosen while another connection reads: end this one's read (it then closes with 1009).
+    budget.emplace(*options.budget, [&ws] {
+      boost::system::error_code ignored;
+      beast::get_lowest_layer(ws).socket().cancel(ignored);
+    });
+  }
   for (;;) {
-    const auto ec = co_await read_message(ws, bytes);
+    const auto ec = co_await read_message(ws, bytes, budget ? &*budget : nullptr);
+    if (budget) (void)budget->hold(0);
+    if (ec == beast::http::error::buffer_overflow) {
+      const std::string why = "over websocketd's budget for unfinished messages (" +
+                              std::to_string(options.budget->limit()) + " bytes, --max-buffered)";
+      ipc::log_info(options.label, ": ", bytes.size(), " bytes held ", why, "; closed");
+      shared.close_with = make_reason(websocket::close_code::too_big, why);
+      break;
+    }
     if (ec) {
       if (ec == websocket::error::closed)
         ipc::log_debug(options.label, ": client closed (", ws.reason().code, ")");

@@ -13,6 +13,7 @@
 
 #include "beast.hpp"
 #include "mapping.hpp"
+#include "message_budget.hpp"
 
 namespace websocketd {
 
@@ -21,6 +22,7 @@ struct RelayOptions {
   std::size_t max_message = ipc::default_max_payload;  // payload bytes
   const bool* stopping = nullptr;  // set while the daemon shuts down: close with 1001 going away
   std::string label;               // for logs: "ws 127.0.0.1:5555 -> pong"
+  MessageBudget* budget = nullptr;  // websocketd's, for unfinished messages (--max-buffered)
 };
 
 // For WsStream (ws://) and WssStream (wss://), inbound, and their outbound forms

@@ -16,7 +16,6 @@ ipc::ServiceOptions service_options(const Settings& settings) {
   ipc::ServiceOptions options;
   options.limits = ipc::ConnectionLimits{settings.max_message, 1024 * 1024};
   options.max_connections = settings.max_connections + 64;
-  options.shed_idle_after = std::chrono::milliseconds(0);  // its sessions are relays: idle is normal
   return options;
 }
 
@@ -30,7 +29,8 @@ Server::Server(asio::io_context& io, Settings settings)
       server_tls_(settings_.tls.cert ? std::optional<asio::ssl::context>(ipc::tls::server_context(settings_.tls))
                                      : std::nullopt),
       per_peer_(settings_.max_per_peer),
-      context_{settings_, per_peer_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
+      budget_(settings_.max_buffered),
+      context_{settings_, per_peer_, budget_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
       slots_(std::make_shared<ConnectionSlots>(io.get_executor())) {
   // For ipcd: outbound ws:// on RUNDIR/ws, wss:// on RUNDIR/wss.
   // Only ipcd delegates (DESIGN §6): anyone else is refused before a byte of CONNECT is read.

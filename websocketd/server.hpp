@@ -18,6 +18,7 @@
 
 #include "beast.hpp"
 #include "host_names.hpp"
+#include "message_budget.hpp"
 #include "origin.hpp"
 
 namespace websocketd {
@@ -31,6 +32,7 @@ struct Settings {
   std::size_t max_message = ipc::default_max_payload;
   std::size_t max_connections = 1024;
   std::size_t max_per_peer = 0;  // TCP connections one remote address may hold (0: no limit)
+  std::size_t max_buffered = 256 * 1024 * 1024;  // bytes in unfinished messages, all connections (0: no bound)
   std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it
   std::chrono::milliseconds timeout{10'000};       // handshakes, ipcd requests, outbound connects
   ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
@@ -62,15 +64,20 @@ class ConnectionSlot {
     --slots_->open;
     slots_->freed().notify_all();
   }
+  // The connection's place in its address's count (--max-per-peer), held as long as this slot:
+  // through the HTTP requests and, after an upgrade, the relay.
+  void also_hold(ipc::PeerLimit::Slot peer) { peer_.emplace(std::move(peer)); }
 
  private:
   std::shared_ptr<ConnectionSlots> slots_;
+  std::optional<ipc::PeerLimit::Slot> peer_;
 };
 
 // What every session needs to see of the server.
 struct Context {
   const Settings& settings;
   ipc::PeerLimit& per_peer;  // by remote address (--max-per-peer)
+  MessageBudget& budget;     // unfinished messages (--max-buffered)
   ipc::Service& service;  // tracks relays as sessions: closed on shutdown, waited for
   const bool& stopping;
   asio::ssl::context& client_tls;  // outbound wss://
@@ -94,6 +101,7 @@ class Server {
   asio::ssl::context client_tls_;
   std::optional<asio::ssl::context> server_tls_;
   ipc::PeerLimit per_peer_;
+  MessageBudget budget_;
   Context context_;
   std::optional<tcp::acceptor> acceptor_;
   std::shared_ptr<ConnectionSlots> slots_;

@@ -30,7 +30,7 @@ Connection::~Connection() {
 
 void Connection::account() {
   BufferBudget* budget = limits_.budget;
-  if (budget == nullptr) return;
+  if (budget == nullptr || !socket_.is_open()) return;  // closed: counts for nothing (see close())
   const std::size_t now = decoder_.buffered();
   budget->used = budget->used - accounted_ + now;
   accounted_ = now;
@@ -203,6 +203,9 @@ void Connection::close_with(const Error& error) noexcept {
 }
 
 void Connection::close() noexcept {
+  // What it held counts no more: the budget is for connections that can still grow.
+  if (limits_.budget != nullptr) limits_.budget->used -= accounted_;
+  accounted_ = 0;
   boost::system::error_code ignored;
   socket_.shutdown(UnixSocket::shutdown_both, ignored);
   socket_.close(ignored);

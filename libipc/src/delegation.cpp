@@ -45,22 +45,25 @@ std::string canonical(const asio::ip::address& address) {
 }  // namespace
 
 Message encode_connect_request(const ConnectRequest& request) {
-  nlohmann::json body{{"uri", request.uri.str_with_secrets()},
+  // With the check, the URI goes under "resolve", not "uri": a daemon that does not know the
+  // check refuses the request (no "uri") instead of connecting unchecked.
+  nlohmann::json body{{request.check_addresses ? "resolve" : "uri", request.uri.str_with_secrets()},
                       {"service", request.uri.service().str()},
                       {"client", {{"uid", request.client.uid}, {"gid", request.client.gid}, {"pid", request.client.pid}}}};
-  if (request.check_addresses) body["check-addresses"] = true;
   return {MessageType::connect, 0, body.dump()};
 }
 
 ConnectRequest parse_connect_request(const Message& frame) {
   const auto body = parse_object(frame, MessageType::connect, "CONNECT");
   for (const auto& [key, value] : body.items()) {
-    if (key != "uri" && key != "service" && key != "client" && key != "check-addresses")
+    if (key != "uri" && key != "resolve" && key != "service" && key != "client")
       bad("CONNECT: unknown key '" + key + "'");
   }
-  const auto uri_field = body.find("uri");
-  if (uri_field == body.end() || !uri_field->is_string()) bad("CONNECT: 'uri' must be a string");
-  ConnectRequest request{Uri::parse(uri_field->get<std::string>()), {}, false};
+  const bool check = body.contains("resolve");
+  if (check == body.contains("uri")) bad("CONNECT: takes one of 'uri' and 'resolve'");
+  const auto uri_field = body.find(check ? "resolve" : "uri");
+  if (!uri_field->is_string()) bad(std::string("CONNECT: '") + (check ? "resolve" : "uri") + "' must be a string");
+  ConnectRequest request{Uri::parse(uri_field->get<std::string>()), {}, check};
   if (request.uri.is_local()) bad("CONNECT: '" + request.uri.str() + "' is a local service, not a remote URI");
   if (const auto service = body.find("service"); service != body.end()) {
     if (!service->is_string() || service->get<std::string>() != request.uri.service().str())
@@ -77,10 +80,6 @@ ConnectRequest parse_connect_request(const Message& frame) {
     number("uid", request.client.uid);
     number("gid", request.client.gid);
     number("pid", request.client.pid);
-  }
-  if (const auto check = body.find("check-addresses"); check != body.end()) {
-    if (!check->is_boolean()) bad("CONNECT: 'check-addresses' must be true or false");
-    request.check_addresses = check->get<bool>();
   }
   return request;
 }
@@ -100,7 +99,8 @@ std::vector<std::string> parse_address_list(const char* key, const Message& fram
   for (const auto& entry : list) {
     if (!entry.is_string()) bad(std::string(key) + ": every address must be a string");
     const auto text = entry.get<std::string>();
-    if (canonical_address(text) != text) bad(std::string(key) + ": '" + text + "' is not an address in canonical form");
+    if (canonical_address(text) != text)
+      bad(std::string(key) + ": '" + printable(text) + "' is not an address in canonical form");
     out.push_back(text);
   }
   return out;

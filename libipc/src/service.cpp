@@ -43,6 +43,7 @@ Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOpti
     budget_.choose = [this](Connection&) -> Connection* {
       Connection* largest = nullptr;
       for (Connection* connection : sessions_) {
+        if (!connection->is_open()) continue;  // refused already: its share is given back
         if (largest == nullptr || connection->held() > largest->held()) largest = connection;
       }
       return largest;
@@ -333,6 +334,7 @@ ServiceOptions service_options(const CommandLine& command_line, const po::variab
   options.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   options.per_peer_exempt = TrustedUsers::defaults({broker_user}).uids();
   options.max_buffered = flags["max-buffered"].as<std::size_t>();
+  options.shed_idle_after = std::chrono::milliseconds(1000);
   const double idle = flags["idle-timeout"].as<double>();
   if (!(idle >= 0) || idle > 86400) command_line.fail("--idle-timeout: between 0 and 86400 seconds");
   options.idle_timeout = std::chrono::milliseconds(static_cast<long long>(idle * 1000));

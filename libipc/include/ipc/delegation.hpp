@@ -1,8 +1,9 @@
 // Delegation, ipcd ↔ protocol daemon (DESIGN §6): ipcd's CONNECT request, and the address
 // check that makes rules with addresses hold for host names.
 //
-//   ipcd -> daemon   CONNECT {"uri": ..., "service": ..., "client": {"uid", "gid", "pid"},
-//                             "check-addresses": true}     (the last key only when ipcd asks)
+//   ipcd -> daemon   CONNECT {"uri": ..., "service": ..., "client": {"uid", "gid", "pid"}}, or
+//                    with the check, "resolve" in the place of "uri" (a daemon that does not
+//                    know the check then refuses the request instead of connecting unchecked)
 //   daemon -> ipcd   DATA {"addresses": ["127.0.0.1", "::1"]}    what the URI's host resolved to
 //   ipcd -> daemon   DATA {"allowed": ["::1"]}   or ERROR denied (and ipcd closes)
 //   daemon -> ipcd   DATA "ok" (with the data path) or ERROR, as without the check

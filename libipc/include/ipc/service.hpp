@@ -49,8 +49,10 @@ struct ServiceOptions {
   std::size_t max_per_peer = 0;
   std::vector<uid_t> per_peer_exempt;
   // At the connection cap, the client idle longest is closed to make room for a new one, once it
-  // has been idle this long (0: never; the new client waits in the backlog instead).
-  std::chrono::milliseconds shed_idle_after{1000};
+  // has been idle this long (0: never, the default: the new client waits in the backlog).
+  // service_options() sets 1 s: a service's client that says nothing holds its slot for nothing.
+  // Not for servers whose sessions wait on others (ipcd's lookups, relays).
+  std::chrono::milliseconds shed_idle_after{0};
 };
 
 // The flags of a libipc service, for pongd and every service made from it: --max-message,
