@@ -80,6 +80,9 @@ int main(int argc, char* argv[]) {
        "JSON config file (default /etc/ipc/ipcd.json when it exists); SIGHUP or `ipcctl reload` re-reads it")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
        "requests served at once; more wait in the backlog")
+      ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
+       "requests one uid may have in progress at once (0: no limit); one more gets ERROR unavailable. Root "
+       "and the --trust-inbound users, which ask for many remote peers, are not counted")
       ("trust-inbound", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
        "a protocol daemon's user, whose INBOUND requests (remote peers) and reloads are taken; root always is "
        "(repeatable; default: the users ipc-tcpd, ipc-websocketd, ipc-udpd where they exist, and ipcd's own user)");
@@ -117,6 +120,8 @@ int main(int argc, char* argv[]) {
   options.limits.max_payload = ipc::max_request_payload;
   options.max_connections = flags["max-connections"].as<std::size_t>();
   if (options.max_connections == 0) command_line.fail("--max-connections must be at least 1");
+  options.max_per_peer = flags["max-per-peer"].as<std::size_t>();
+  options.per_peer_exempt = settings.inbound_trust.uids();
 
   // 3. The server objects, 4. run.
   try {

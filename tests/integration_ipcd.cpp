@@ -405,6 +405,28 @@ TEST_F(Ipcd, LegacyClientsThatNeverReadTheirAnswerCostLittleCpuAndTimeOut) {
   expect_echo(lookup("pong;").fd.get());
 }
 
+TEST_F(Ipcd, LetsOneUidHaveOnlyMaxPerPeerRequestsInProgress) {
+  ::chmod(dir.path().c_str(), 0755);  // nobody must reach the run directory
+  auto ipcd = start("ipcd", {"--max-per-peer", "2", "--timeout", "5"});
+  auto pongd = start("pongd");
+  // Two original-client lookups of nobody's that never read their answer: both in progress.
+  auto stuck = connect_as(65534, rundir / "network", 2);
+  ASSERT_EQ(stuck.size(), 2u);
+  for (auto& fd : stuck) write_all(fd.get(), encode(Message{MessageType::lookup, 3, "pong;"}));
+  for (auto& fd : stuck) {
+    pollfd p{fd.get(), POLLIN, 0};
+    ASSERT_EQ(::poll(&p, 1, 10000), 1);  // its "ok" is there: ipcd waits for it to be read
+  }
+  // A third request of nobody's is refused at once, saying why.
+  auto third = connect_as(65534, rundir / "ipc", 1);
+  ASSERT_EQ(third.size(), 1u);
+  const auto answer = read_until_eof(third[0].get());
+  EXPECT_NE(answer.find("unavailable: uid 65534 already holds 2 connections to this service (--max-per-peer)"),
+            std::string::npos) << answer;
+  // Root (like the protocol daemons, asking for many) is not counted.
+  for (int i = 0; i < 4; ++i) expect_echo(lookup("pong;").fd.get());
+}
+
 TEST_F(Ipcd, GivesLegacyClientsErrorsThatAreNeverTwoBytes) {
   auto ipcd = start("ipcd");
   const auto answer = request(Message{MessageType::lookup, 3, "nothing;"}, "network");

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -333,6 +334,33 @@ std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
     if (n <= 0) break;
     out.append(buffer, static_cast<std::size_t>(n));
   }
+  return out;
+}
+
+std::vector<UniqueFd> connect_as(uid_t uid, const std::filesystem::path& path, int count) {
+  int pair[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0) throw std::runtime_error("socketpair failed");
+  const pid_t child = ::fork();
+  if (child == 0) {
+    ::close(pair[0]);
+    if (::setgroups(0, nullptr) != 0 || ::setgid(uid) != 0 || ::setuid(uid) != 0) ::_exit(1);
+    for (int i = 0; i < count; ++i) {
+      const UniqueFd fd = connect_raw(path);
+      if (!fd || send_with_fd(pair[1], "c", fd.get()) != 1) ::_exit(1);
+    }
+    ::_exit(0);
+  }
+  ::close(pair[1]);
+  const UniqueFd channel(pair[0]);
+  std::vector<UniqueFd> out;
+  for (int i = 0; i < count; ++i) {
+    std::vector<UniqueFd> fds;
+    char byte;
+    if (recv_with_fds(channel.get(), std::span<char>(&byte, 1), fds) != 1 || fds.size() != 1) break;
+    out.push_back(std::move(fds[0]));
+  }
+  int status = 0;
+  ::waitpid(child, &status, 0);
   return out;
 }
 

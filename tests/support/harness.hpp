@@ -115,6 +115,10 @@ std::size_t send_until_pushed_back(int fd, const std::string& frame, std::size_t
 // its exit; `name` is a file in it ("ca.pem", "server.key"...).
 [[nodiscard]] std::string test_certificate(const std::string& name);
 
+// `count` connections to `path` made by a child process running as `uid` (and gid `uid`, no
+// supplementary groups), so that SO_PEERCRED says `uid`; handed back over a socket pair.
+[[nodiscard]] std::vector<UniqueFd> connect_as(uid_t uid, const std::filesystem::path& path, int count);
+
 // Raw Unix stream connection to a path, for sending malformed bytes. Throws on failure.
 [[nodiscard]] UniqueFd connect_raw(const std::filesystem::path& path);
 void write_all(int fd, std::string_view bytes);
