@@ -393,6 +393,8 @@ TEST_F(Pongd, BadFlagsExitWithStatusTwoAndSayWhy) {
       {"pongd", {"--idle-timeout", "-1"}, "--idle-timeout: between 0 and 86400 seconds"},
       {"pongd", {"--idle-timeout", "soon"}, "idle-timeout"},
       {"pongd", {"--max-buffered", "lots"}, "max-buffered"},
+      {"pongd", {"--max-buffered", "-5"}, "--max-buffered: expected a number from 0 up, not a negative one"},
+      {"pongd", {"--max-connections", "-1"}, "--max-connections: expected a number from 0 up"},
       {"pongd", {"--max-per-peer", "x"}, "max-per-peer"},
       {"pongd", {"--config", "/nonexistent/pongd.json"}, "cannot read config file"},
       {"pongd", {"--config", "/dev/null"}, "not a regular file (a character device)"},

@@ -1,6 +1,8 @@
 // Common flags and their parsing (DESIGN §12, §13).
 #include "ipc/command_line.hpp"
 
+#include <typeinfo>
+
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -74,6 +76,13 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
     po::notify(vm);
   } catch (const po::error& e) {
     fail(std::string(e.what()) + " (see --help)");
+  }
+
+  // Boost's lexical_cast reads "-5" into an unsigned flag as 2^64-5: no count or size is that large,
+  // so such a value can only be a negative one.
+  for (const auto& [name, value] : vm) {
+    if (value.value().type() == typeid(std::size_t) && value.as<std::size_t>() > (std::size_t{1} << 62))
+      fail("--" + name + ": expected a number from 0 up, not a negative one");
   }
 
   const auto level_text = vm["log-level"].as<std::string>();
