@@ -55,7 +55,7 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
   const auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;
   const std::string peer_text = ipc::endpoint_text(peer);  // the peer form of DESIGN §8
-  const std::string address = ipc::canonical_address(peer.address().to_string()).value_or(peer.address().to_string());
+  const std::string address = ipc::canonical_address(peer.address());
   const auto slot = per_peer_.take(address);
   if (!slot) {
     // Before TLS and the handshake: nothing of this connection is worth the work.

@@ -40,21 +40,6 @@ struct FullListener {
   int port = 0;
 };
 
-// A loopback listener that completes TCP connections (in the kernel's backlog) and never says a
-// word: a remote that does not answer the handshake.
-UniqueFd silent_listener(int backlog, int& port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd.get(), backlog) != 0)
-    throw std::runtime_error("listen");
-  socklen_t len = sizeof addr;
-  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
-  port = ntohs(addr.sin_port);
-  return fd;
-}
-
 FullListener full_listener() {
   FullListener full;
   full.listener = silent_listener(0, full.port);

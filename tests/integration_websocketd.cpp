@@ -3,8 +3,8 @@
 // by websocketc, by pong through ws:// URIs between two "hosts" (two run directories), and by
 // a real browser (headless Chromium driven over the DevTools protocol).
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -76,36 +76,22 @@ class Websocketd : public ::testing::Test {
 
 // A plain HTTP/1.1 GET over TCP: the whole answer (headers and body).
 std::string http_get(const std::string& port, const std::string& target) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "connect failed";
+  const UniqueFd fd = tcp_connect(std::stoi(port));
   write_all(fd.get(), "GET " + target + " HTTP/1.1\r\nHost: 127.0.0.1:" + port + "\r\nConnection: close\r\n\r\n");
   return read_until_eof(fd.get());
 }
 
-// Raw bytes to websocketd's port: everything it answers until it closes, or, after a 101 (the
-// connection stays open), the answer's head.
+// After a 101 the connection stays open: its answer is whole once the head is.
+bool upgrade_answered(const std::string& answer) {
+  return answer.rfind("HTTP/1.1 101", 0) == 0 && answer.find("\r\n\r\n") != std::string::npos;
+}
+
+// Raw bytes to websocketd's port: everything it answers until it closes, or, after a 101, the
+// answer's head.
 std::string http_exchange(const std::string& port, const std::string& bytes) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "connect failed";
+  const UniqueFd fd = tcp_connect(std::stoi(port));
   write_all(fd.get(), bytes);
-  std::string answer;
-  for (;;) {
-    if (answer.rfind("HTTP/1.1 101", 0) == 0 && answer.find("\r\n\r\n") != std::string::npos) return answer;
-    pollfd p{fd.get(), POLLIN, 0};
-    if (::poll(&p, 1, 10000) <= 0) return answer;
-    char buffer[4096];
-    const auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-    if (n <= 0) return answer;
-    answer.append(buffer, static_cast<std::size_t>(n));
-  }
+  return read_until(fd.get(), upgrade_answered);
 }
 
 // A browser's WebSocket upgrade for /pong, as a page whose origin is http://HOST:PORT sends it.
@@ -174,20 +160,9 @@ TEST_F(Websocketd, AnswersMalformedHttpWith400Or431AndCloses) {
 
 // A WebSocket upgraded by hand (ipc.text), for tests that write frames themselves.
 UniqueFd upgraded(const std::string& port) {
-  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(port)));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return {};
+  UniqueFd fd = tcp_connect(std::stoi(port));
   write_all(fd.get(), upgrade_from("127.0.0.1", port));
-  std::string head;
-  while (head.find("\r\n\r\n") == std::string::npos) {
-    char byte;
-    if (::recv(fd.get(), &byte, 1, 0) != 1) return {};
-    head += byte;
-  }
-  return head.rfind("HTTP/1.1 101", 0) == 0 ? std::move(fd) : UniqueFd{};
+  return upgrade_answered(read_until(fd.get(), upgrade_answered)) ? std::move(fd) : UniqueFd{};
 }
 
 // A client's binary frame header for `length` bytes (masked, with a zero key: the payload goes
@@ -209,17 +184,13 @@ TEST_F(Websocketd, ClosesTheLargestUnfinishedMessageWhenTheBufferBudgetIsSpent) 
   write_all(small.get(), binary_frame_header(2621440) + std::string(2 * 1024 * 1024, 'y'));
   // The largest holder is closed with 1009 (message too big) ... (read until the close frame
   // is here: websocketd then waits for a close reply this client never sends)
-  std::string closed;
-  ASSERT_TRUE(wait_until([&] {
-    pollfd p{big.get(), POLLIN, 0};
-    if (::poll(&p, 1, 100) != 1) return false;
-    char buffer[4096];
-    const auto n = ::recv(big.get(), buffer, sizeof buffer, 0);
-    if (n <= 0) return true;
-    closed.append(buffer, static_cast<std::size_t>(n));
-    const auto at = closed.find('\x88');
-    return at != std::string::npos && closed.size() >= at + 2 + static_cast<unsigned char>(closed[at + 1]);
-  }, 20s));
+  const std::string closed = read_until(
+      big.get(),
+      [](const std::string& got) {
+        const auto at = got.find('\x88');
+        return at != std::string::npos && got.size() >= at + 2 + static_cast<unsigned char>(got[at + 1]);
+      },
+      20s);
   const auto close_frame = closed.find('\x88');
   ASSERT_NE(close_frame, std::string::npos) << closed.size();
   ASSERT_GE(closed.size(), close_frame + 4);
@@ -229,16 +200,10 @@ TEST_F(Websocketd, ClosesTheLargestUnfinishedMessageWhenTheBufferBudgetIsSpent) 
   // ... and the other finishes its message and gets it back whole.
   write_all(small.get(), std::string(2621440 - 2 * 1024 * 1024, 'y'));
   // (The echo may come in several frames: count the payload bytes, which are all 'y'.)
-  std::string reply;
-  ASSERT_TRUE(wait_until([&] {
-    pollfd p{small.get(), POLLIN, 0};
-    if (::poll(&p, 1, 100) != 1) return false;
-    char buffer[65536];
-    const auto n = ::recv(small.get(), buffer, sizeof buffer, 0);
-    if (n <= 0) return true;
-    reply.append(buffer, static_cast<std::size_t>(n));
-    return static_cast<std::size_t>(std::count(reply.begin(), reply.end(), 'y')) >= 2621440;
-  }, 20s));
+  const auto all_echoed = [](const std::string& got) {
+    return static_cast<std::size_t>(std::count(got.begin(), got.end(), 'y')) >= 2621440;
+  };
+  const std::string reply = read_until(small.get(), all_echoed, 20s);
   EXPECT_EQ(static_cast<std::size_t>(std::count(reply.begin(), reply.end(), 'y')), 2621440u) << reply.size();
   ASSERT_FALSE(reply.empty());
   EXPECT_EQ(static_cast<unsigned char>(reply[0]) & 0x0f, 1) << "a text message (ipc.text, valid UTF-8)";
@@ -259,22 +224,8 @@ TEST_F(Websocketd, LetsOneRemoteAddressHoldOnlyMaxPerPeerConnections) {
   // Held through the relay, not only while HTTP is spoken: two upgraded WebSockets.
   std::vector<UniqueFd> held;
   for (int i = 0; i < 2; ++i) {
-    UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-    sockaddr_in address{};
-    address.sin_family = AF_INET;
-    address.sin_port = htons(static_cast<std::uint16_t>(std::stoi(host.port)));
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    ASSERT_EQ(::connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-    write_all(fd.get(), upgrade_from("127.0.0.1", host.port));
-    std::string head;
-    while (head.find("\r\n\r\n") == std::string::npos) {
-      char buffer[1024];
-      const auto n = ::recv(fd.get(), buffer, sizeof buffer, 0);
-      ASSERT_GT(n, 0) << head;
-      head.append(buffer, static_cast<std::size_t>(n));
-    }
-    ASSERT_EQ(head.rfind("HTTP/1.1 101", 0), 0u) << head;
-    held.push_back(std::move(fd));
+    held.push_back(upgraded(host.port));
+    ASSERT_TRUE(held.back().valid());
   }
   std::string answer;
   ASSERT_TRUE(wait_until([&] {
@@ -437,15 +388,10 @@ TEST_F(Websocketd, ForwardsTheRemoteRefusalWithItsCode) {
 
 TEST_F(Websocketd, HoldsOutRulesOnAddressesForEveryNameOfTheHost) {
   // A listener that counts who reached it: nothing may, past the rule.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener.get(), 16), 0);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const std::string port = std::to_string(ntohs(address.sin_port));
+  int listening_port = 0;
+  const UniqueFd listener = silent_listener(16, listening_port);
+  ASSERT_EQ(::fcntl(listener.get(), F_SETFL, O_NONBLOCK), 0);  // accept answers at once
+  const std::string port = std::to_string(listening_port);
   const std::filesystem::path a = dir / "a";
   // Both loopback blocks: where localhost also resolves to ::1, that one needs its own rule.
   auto ipcd = start(a, "ipcd", {"--deny", "out", "*", "ws:127.0.0.0/8", "--deny", "out", "*", "ws:[::1]"});
@@ -470,15 +416,9 @@ TEST_F(Websocketd, HoldsOutRulesOnAddressesForEveryNameOfTheHost) {
 
 TEST_F(Websocketd, ReadsNoMoreThanTheStartOfARefusalsEndlessBody) {
   // A "websocketd" that refuses the upgrade with 403 and then sends a chunked body without end.
-  UniqueFd listener(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ASSERT_EQ(::bind(listener.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
-  ASSERT_EQ(::listen(listener.get(), 4), 0);
-  socklen_t length = sizeof address;
-  ASSERT_EQ(::getsockname(listener.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const std::string port = std::to_string(ntohs(address.sin_port));
+  int listening_port = 0;
+  const UniqueFd listener = silent_listener(4, listening_port);
+  const std::string port = std::to_string(listening_port);
   std::atomic<std::size_t> sent{0};
   std::atomic<bool> cut_off{false};
   std::thread hostile([&] {

@@ -33,6 +33,15 @@ TEST(Address, RefusesWhatIsNotAnAddress) {
   EXPECT_FALSE(canonical_address(std::string(100, '1')));
 }
 
+TEST(Address, UnmapsAndWritesSocketAddresses) {
+  namespace ip = boost::asio::ip;
+  EXPECT_EQ(ipc::unmapped(ip::make_address("::ffff:127.0.0.1")), ip::make_address("127.0.0.1"));
+  EXPECT_TRUE(ipc::unmapped(ip::make_address("::ffff:0.0.0.0")).is_unspecified());
+  EXPECT_EQ(ipc::unmapped(ip::make_address("::1")), ip::make_address("::1"));
+  EXPECT_EQ(ipc::canonical_address(ip::make_address("::ffff:192.0.2.7")), "192.0.2.7");
+  EXPECT_EQ(ipc::canonical_address(ip::make_address("2001:DB8:0:0::1")), "2001:db8::1");
+}
+
 TEST(Address, WritesEndpointsWithTheCanonicalAddress) {
   namespace ip = boost::asio::ip;
   EXPECT_EQ(ipc::endpoint_text({ip::make_address("192.0.2.7"), 9000}), "192.0.2.7:9000");

@@ -145,6 +145,14 @@ class OpenTcp : public ::testing::Test {
   std::optional<ipc::Connection> ipcd_side_;
 };
 
+// A fake ipcd that takes the daemon's address list and answers `reply`.
+std::function<asio::awaitable<void>(ipc::Connection&)> answering(Message reply) {
+  return [reply](ipc::Connection& ipcd) -> asio::awaitable<void> {
+    Message request;
+    if (co_await ipcd.receive(request, 5s)) co_await ipcd.send(reply);
+  };
+}
+
 TEST_F(OpenTcp, ConnectsToAHostNameWithoutAskingWhenNotTold) {
   EXPECT_FALSE(open("tcp://localhost:" + std::to_string(port()) + "/pong", false));
   EXPECT_TRUE(reached());
@@ -167,11 +175,7 @@ TEST_F(OpenTcp, ReportsTheAddressesAndConnectsToAnAllowedOne) {
 
 TEST_F(OpenTcp, ConnectsNowhereWhenIpcdDenies) {
   const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
-                            [](ipc::Connection& ipcd) -> asio::awaitable<void> {
-                              Message request;
-                              co_await ipcd.receive(request, 5s);
-                              co_await ipcd.send(Message::error("denied: rule 1: deny out * tcp:127.0.0.0/8"));
-                            });
+                            answering(Message::error("denied: rule 1: deny out * tcp:127.0.0.0/8")));
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->code(), ErrorCode::denied);
   EXPECT_EQ(failure->text(), "rule 1: deny out * tcp:127.0.0.0/8");
@@ -181,11 +185,7 @@ TEST_F(OpenTcp, ConnectsNowhereWhenIpcdDenies) {
 TEST_F(OpenTcp, ConnectsNowhereWhenNoneOfTheAddressesIsAllowed) {
   for (const char* allowed : {R"({"allowed":[]})", R"({"allowed":["10.0.0.1"]})"}) {
     const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
-                              [&](ipc::Connection& ipcd) -> asio::awaitable<void> {
-                                Message request;
-                                co_await ipcd.receive(request, 5s);
-                                co_await ipcd.send(Message::data(allowed));
-                              });
+                              answering(Message::data(allowed)));
     ASSERT_TRUE(failure) << allowed;
     EXPECT_EQ(failure->code(), ErrorCode::denied) << allowed;
     EXPECT_FALSE(reached()) << allowed;
@@ -194,11 +194,7 @@ TEST_F(OpenTcp, ConnectsNowhereWhenNoneOfTheAddressesIsAllowed) {
 
 TEST_F(OpenTcp, AMalformedAnswerFromIpcdIsABadRequestAndConnectsNowhere) {
   const auto failure = open("tcp://localhost:" + std::to_string(port()) + "/pong", true,
-                            [](ipc::Connection& ipcd) -> asio::awaitable<void> {
-                              Message request;
-                              co_await ipcd.receive(request, 5s);
-                              co_await ipcd.send(Message::data("ok"));
-                            });
+                            answering(Message::data("ok")));
   ASSERT_TRUE(failure);
   EXPECT_EQ(failure->code(), ErrorCode::bad_request);
   EXPECT_FALSE(reached());

@@ -61,11 +61,8 @@ bool HostPolicy::allows(std::string_view header, const boost::asio::ip::address&
   if (std::find(patterns_.begin(), patterns_.end(), "*") != patterns_.end()) return true;
   const std::string host = host_of(header);
   if (host.empty()) return false;
-  const std::string local_text = local.to_string();
-  if (const auto address = ipc::canonical_address(host)) return *address == ipc::canonical_address(local_text);
-  const bool loopback = local.is_loopback() ||
-                        (local.is_v6() && local.to_v6().is_v4_mapped() &&
-                         boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, local.to_v6()).is_loopback());
+  if (const auto address = ipc::canonical_address(host)) return *address == ipc::canonical_address(local);
+  const bool loopback = ipc::unmapped(local).is_loopback();
   if (loopback && (host == "localhost" || (host.size() > 10 && host.ends_with(".localhost")))) return true;
   if (!machine_name_.empty() && host == machine_name_) return true;
   return std::any_of(patterns_.begin(), patterns_.end(), [&](const std::string& pattern) {

@@ -213,8 +213,7 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
   const auto peer = ipc::endpoint_text(remote);
-  const std::string address =
-      ipc::canonical_address(remote.address().to_string()).value_or(remote.address().to_string());
+  const std::string address = ipc::canonical_address(remote.address());
   auto per_peer = context.per_peer.take(address);
   socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
   beast::tcp_stream stream(std::move(socket));

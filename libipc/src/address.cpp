@@ -22,9 +22,19 @@ std::optional<std::string> canonical_address(std::string_view text) {
   return std::string(::inet_ntop(AF_INET6, &v6, out, sizeof out));
 }
 
+boost::asio::ip::address unmapped(const boost::asio::ip::address& address) {
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  return address;
+}
+
+std::string canonical_address(const boost::asio::ip::address& address) {
+  const std::string text = address.to_string();
+  return canonical_address(text).value_or(text);
+}
+
 std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint) {
-  const std::string address = endpoint.address().to_string();
-  const std::string canonical = canonical_address(address).value_or(address);
+  const std::string canonical = canonical_address(endpoint.address());
   // Appended piece by piece: GCC 12's -Wrestrict misfires on "[" + s + "]" at -O2.
   std::string out;
   const bool v6 = canonical.find(':') != std::string::npos;

@@ -30,18 +30,6 @@ nlohmann::json parse_object(const Message& frame, MessageType type, const char* 
   return body;
 }
 
-bool unspecified(const asio::ip::address& address) {
-  if (address.is_unspecified()) return true;
-  // ::ffff:0.0.0.0 is 0.0.0.0.
-  return address.is_v6() && address.to_v6().is_v4_mapped() &&
-         asio::ip::make_address_v4(asio::ip::v4_mapped, address.to_v6()).is_unspecified();
-}
-
-std::string canonical(const asio::ip::address& address) {
-  const std::string text = address.to_string();
-  return canonical_address(text).value_or(text);
-}
-
 }  // namespace
 
 Message encode_connect_request(const ConnectRequest& request) {
@@ -125,8 +113,8 @@ asio::awaitable<tcp::socket> open_tcp(Connection& ipcd, const ConnectRequest& re
   std::vector<std::string> addresses;
   for (const auto& entry : results) {
     const auto address = entry.endpoint().address();
-    if (unspecified(address)) continue;
-    const std::string text = canonical(address);
+    if (unmapped(address).is_unspecified()) continue;  // (::ffff:0.0.0.0 is 0.0.0.0)
+    const std::string text = canonical_address(address);
     if (std::find(addresses.begin(), addresses.end(), text) != addresses.end()) continue;
     if (addresses.size() == max_checked_addresses) break;
     addresses.push_back(text);

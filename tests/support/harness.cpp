@@ -300,6 +300,19 @@ UniqueFd tcp_connect(int port) {
   return fd;
 }
 
+UniqueFd silent_listener(int backlog, int& port) {
+  UniqueFd fd(::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::bind(fd.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 || ::listen(fd.get(), backlog) != 0)
+    throw std::runtime_error("listen");
+  socklen_t len = sizeof addr;
+  ::getsockname(fd.get(), reinterpret_cast<sockaddr*>(&addr), &len);
+  port = ntohs(addr.sin_port);
+  return fd;
+}
+
 UniqueFd connect_raw(const std::filesystem::path& path) {
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
   sockaddr_un addr{};
@@ -321,7 +334,8 @@ void write_all(int fd, std::string_view bytes) {
   }
 }
 
-std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
+std::string read_until(int fd, const std::function<bool(const std::string&)>& done,
+                       std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   std::string out;
   char buffer[65536];
@@ -333,8 +347,13 @@ std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
     const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
     if (n <= 0) break;
     out.append(buffer, static_cast<std::size_t>(n));
+    if (done(out)) break;
   }
   return out;
+}
+
+std::string read_until_eof(int fd, std::chrono::milliseconds timeout) {
+  return read_until(fd, [](const std::string&) { return false; }, timeout);
 }
 
 std::vector<UniqueFd> connect_as(uid_t uid, const std::filesystem::path& path, int count) {

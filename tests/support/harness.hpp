@@ -100,6 +100,9 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 [[nodiscard]] int logged_port(const Process& daemon, const std::string& what = "listening on");
 // A TCP connection to 127.0.0.1:PORT. Throws on failure.
 [[nodiscard]] UniqueFd tcp_connect(int port);
+// A listener on 127.0.0.1, any free port (set in `port`), that completes TCP connections in the
+// kernel's backlog and never says a word: a remote that does not answer. Throws on failure.
+[[nodiscard]] UniqueFd silent_listener(int backlog, int& port);
 
 // A process's resident memory (VmRSS), in KiB; -1 when it cannot be read.
 [[nodiscard]] long rss_kib(pid_t pid);
@@ -122,6 +125,9 @@ std::size_t send_until_pushed_back(int fd, const std::string& frame, std::size_t
 // Raw Unix stream connection to a path, for sending malformed bytes. Throws on failure.
 [[nodiscard]] UniqueFd connect_raw(const std::filesystem::path& path);
 void write_all(int fd, std::string_view bytes);
+// Reads until `done` holds for what came so far, EOF or the deadline; returns what came.
+[[nodiscard]] std::string read_until(int fd, const std::function<bool(const std::string&)>& done,
+                                     std::chrono::milliseconds timeout = 10s);
 // Reads until EOF or the deadline (then stops reading), returns what came.
 [[nodiscard]] std::string read_until_eof(int fd, std::chrono::milliseconds timeout = 10s);
 

@@ -14,6 +14,11 @@ namespace ipc {
 // address. Not an address (a host name, "0x7f000001", "127.1"): nullopt.
 [[nodiscard]] std::optional<std::string> canonical_address(std::string_view text);
 
+// An IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4 address it is; any other unchanged.
+[[nodiscard]] boost::asio::ip::address unmapped(const boost::asio::ip::address& address);
+// The canonical text of an address a socket gave (as canonical_address above).
+[[nodiscard]] std::string canonical_address(const boost::asio::ip::address& address);
+
 // "1.2.3.4:80" or "[2001:db8::1]:80", the address canonical as above.
 [[nodiscard]] std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint);
 
