@@ -2,24 +2,11 @@
 #include "handshake.hpp"
 
 #include <ipc/error.hpp>
+#include <ipc/json_frame.hpp>
 #include <nlohmann/json.hpp>
 
 namespace tcpd {
 namespace {
-
-nlohmann::json parse_object(const ipc::Message& frame, const char* what) {
-  if (frame.type != ipc::MessageType::connect)
-    throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": expected a CONNECT frame, got " +
-                                                      std::string(ipc::to_string(frame.type)));
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(frame.payload);
-  } catch (const nlohmann::json::exception&) {
-    throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": not valid JSON");
-  }
-  if (!body.is_object()) throw ipc::Error(ipc::ErrorCode::bad_request, std::string(what) + ": expected a JSON object");
-  return body;
-}
 
 std::string string_field(const nlohmann::json& body, const char* what, const char* key) {
   const auto it = body.find(key);
@@ -38,7 +25,7 @@ ipc::Message encode_handshake(const Handshake& handshake) {
 }
 
 Handshake parse_handshake(const ipc::Message& frame) {
-  const auto body = parse_object(frame, "handshake");
+  const auto body = ipc::parse_json_object(frame, ipc::MessageType::connect, "handshake");
   for (const auto& [key, value] : body.items()) {
     if (key != "version" && key != "service" && key != "user" && key != "password")
       throw ipc::Error(ipc::ErrorCode::bad_request, "handshake: unknown key '" + key + "'");

@@ -8,6 +8,7 @@
 
 #include "ipc/address.hpp"
 #include "ipc/error.hpp"
+#include "ipc/json_frame.hpp"
 #include "ipc/text.hpp"
 
 namespace ipc {
@@ -16,19 +17,6 @@ namespace {
 using tcp = asio::ip::tcp;
 
 [[noreturn]] void bad(const std::string& what) { throw Error(ErrorCode::bad_request, what); }
-
-nlohmann::json parse_object(const Message& frame, MessageType type, const char* what) {
-  if (frame.type != type)
-    bad(std::string(what) + ": expected " + std::string(to_string(type)) + ", got " + std::string(to_string(frame.type)));
-  nlohmann::json body;
-  try {
-    body = nlohmann::json::parse(frame.payload);
-  } catch (const nlohmann::json::exception&) {
-    bad(std::string(what) + ": not valid JSON");
-  }
-  if (!body.is_object()) bad(std::string(what) + ": expected a JSON object");
-  return body;
-}
 
 }  // namespace
 
@@ -42,7 +30,7 @@ Message encode_connect_request(const ConnectRequest& request) {
 }
 
 ConnectRequest parse_connect_request(const Message& frame) {
-  const auto body = parse_object(frame, MessageType::connect, "CONNECT");
+  const auto body = parse_json_object(frame, MessageType::connect, "CONNECT");
   for (const auto& [key, value] : body.items()) {
     if (key != "uri" && key != "resolve" && key != "service" && key != "client")
       bad("CONNECT: unknown key '" + key + "'");
@@ -77,7 +65,7 @@ Message encode_address_list(const char* key, const std::vector<std::string>& add
 }
 
 std::vector<std::string> parse_address_list(const char* key, const Message& frame) {
-  const auto body = parse_object(frame, MessageType::data, key);
+  const auto body = parse_json_object(frame, MessageType::data, key);
   if (body.size() != 1 || !body.contains(key) || !body[key].is_array())
     bad(std::string(key) + ": expected {\"" + key + "\": [addresses]}");
   const auto& list = body[key];
