@@ -91,6 +91,7 @@ int main(int argc, char* argv[]) {
       "or id:NAME (in rules). Example:\n"
       "  ipcd --allow in pong tcp:127.0.0.1 --deny out '*' 'tcp:*.example.org' \\\n"
       "       --redirect authd nextversion-authd --route pong tcp://pong.example.com:9000/pong\n");
+  ipc::add_drain_flag(command_line);
   const auto flags = command_line.parse(argc, argv);
 
   // 2. Configuration.
@@ -105,9 +106,7 @@ int main(int argc, char* argv[]) {
   settings.rundir = command_line.common().rundir;
   settings.inbound_trust = ipc::trusted_users_flag(command_line, flags, "trust-inbound", ipc::protocol_daemon_users);
   if (flags.count("timeout")) {
-    const double seconds = flags["timeout"].as<double>();
-    if (!(seconds > 0) || seconds > 3600) command_line.fail("--timeout must be between 0 and 3600 seconds");
-    settings.timeout = std::chrono::milliseconds(static_cast<long>(seconds * 1000));
+    settings.timeout = ipc::seconds_flag(command_line, flags, "timeout");
     settings.timeout_from_command_line = true;
   }
   ipcd::Config config;
@@ -122,6 +121,7 @@ int main(int argc, char* argv[]) {
   if (options.max_connections == 0) command_line.fail("--max-connections must be at least 1");
   options.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   options.per_peer_exempt = settings.inbound_trust.uids();
+  options.drain = ipc::drain_flag(command_line, flags);
 
   // 3. The server objects, 4. run.
   try {

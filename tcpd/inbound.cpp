@@ -21,36 +21,31 @@ using asio::ip::tcp;
 using ipc::Error;
 using ipc::ErrorCode;
 
-asio::awaitable<void> Tcpd::accept_loop(tcp::acceptor& acceptor, bool tls) {
-  asio::steady_timer backoff(acceptor.get_executor());
-  while (!stopping_) {
-    // At the cap, stop accepting: peers wait in the backlog until a session ends.
-    while (!stopping_ && inbound_sessions_ >= settings_.max_connections) co_await session_ended_.wait();
-    if (stopping_) break;
-    auto [ec, socket] = co_await acceptor.async_accept(ipc::use_nothrow);
-    if (ec == asio::error::operation_aborted || stopping_) break;
-    if (ec) {
-      // EMFILE and friends: wait a little instead of spinning on the error.
-      ipc::log_warn("accept: ", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(100));
-      co_await backoff.async_wait(ipc::use_nothrow);
-      continue;
-    }
-    asio::co_spawn(acceptor.get_executor(), inbound(std::move(socket), tls), asio::detached);
-  }
+namespace {
+
+// Says `why` to a plain TCP peer before anything else was written to it: one non-blocking
+// send of the ERROR frame, best effort.
+void tell(int fd, const Error& why) {
+  const std::string frame = ipc::encode(ipc::Message::error(why.payload()));
+  (void)::send(fd, frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
-asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
-  ++inbound_sessions_;
-  struct Count {
-    Tcpd& self;
-    std::shared_ptr<bool> alive;  // see Tcpd::alive_
-    ~Count() {
-      if (!*alive) return;
-      --self.inbound_sessions_;
-      self.session_ended_.notify_all();
-    }
-  } count{*this, alive_};
+}  // namespace
+
+asio::awaitable<void> Tcpd::inbound(TcpSocket socket, ipc::Session& session, bool tls) {
+  // Until its handshake is read, the session may be shed at the cap (the peer is told why on
+  // plain TCP, where nothing else has been written yet); a shutdown ends whatever waits on the
+  // socket, which stays open (and the same descriptor) until this frame ends.
+  const int fd = socket.native_handle();
+  session.close = [fd, tls](const Error* why) {
+    if (why != nullptr && !tls) tell(fd, *why);
+    ::shutdown(fd, SHUT_RDWR);
+  };
+  session.idle_since = [accepted = ipc::Session::Clock::now()]() -> std::optional<ipc::Session::Clock::time_point> {
+    return accepted;
+  };
+  // At stop, a peer that has not spoken has nothing in flight: it goes at once.
+  session.drain = [fd] { ::shutdown(fd, SHUT_RDWR); };
   boost::system::error_code ec;
   const auto peer = socket.remote_endpoint(ec);
   if (ec) co_return;
@@ -62,10 +57,7 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
     const Error why(ErrorCode::unavailable, address + " already holds " + std::to_string(per_peer_.max()) +
                                                 " connections to this tcpd (--max-per-peer)");
     ipc::log_info("inbound from ", peer_text, ": ", why.text());
-    if (!tls) {
-      const std::string frame = ipc::encode(ipc::Message::error(why.payload()));
-      (void)::send(socket.native_handle(), frame.data(), frame.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-    }
+    if (!tls) tell(fd, why);
     co_return;
   }
   tune(socket);
@@ -75,13 +67,14 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, bool tls) {
   else
     remote.emplace(std::move(socket));
   // This frame lives as long as the relay: the handshake's state lives in accept_from()'s.
-  std::optional<ipc::UnixSocket> local = co_await accept_from(*remote, peer_text);
+  std::optional<ipc::UnixSocket> local = co_await accept_from(*remote, session, peer_text);
   if (!local) co_return;
   ipc::log_debug("inbound from ", peer_text, ": relaying");
-  co_await relay(std::move(*local), std::move(*remote), std::string());
+  co_await relay(session, std::move(*local), std::move(*remote), std::string(), Side::inbound);
 }
 
-asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& remote, const std::string& peer_text) {
+asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& remote, ipc::Session& session,
+                                                                  const std::string& peer_text) {
   // The TLS handshake, the remote handshake and ipcd's decision, each under --handshake-timeout.
   std::optional<ErrorCode> tls_failed;
   try {
@@ -111,6 +104,10 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
   try {
     const Handshake handshake =
         parse_handshake(co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the handshake"));
+    // It has spoken: from now on it is a peer being answered, not one holding a slot silently,
+    // and at stop it gets its answer.
+    session.idle_since = nullptr;
+    session.drain = nullptr;
     // The user of a tcp:// URI is not authenticated: no identity for ipcd's rules.
     ipc::InboundRequest request{handshake.service.str(), "tcp", peer_text, "", ""};
     if (const SSL* ssl = remote.ssl()) {

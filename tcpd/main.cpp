@@ -25,13 +25,6 @@ void raise_fd_limit() {
   }
 }
 
-std::chrono::milliseconds seconds_flag(const ipc::CommandLine& command_line, const ipc::po::variables_map& flags,
-                                       const char* name) {
-  const double value = flags[name].as<double>();
-  if (!(value > 0) || value > 3600) command_line.fail(std::string("--") + name + " must be between 0 and 3600 seconds");
-  return std::chrono::milliseconds(static_cast<long>(value * 1000));
-}
-
 std::optional<std::filesystem::path> path_flag(const ipc::po::variables_map& flags, const char* name) {
   if (!flags.count(name)) return std::nullopt;
   return std::filesystem::path(flags[name].as<std::string>());
@@ -109,21 +102,23 @@ int main(int argc, char* argv[]) {
       ("handshake-timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
        "deadline for a handshake, either side, and for ipcd's answers")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
-       "inbound connections (and, separately, outbound ones) handled at once; more wait in the backlog")
+       "inbound connections (and, separately, outbound ones) handled at once; more wait in the backlog, "
+       "and for a waiting one the inbound connection silent longest (1 s or more, no handshake yet) is closed")
       ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
        "inbound connections one remote address may hold at once (0: no limit; a host's tcpd opens one per "
        "client it carries); one more is closed before its handshake, told why on plain TCP")
       ("broker-user", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
        "the user ipcd runs as, the only one besides root whose CONNECT is taken on RUNDIR/tcp and RUNDIR/tls "
        "(repeatable; default: the user ipcd if it exists, and tcpd's own user)");
+  ipc::add_drain_flag(command_line);
   const auto flags = command_line.parse(argc, argv);
   if (flags.count("hash-password")) return hash_password(flags["hash-password"].as<std::string>());
 
   // 2. Configuration.
   tcpd::Settings settings;
   settings.rundir = command_line.common().rundir;
-  settings.connect_timeout = seconds_flag(command_line, flags, "connect-timeout");
-  settings.handshake_timeout = seconds_flag(command_line, flags, "handshake-timeout");
+  settings.connect_timeout = ipc::seconds_flag(command_line, flags, "connect-timeout");
+  settings.handshake_timeout = ipc::seconds_flag(command_line, flags, "handshake-timeout");
   settings.max_connections = flags["max-connections"].as<std::size_t>();
   settings.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
@@ -163,6 +158,7 @@ int main(int argc, char* argv[]) {
   ipc::ServiceOptions options;
   options.limits.max_payload = tcpd::max_handshake;
   options.max_connections = settings.max_connections;
+  options.drain = ipc::drain_flag(command_line, flags);
 
   // 3. The server objects, 4. run.
   try {

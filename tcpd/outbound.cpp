@@ -21,12 +21,10 @@ asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd, ipc::Scheme scheme) 
   // This frame lives as long as the relay: everything else lives in connect_for()'s, gone by now.
   std::optional<RemoteStream> remote = co_await connect_for(ipcd, scheme);
   if (!remote) co_return;
-  // Whatever the client wrote right after its lookup may already sit in the decoder.
-  std::string pending = ipcd.decoder().take_buffered();
-  // The relay reads the socket itself from now on: the decoder's read buffer would only be memory
-  // an idle connection holds for nothing.
-  ipcd.decoder() = ipc::FrameDecoder(max_handshake);
-  co_await relay(std::move(ipcd.socket()), std::move(*remote), std::move(pending));
+  // The relay reads the socket itself from now on; whatever the client wrote right after its
+  // lookup may already have been received, and goes first.
+  auto [socket, pending] = ipcd.release();
+  co_await relay(*ipcd.session(), std::move(socket), std::move(*remote), std::move(pending), Side::outbound);
 }
 
 asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& ipcd, ipc::Scheme scheme) {

@@ -85,6 +85,12 @@ void Relay::close() noexcept {
   remote_.close();
 }
 
+void Relay::finish() noexcept {
+  // A pending wait on the Unix side wakes; the read then takes what is queued, then sees EOF.
+  boost::system::error_code ignored;
+  unix_side_.shutdown(ipc::UnixSocket::shutdown_receive, ignored);
+}
+
 template <class From, class To>
 asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
   if (!first.empty()) {

@@ -32,6 +32,10 @@ class Relay {
 
   // Closes both sides now (shutdown): run() then returns promptly.
   void close() noexcept;
+  // Ends it gently, for a relay whose Unix side is the client (the drain at stop): the client is
+  // read no more, what it sent already goes on and is followed by EOF, and the answers still
+  // come back until the remote side ends.
+  void finish() noexcept;
 
  private:
   template <class From, class To>

@@ -35,8 +35,10 @@ Tcpd::Tcpd(ipc::Service& service, Settings settings)
     : service_(service),
       settings_(std::move(settings)),
       client_tls_(ipc::tls::client_context(settings_.tls)),
-      session_ended_(service.io().get_executor()),
-      per_peer_(settings_.max_per_peer) {
+      per_peer_(settings_.max_per_peer),
+      // A peer that has not sent its handshake after a second is the first to go when every
+      // slot is taken and another peer waits.
+      inbound_(service.server().group({settings_.max_connections, std::chrono::seconds(1), "--max-connections"})) {
   offer_psk(client_tls_.native_handle());
   if (!settings_.listen_tls.empty()) {
     server_tls_.emplace(ipc::tls::server_context(settings_.tls));
@@ -48,15 +50,18 @@ Tcpd::Tcpd(ipc::Service& service, Settings settings)
 }
 
 void Tcpd::bind(const tcp::endpoint& endpoint, bool tls) {
-  auto& acceptor = acceptors_.emplace_back(service_.io());
+  tcp::acceptor acceptor(service_.io());
   boost::system::error_code ec;
   acceptor.open(endpoint.protocol(), ec);
   if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
   if (!ec) acceptor.bind(endpoint, ec);
   if (!ec) acceptor.listen(tcp::acceptor::max_listen_connections, ec);
   if (ec) throw std::runtime_error("cannot listen on " + ipc::endpoint_text(endpoint) + ": " + ec.message());
-  ipc::log_info(tls ? "listening for TLS on " : "listening on ", ipc::endpoint_text(acceptor.local_endpoint()));
-  asio::co_spawn(service_.io(), accept_loop(acceptor, tls), asio::detached);
+  const std::string where = ipc::endpoint_text(acceptor.local_endpoint());
+  ipc::log_info(tls ? "listening for TLS on " : "listening on ", where);
+  service_.server().accept(std::move(acceptor), where, inbound_, [this, tls](TcpSocket socket, ipc::Session& session) {
+    return inbound(std::move(socket), session, tls);
+  });
 }
 
 void Tcpd::start() {
@@ -68,32 +73,31 @@ void Tcpd::start() {
                     ipc::only_from(settings_.broker, "CONNECT", "ipcd's user",
                                    [this, scheme](ipc::Connection& c) { return outbound(c, scheme); }));
   }
-  service_.on_stop([this] { stop(); });
 }
 
-void Tcpd::stop() {
-  stopping_ = true;
-  for (auto& acceptor : acceptors_) {
-    boost::system::error_code ignored;
-    acceptor.close(ignored);
-  }
-  // Shutdown is cancellation: relays end now, so their sessions end well within the grace period.
-  for (Relay* relay : relays_) relay->close();
-  session_ended_.notify_all();
-}
-
-asio::awaitable<void> Tcpd::relay(ipc::UnixSocket unix_side, RemoteStream remote, std::string to_remote_first) {
+asio::awaitable<void> Tcpd::relay(ipc::Session& session, ipc::UnixSocket unix_side, RemoteStream remote,
+                                  std::string to_remote_first, Side side) {
   Relay running(std::move(unix_side), std::move(remote));
-  if (stopping_) co_return;
-  relays_.push_back(&running);
-  struct Registered {
-    std::list<Relay*>& relays;
-    std::list<Relay*>::iterator self;
-    std::shared_ptr<bool> alive;
-    ~Registered() {
-      if (*alive) relays.erase(self);
+  // An idle relay is a connection in use: never shed. At the end of the drain it is closed.
+  // Draining an outbound relay stops reading the client, so the exchange in flight completes;
+  // an inbound one runs on until its remote side ends it (reading the remote no more could cut
+  // a request on the wire).
+  struct Hooks {
+    ipc::Session& session;
+    ~Hooks() {
+      // `running` is gone after this frame: nothing may reach it through the session.
+      session.close = nullptr;
+      session.drain = nullptr;
     }
-  } registered{relays_, std::prev(relays_.end()), alive_};
+  } hooks{session};
+  session.idle_since = nullptr;
+  session.close = [&running](const ipc::Error*) { running.close(); };
+  if (side == Side::outbound) {
+    session.drain = [&running] { running.finish(); };
+    if (service_.server().stopping()) running.finish();
+  } else {
+    session.drain = nullptr;
+  }
   co_await running.run(std::move(to_remote_first));
 }
 

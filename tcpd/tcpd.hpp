@@ -17,12 +17,11 @@
 #include <filesystem>
 #include <ipc/connection.hpp>
 #include <ipc/peer_limit.hpp>
+#include <ipc/server.hpp>
 #include <ipc/service.hpp>
 #include <ipc/tls.hpp>
 #include <ipc/trust.hpp>
 #include <ipc/uri.hpp>
-#include <list>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -58,16 +57,20 @@ class Tcpd {
   // Builds the TLS contexts: throws std::runtime_error naming a certificate, key or CA file that
   // cannot be used.
   Tcpd(ipc::Service& service, Settings settings);
-  ~Tcpd() { *alive_ = false; }
   Tcpd(const Tcpd&) = delete;
   Tcpd& operator=(const Tcpd&) = delete;
 
   // Binds the --listen and --listen-tls sockets (logging "listening on ADDRESS:PORT" and
-  // "listening for TLS on ADDRESS:PORT") and serves RUNDIR/tcp and RUNDIR/tls. Throws
-  // std::runtime_error when a socket cannot be bound.
+  // "listening for TLS on ADDRESS:PORT") and serves RUNDIR/tcp and RUNDIR/tls, all on the
+  // Service's ipc::Server (one registry, one stop and drain). Throws std::runtime_error when a
+  // socket cannot be bound.
   void start();
 
  private:
+  // Which side of the connection the relay's Unix socket is: the client (outbound) or the
+  // local service (inbound). It decides how the relay drains at stop.
+  enum class Side { outbound, inbound };
+
   // outbound.cpp
   ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd, ipc::Scheme scheme);
   // Everything before the relay: ipcd's request, the connection, the handshakes, ipcd's answer.
@@ -77,35 +80,28 @@ class Tcpd {
   // For tls://: the TLS session for `uri` (server name, PSK), its handshake. Throws ipc::Error.
   ipc::asio::awaitable<RemoteStream> secure(TcpSocket socket, const ipc::Uri& uri);
   // inbound.cpp
-  ipc::asio::awaitable<void> accept_loop(boost::asio::ip::tcp::acceptor& acceptor, bool tls);
-  ipc::asio::awaitable<void> inbound(TcpSocket socket, bool tls);
+  ipc::asio::awaitable<void> inbound(TcpSocket socket, ipc::Session& session, bool tls);
   // The peer's (TLS and remote) handshake, ipcd's decision and the answer to the peer: the local
   // service's connection after ok, nullopt after an ERROR (sent) or a failed write.
-  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(RemoteStream& remote, const std::string& peer_text);
+  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(RemoteStream& remote, ipc::Session& session,
+                                                                   const std::string& peer_text);
   // Whether PASSWORD is USER's (--users), checked on password_checks_ so that PBKDF2 does not
   // stall the relays.
   ipc::asio::awaitable<bool> check_password(std::string user, std::string password);
   // tcpd.cpp
   void bind(const boost::asio::ip::tcp::endpoint& endpoint, bool tls);
-  ipc::asio::awaitable<void> relay(ipc::UnixSocket unix_side, RemoteStream remote, std::string to_remote_first);
-  void stop();
+  // Relays for `session`, which from now on is ended by closing the relay, drains as `side`
+  // says, and is never shed.
+  ipc::asio::awaitable<void> relay(ipc::Session& session, ipc::UnixSocket unix_side, RemoteStream remote,
+                                   std::string to_remote_first, Side side);
 
   ipc::Service& service_;
   Settings settings_;
   boost::asio::ssl::context client_tls_;
   std::optional<boost::asio::ssl::context> server_tls_;  // with --listen-tls
   boost::asio::thread_pool password_checks_{1};
-  std::list<boost::asio::ip::tcp::acceptor> acceptors_;
-  std::list<Relay*> relays_;  // closed at shutdown
-  std::size_t inbound_sessions_ = 0;
-  ipc::PeerLimit per_peer_;  // by remote address (--max-per-peer)
-  ipc::Signal session_ended_;
-  bool stopping_ = false;
-  // False once this object is gone. The io_context outlives it (main() made it first), and its
-  // destructor destroys the coroutine frames still pending: an inbound relay closed at shutdown
-  // whose completion never ran. Their clean-ups check this before touching relays_ and the
-  // session count (without it: a crash at exit with thousands of relays open, seen by scripts/bench).
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  ipc::PeerLimit per_peer_;         // by remote address (--max-per-peer)
+  ipc::Server::Group& inbound_;     // the --listen and --listen-tls peers (--max-connections)
 };
 
 }  // namespace tcpd

@@ -1,5 +1,6 @@
 // Integration tests: the real pongd and pong in a temporary run directory.
 #include <gtest/gtest.h>
+#include <csignal>
 #include <poll.h>
 #include <grp.h>
 #include <sys/socket.h>
@@ -327,6 +328,25 @@ TEST_F(Pongd, LetsOneUidHoldOnlyMaxPerPeerConnections) {
   }, 10s));
 }
 
+TEST_F(Pongd, LetsInFlightRoundTripsFinishOnSigtermAndExitsZero) {
+  auto daemon = start_pongd({"--drain", "30"});
+  constexpr int count = 16;
+  std::vector<Client> clients;
+  for (int i = 0; i < count; ++i) clients.push_back(client());
+  // And one that is connected and idle: nothing of it is in flight, it ends at once.
+  auto idle = client();
+  RoundTripLoad load(std::move(clients));
+  ASSERT_TRUE(wait_until([&] { return load.answered() >= count * 20; }, 30s));
+  daemon.signal(SIGTERM);
+  EXPECT_TRUE(closed_within(idle.fd(), 10s));
+  EXPECT_EQ(daemon.wait(), 0) << daemon.log();
+  load.join();
+  EXPECT_EQ(load.lost(), 0);
+  EXPECT_EQ(load.refused(), count);
+  // Every session ended when its exchange was done, none at the end of the 30 s drain.
+  EXPECT_EQ(daemon.log().find("after the drain"), std::string::npos) << daemon.log();
+}
+
 TEST_F(Pongd, AtTheConnectionCapClosesTheClientIdleLongestToServeANewOne) {
   auto daemon = start_pongd({"--max-connections", "3"});
   std::vector<Client> holders;
@@ -347,7 +367,7 @@ TEST_F(Pongd, AtTheConnectionCapClosesTheClientIdleLongestToServeANewOne) {
   EXPECT_EQ(newcomer.receive().payload, "let me in");
   const auto told = holders[2].receive();
   EXPECT_EQ(told.type, MessageType::error);
-  EXPECT_EQ(told.payload.rfind("unavailable: closed to make room for a new client: idle for ", 0), 0u) << told.payload;
+  EXPECT_EQ(told.payload.rfind("unavailable: closed to make room for a new connection: idle for ", 0), 0u) << told.payload;
   for (Client* c : talking) {
     c->send(Message::data("still"));
     EXPECT_EQ(c->receive().payload, "still");
@@ -390,7 +410,9 @@ TEST_F(Pongd, BadFlagsExitWithStatusTwoAndSayWhy) {
       {"pongd", {"--log-level", "loud"}, "--log-level"},
       {"pongd", {"--max-connections", "0"}, "--max-connections"},
       {"pongd", {"--max-connections", "many"}, "max-connections"},
-      {"pongd", {"--idle-timeout", "-1"}, "--idle-timeout: between 0 and 86400 seconds"},
+      {"pongd", {"--idle-timeout", "-1"}, "--idle-timeout: from 0 to 86400 seconds"},
+      {"pongd", {"--drain", "-1"}, "--drain: from 0 to 86400 seconds"},
+      {"pongd", {"--drain", "later"}, "drain"},
       {"pongd", {"--idle-timeout", "soon"}, "idle-timeout"},
       {"pongd", {"--max-buffered", "lots"}, "max-buffered"},
       {"pongd", {"--max-buffered", "-5"}, "--max-buffered: expected a number from 0 up, not a negative one"},

@@ -3,6 +3,7 @@
 // by websocketc, by pong through ws:// URIs between two "hosts" (two run directories), and by
 // a real browser (headless Chromium driven over the DevTools protocol).
 #include <gtest/gtest.h>
+#include <csignal>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -518,6 +519,33 @@ TEST_F(Websocketd, AnswersABadFirstFrameOnItsOutboundSocketsAtOnce) {
     }
   }
   EXPECT_TRUE(host.websocketd->running());
+}
+
+TEST_F(Websocketd, AtTheCapClosesTheConnectionIdleLongestToServeANewOne) {
+  auto host = start_host("a", {"--max-connections", "3"});
+  // Three connections that never send a request take every slot.
+  std::vector<UniqueFd> silent;
+  for (int i = 0; i < 3; ++i) silent.push_back(tcp_connect(std::stoi(host.port)));
+  const auto r = client({"echo", host.url(), "ipc.text", "let me in"}, 30s);
+  EXPECT_EQ(r.status, 0) << r.out << r.err << host.websocketd->log();
+  // The oldest went first; the others are still held (looked at only until one is found closed).
+  EXPECT_TRUE(std::any_of(silent.begin(), silent.end(), [](const UniqueFd& fd) { return closed_within(fd.get(), 2s); }));
+  EXPECT_NE(host.websocketd->log().find("closed to make room for a new connection: idle for "), std::string::npos)
+      << host.websocketd->log();
+}
+
+TEST_F(Websocketd, ClosesAKeepAliveConnectionBetweenRequestsAtOnceOnSigterm) {
+  auto host = start_host("a", {"--drain", "30", "--static-dir", www_dir.string()});
+  const UniqueFd fd = tcp_connect(std::stoi(host.port));
+  write_all(fd.get(), "GET / HTTP/1.1\r\nHost: 127.0.0.1:" + host.port + "\r\n\r\n");
+  const auto answer = read_until(fd.get(), [](const std::string& got) { return got.find("</html>") != std::string::npos; });
+  ASSERT_EQ(answer.rfind("HTTP/1.1 200", 0), 0u) << answer;
+  // Kept alive, waiting for its next request: nothing of it is in flight, so the drain closes it
+  // now instead of waiting 30 s.
+  host.websocketd->signal(SIGTERM);
+  EXPECT_TRUE(closed_within(fd.get(), 10s));
+  EXPECT_EQ(host.websocketd->wait(), 0) << host.websocketd->log();
+  EXPECT_EQ(host.websocketd->log().find("after the drain"), std::string::npos) << host.websocketd->log();
 }
 
 TEST_F(Websocketd, StopsCleanlyOnSigtermRemovingItsSockets) {

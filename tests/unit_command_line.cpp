@@ -50,5 +50,39 @@ TEST(CommandLine, GoesWithoutTheDefaultConfigFileWhenThereIsNone) {
   EXPECT_TRUE(command_line.common().config.empty());
 }
 
+CommandLine seconds_flags() {
+  CommandLine command_line("prog", "[OPTIONS]", "test");
+  command_line.options().add_options()("wait", po::value<double>()->default_value(5), "seconds");
+  return command_line;
+}
+
+TEST(CommandLine, ReadsSecondsWithFractionsUpToADay) {
+  auto command_line = seconds_flags();
+  EXPECT_EQ(seconds_flag(command_line, parse(command_line, {"--wait", "0.25"}), "wait"), std::chrono::milliseconds(250));
+  EXPECT_EQ(seconds_flag(command_line, parse(command_line, {"--wait", "86400"}), "wait"), std::chrono::hours(24));
+  // A fraction of a millisecond is not 0 ("never" where 0 is allowed).
+  EXPECT_EQ(seconds_flag(command_line, parse(command_line, {"--wait", "0.0001"}), "wait", true),
+            std::chrono::milliseconds(1));
+  EXPECT_EQ(seconds_flag(command_line, parse(command_line, {"--wait", "0"}), "wait", true), std::chrono::milliseconds(0));
+}
+
+TEST(CommandLine, RefusesSecondsOutOfRangeWithStatusTwo) {
+  for (const std::string value : {"0", "-1", "86401", "nan", "inf"}) {
+    EXPECT_EXIT(
+        {
+          auto command_line = seconds_flags();
+          (void)seconds_flag(command_line, parse(command_line, {"--wait", value}), "wait");
+        },
+        ::testing::ExitedWithCode(2), "prog: --wait: more than 0 to 86400 seconds")
+        << value;
+  }
+  EXPECT_EXIT(
+      {
+        auto command_line = seconds_flags();
+        (void)seconds_flag(command_line, parse(command_line, {"--wait", "-0.5"}), "wait", true);
+      },
+      ::testing::ExitedWithCode(2), "prog: --wait: from 0 to 86400 seconds");
+}
+
 }  // namespace
 }  // namespace ipc::test

@@ -61,12 +61,36 @@ asio::awaitable<void> refuse(Stream& stream, http::status status, std::string bo
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
 }
 
-// Everything a relay needs, kept alive by the session the Service runs for it.
-template <class Ws>
-struct Upgraded {
-  Ws ws;
-  ConnectionSlot slot;
-  RelayOptions options;
+// What the Server may do to an HTTP session while it waits for a request: shed it (at the cap)
+// or end it (at stop, between requests). Set while `waiting`; nothing afterwards.
+class HttpHooks {
+ public:
+  HttpHooks(ipc::Session& session, int fd) : session_(session) {
+    session.close = [fd](const ipc::Error*) { ::shutdown(fd, SHUT_RDWR); };
+    session.drain = [this, fd] {
+      if (waiting_) ::shutdown(fd, SHUT_RDWR);
+    };
+    session.idle_since = [this]() -> std::optional<ipc::Session::Clock::time_point> {
+      if (!waiting_) return std::nullopt;
+      return since_;
+    };
+  }
+  ~HttpHooks() {
+    session_.close = nullptr;
+    session_.drain = nullptr;
+    session_.idle_since = nullptr;
+  }
+  HttpHooks(const HttpHooks&) = delete;
+  HttpHooks& operator=(const HttpHooks&) = delete;
+  void waiting(bool yes) {
+    waiting_ = yes;
+    since_ = ipc::Session::Clock::now();
+  }
+
+ private:
+  ipc::Session& session_;
+  bool waiting_ = true;
+  ipc::Session::Clock::time_point since_ = ipc::Session::Clock::now();
 };
 
 // The checks before upgrading; on success, the local service's connection from ipcd.
@@ -99,7 +123,7 @@ asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string
 
 // `Stream` is beast::tcp_stream (ws://) or TlsStream (wss://).
 template <class Stream>
-asio::awaitable<void> upgrade(Stream stream, Request request, ConnectionSlot slot, const std::string& peer,
+asio::awaitable<void> upgrade(Stream stream, Request request, ipc::Session& session, const std::string& peer,
                               const char* scheme, Context& context) {
   Subprotocol mode = Subprotocol::none;
   std::string service;
@@ -124,11 +148,10 @@ asio::awaitable<void> upgrade(Stream stream, Request request, ConnectionSlot slo
 
   beast::get_lowest_layer(stream).expires_never();  // from now on the WebSocket's own timeouts apply
   using Ws = websocket::stream<Stream>;
-  auto state = std::make_shared<Upgraded<Ws>>(Upgraded<Ws>{
-      Ws(std::move(stream)), std::move(slot),
-      RelayOptions{mode, context.settings.max_message, &context.stopping, std::string(scheme) + " " + peer + " " + service,
-                   &context.budget}});
-  auto& ws = state->ws;
+  Ws ws(std::move(stream));
+  ipc::Connection connection(std::move(local), ipc::ConnectionLimits{context.settings.max_message, 1024 * 1024});
+  RelayOptions options{mode, context.settings.max_message, &context.server,
+                       std::string(scheme) + " " + peer + " " + service, &context.budget};
   ws.set_option(websocket::stream_base::timeout{
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.idle_timeout), true});
@@ -144,18 +167,25 @@ asio::awaitable<void> upgrade(Stream stream, Request request, ConnectionSlot slo
     co_return;
   }
   ipc::log_debug(scheme, " ", peer, ": connected to ", service, " (", to_string(mode), ")");
-  // The Service tracks the relay like any session: closed on shutdown, waited for.
-  context.service.adopt(std::move(local), [state](ipc::Connection& connection) -> asio::awaitable<void> {
-    co_await relay(state->ws, connection, state->options);
-  });
+  // A relay is never shed and runs through the drain; closing its local side ends it (the
+  // browser is told 1001 going away when websocketd stops).
+  struct Hooks {
+    ipc::Session& session;
+    ~Hooks() { session.close = nullptr; }
+  } hooks{session};
+  session.close = [&connection](const ipc::Error*) { connection.close(); };
+  co_await relay(ws, connection, std::move(options));
 }
 
 // HTTP requests until one asks for an upgrade, on a plain or TLS stream.
 template <class Stream>
-asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::string& peer, const char* scheme,
+asio::awaitable<void> serve(Stream stream, ipc::Session& session, const std::string& peer, const char* scheme,
                             Context& context) {
   beast::flat_buffer buffer;
+  std::optional<HttpHooks> hooks;
+  hooks.emplace(session, beast::get_lowest_layer(stream).socket().native_handle());
   for (;;) {
+    hooks->waiting(true);
     http::request_parser<http::string_body> parser;
     parser.header_limit(max_request_header);
     parser.body_limit(max_request_body);
@@ -172,6 +202,7 @@ asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::strin
       }
       break;
     }
+    hooks->waiting(false);
     Request request = parser.release();
     // The Host check before anything else: a DNS-rebinding page names a host that is not ours.
     const std::string_view host = request[http::field::host];
@@ -193,14 +224,15 @@ asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::strin
       co_return;
     }
     if (websocket::is_upgrade(request)) {
-      co_await upgrade(std::move(stream), std::move(request), std::move(slot), peer, scheme, context);
+      hooks.reset();
+      co_await upgrade(std::move(stream), std::move(request), session, peer, scheme, context);
       co_return;
     }
     auto answer = serve_static(context.settings.static_dir, request);
     const bool keep_alive = answer.keep_alive();
     beast::get_lowest_layer(stream).expires_after(context.settings.timeout);
     auto [write_error, written] = co_await beast::async_write(stream, std::move(answer), use_nothrow);
-    if (write_error || !keep_alive || context.stopping) break;
+    if (write_error || !keep_alive || context.server.stopping()) break;
   }
   boost::system::error_code ignored;
   beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_send, ignored);
@@ -208,7 +240,7 @@ asio::awaitable<void> serve(Stream stream, ConnectionSlot slot, const std::strin
 
 }  // namespace
 
-asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Context& context) {
+asio::awaitable<void> http_session(tcp::socket socket, ipc::Session& session, Context& context) {
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;
@@ -225,12 +257,16 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
     if (context.server_tls == nullptr) co_await refuse(stream, http::status::service_unavailable, why, context);
     co_return;
   }
-  slot.also_hold(std::move(*per_peer));
+  // The address's place (--max-per-peer) is held as long as this frame: through the HTTP
+  // requests and, after an upgrade, the relay.
   if (context.server_tls == nullptr) {
-    co_await serve(std::move(stream), std::move(slot), peer, "ws", context);
+    co_await serve(std::move(stream), session, peer, "ws", context);
     co_return;
   }
-  // TLS first, within the deadline: a client that stalls in the handshake is dropped.
+  // TLS first, within the deadline: a client that stalls in the handshake is dropped, and may be
+  // shed at the cap meanwhile.
+  std::optional<HttpHooks> hooks;
+  hooks.emplace(session, stream.socket().native_handle());
   TlsStream tls(std::move(stream), *context.server_tls);
   beast::get_lowest_layer(tls).expires_after(context.settings.timeout);
   auto [handshake_error] = co_await tls.async_handshake(asio::ssl::stream_base::server, use_nothrow);
@@ -239,7 +275,8 @@ asio::awaitable<void> http_session(tcp::socket socket, ConnectionSlot slot, Cont
                   handshake_error == beast::error::timeout ? "no handshake within the deadline" : handshake_error.message());
     co_return;
   }
-  co_await serve(std::move(tls), std::move(slot), peer, "wss", context);
+  hooks.reset();
+  co_await serve(std::move(tls), session, peer, "wss", context);
 }
 
 }  // namespace websocketd

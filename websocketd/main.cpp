@@ -59,7 +59,8 @@ int main(int argc, char* argv[]) {
       ("max-message", ipc::po::value<std::size_t>()->value_name("BYTES")->default_value(ipc::default_max_payload),
        "largest message payload either way; a larger one closes that connection (code 1009)")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(1024),
-       "TCP connections served at once; at the cap websocketd stops accepting until one ends")
+       "TCP connections served at once; at the cap websocketd stops accepting, and for a waiting peer "
+       "closes the connection that has gone longest (1 s or more) without a request; WebSockets stay")
       ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
        "TCP connections one remote address may hold at once (0: no limit); one more gets 503")
       ("max-buffered", ipc::po::value<std::size_t>()->value_name("BYTES")->default_value(256 * 1024 * 1024),
@@ -82,6 +83,7 @@ int main(int argc, char* argv[]) {
       "  ipcd --allow in pong ws:127.0.0.1 &\n"
       "  websocketd --static-dir /usr/share/ipc/www     # then open http://127.0.0.1:8080/\n"
       "  IPC_NETWORK=\"pong ws://host.example:8080/pong\" pong\n");
+  ipc::add_drain_flag(command_line);
   const auto flags = command_line.parse(argc, argv);
 
   // 2. Configuration checks.
@@ -120,13 +122,9 @@ int main(int argc, char* argv[]) {
   settings.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   settings.max_buffered = flags["max-buffered"].as<std::size_t>();
   if (settings.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
-  const auto seconds = [&](const char* name) {
-    const double value = flags[name].as<double>();
-    if (!(value > 0) || value > 86400) command_line.fail(std::string("--") + name + ": between 0 and 86400 seconds");
-    return std::chrono::milliseconds(static_cast<long long>(value * 1000));
-  };
-  settings.idle_timeout = seconds("idle-timeout");
-  settings.timeout = seconds("timeout");
+  settings.idle_timeout = ipc::seconds_flag(command_line, flags, "idle-timeout");
+  settings.timeout = ipc::seconds_flag(command_line, flags, "timeout");
+  settings.drain = ipc::drain_flag(command_line, flags);
   const auto path = [&](const char* name) -> std::optional<std::filesystem::path> {
     if (!flags.count(name)) return std::nullopt;
     return std::filesystem::path(flags[name].as<std::string>());

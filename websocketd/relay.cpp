@@ -154,7 +154,7 @@ asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const R
   }
   local.close();
   if (shared.close_with) reason = *shared.close_with;
-  else if (options.stopping && *options.stopping) reason = make_reason(websocket::close_code::going_away, "websocketd is shutting down");
+  else if (options.server != nullptr && options.server->stopping()) reason = make_reason(websocket::close_code::going_away, "websocketd is shutting down");
   if (ws.is_open()) {
     auto [ec] = co_await ws.async_close(reason, use_nothrow);
     if (ec) ipc::log_debug(options.label, ": close: ", ec.message());

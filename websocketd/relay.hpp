@@ -10,6 +10,7 @@
 #include <string>
 
 #include <ipc/connection.hpp>
+#include <ipc/server.hpp>
 
 #include "beast.hpp"
 #include "mapping.hpp"
@@ -20,7 +21,7 @@ namespace websocketd {
 struct RelayOptions {
   Subprotocol mode = Subprotocol::text;
   std::size_t max_message = ipc::default_max_payload;  // payload bytes
-  const bool* stopping = nullptr;  // set while the daemon shuts down: close with 1001 going away
+  const ipc::Server* server = nullptr;  // stopping: close with 1001 going away
   std::string label;               // for logs: "ws 127.0.0.1:5555 -> pong"
   MessageBudget* budget = nullptr;  // websocketd's, for unfinished messages (--max-buffered)
 };

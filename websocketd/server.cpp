@@ -15,7 +15,8 @@ namespace {
 ipc::ServiceOptions service_options(const Settings& settings) {
   ipc::ServiceOptions options;
   options.limits = ipc::ConnectionLimits{settings.max_message, 1024 * 1024};
-  options.max_connections = settings.max_connections + 64;
+  options.max_connections = settings.max_connections;
+  options.drain = settings.drain;
   return options;
 }
 
@@ -30,8 +31,7 @@ Server::Server(asio::io_context& io, Settings settings)
                                      : std::nullopt),
       per_peer_(settings_.max_per_peer),
       budget_(settings_.max_buffered),
-      context_{settings_, per_peer_, budget_, service_, stopping_, client_tls_, server_tls_ ? &*server_tls_ : nullptr},
-      slots_(std::make_shared<ConnectionSlots>(io.get_executor())) {
+      context_{settings_, per_peer_, budget_, service_.server(), client_tls_, server_tls_ ? &*server_tls_ : nullptr} {
   // For ipcd: outbound ws:// on RUNDIR/ws, wss:// on RUNDIR/wss.
   // Only ipcd delegates (DESIGN §6): anyone else is refused before a byte of CONNECT is read.
   for (const ipc::Scheme scheme : {ipc::Scheme::ws, ipc::Scheme::wss}) {
@@ -41,47 +41,27 @@ Server::Server(asio::io_context& io, Settings settings)
                     }));
   }
   if (settings_.listen) {
-    acceptor_.emplace(io_);
-    acceptor_->open(settings_.listen->protocol());
-    acceptor_->set_option(asio::socket_base::reuse_address(true));
+    tcp::acceptor acceptor(io_);
     boost::system::error_code ec;
-    acceptor_->bind(*settings_.listen, ec);
+    acceptor.open(settings_.listen->protocol(), ec);
+    if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) acceptor.bind(*settings_.listen, ec);
+    if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
     if (ec) throw std::runtime_error("cannot listen on " + ipc::endpoint_text(*settings_.listen) + ": " + ec.message());
-    acceptor_->listen(asio::socket_base::max_listen_connections);
-    ipc::log_info(server_tls_ ? "listening for TLS on " : "listening on ", ipc::endpoint_text(acceptor_->local_endpoint()),
+    const std::string where = ipc::endpoint_text(acceptor.local_endpoint());
+    ipc::log_info(server_tls_ ? "listening for TLS on " : "listening on ", where,
                   settings_.static_dir.empty() ? "" : ", static files from ", settings_.static_dir.string());
-    asio::co_spawn(io_, accept_loop(), asio::detached);
+    // Browsers and remote websocketd's: a connection that has sent no request for a second is
+    // the first to go when every slot is taken and another peer waits.
+    auto& peers = service_.server().group({settings_.max_connections, std::chrono::seconds(1), "--max-connections"});
+    service_.server().accept(std::move(acceptor), where, peers, [this](tcp::socket socket, ipc::Session& session) {
+      return http_session(std::move(socket), session, context_);
+    });
   } else {
     ipc::log_info("not listening on TCP (--no-listen): outbound ws:// only");
   }
-  service_.on_stop([this] {
-    stopping_ = true;
-    if (acceptor_) {
-      boost::system::error_code ignored;
-      acceptor_->close(ignored);
-    }
-  });
 }
 
 int Server::run() { return service_.run(); }
-
-asio::awaitable<void> Server::accept_loop() {
-  asio::steady_timer backoff(io_);
-  while (!stopping_) {
-    // At the cap, stop accepting: further clients wait in the backlog.
-    while (!stopping_ && slots_->open >= settings_.max_connections) co_await slots_->freed().wait();
-    if (stopping_) break;
-    auto [ec, socket] = co_await acceptor_->async_accept(use_nothrow);
-    if (stopping_ || ec == asio::error::operation_aborted) break;
-    if (ec) {
-      // EMFILE and friends: back off instead of spinning on the error.
-      ipc::log_warn("accept: ", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(100));
-      co_await backoff.async_wait(use_nothrow);
-      continue;
-    }
-    asio::co_spawn(io_, http_session(std::move(socket), ConnectionSlot(slots_), context_), asio::detached);
-  }
-}
 
 }  // namespace websocketd

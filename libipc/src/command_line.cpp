@@ -153,4 +153,16 @@ void CommandLine::load_config(po::variables_map& vm, const po::options_descripti
   }
 }
 
+std::chrono::milliseconds seconds_flag(const CommandLine& command_line, const po::variables_map& flags, const char* name,
+                                       bool zero_allowed) {
+  const double value = flags[name].as<double>();
+  if (!(value >= 0) || value > 86400 || (value == 0 && !zero_allowed))
+    command_line.fail(std::string("--") + name + ": " + (zero_allowed ? "from 0" : "more than 0") +
+                      " to 86400 seconds");
+  auto duration = std::chrono::milliseconds(static_cast<long long>(value * 1000));
+  // A fraction of a millisecond is not "never".
+  if (value > 0 && duration.count() == 0) duration = std::chrono::milliseconds(1);
+  return duration;
+}
+
 }  // namespace ipc

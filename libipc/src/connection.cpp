@@ -64,6 +64,7 @@ asio::awaitable<bool> Connection::receive(Message& out) {
         break;
     }
     if (!socket_.is_open()) co_return false;
+    if (finishing_ && decoder_.buffered() == 0) stop_reading();
     boost::system::error_code ec;
     std::size_t n = 0;
     if (decoder_.buffered() == 0 && !last_read_full_) {
@@ -96,6 +97,7 @@ asio::awaitable<bool> Connection::receive(Message& out) {
 asio::awaitable<bool> Connection::receive(Message& out, std::chrono::milliseconds timeout) {
   // A request is usually in the socket already (a client sends it right after connecting): one
   // non-blocking read, and when that completes the frame no timer is armed at all.
+  if (finishing_ && decoder_.buffered() == 0) stop_reading();
   if (decoder_.buffered() == 0 && !last_read_full_ && socket_.is_open()) {
     std::array<char, small_read> small;
     ssize_t n;
@@ -188,6 +190,30 @@ asio::awaitable<void> Connection::send_error(const Error& error, std::chrono::mi
   asio::steady_timer deadline(socket_.get_executor(), timeout);
   const Message frame = Message::error(error.payload());
   co_await (send(frame) || deadline.async_wait(use_nothrow));
+}
+
+Connection::Released Connection::release() {
+  Released out{std::move(socket_), decoder_.take_buffered()};
+  if (limits_.budget != nullptr) limits_.budget->used -= accounted_;
+  accounted_ = 0;
+  decoder_ = FrameDecoder(decoder_.max_payload());
+  broken_ = true;
+  queue_drained_.notify_all();
+  return out;
+}
+
+void Connection::finish() noexcept {
+  finishing_ = true;
+  // Between frames: a read waiting now ends (EOF) once what the peer sent is taken. Within a
+  // frame, receive() does this when the frame is whole.
+  if (decoder_.buffered() == 0) stop_reading();
+}
+
+void Connection::stop_reading() noexcept {
+  // shutdown(SHUT_RD) of a Unix socket wakes a pending read, which then takes what is queued
+  // and sees EOF after it; the peer's later writes fail (EPIPE), and ours still go out.
+  boost::system::error_code ignored;
+  socket_.shutdown(UnixSocket::shutdown_receive, ignored);
 }
 
 void Connection::close_with(const Error& error) noexcept {

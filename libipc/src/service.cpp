@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <csignal>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
@@ -21,19 +22,13 @@
 
 namespace ipc {
 
-struct Service::Listener {
-  ListeningSocket socket;
-  UnixAcceptor acceptor;
-  Handler handler;
-};
-
 Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOptions options)
     : io_(io),
       rundir_(std::move(rundir)),
       options_(options),
-      session_ended_(io.get_executor()),
+      server_(io.get_executor(), options.drain, options.shutdown_grace),
+      clients_(server_.group({options.max_connections, options.shed_idle_after, "--max-connections"})),
       per_peer_(options.max_per_peer),
-      shutdown_deadline_(io),
       signals_(io, SIGINT, SIGTERM, SIGHUP) {
   // Writes to a peer that went away must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
@@ -42,10 +37,11 @@ Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOpti
     // The largest holder is refused first: whoever is closest to the frame limit costs the most.
     budget_.choose = [this](Connection&) -> Connection* {
       Connection* largest = nullptr;
-      for (Connection* connection : sessions_) {
-        if (!connection->is_open()) continue;  // refused already: its share is given back
+      server_.for_each([&largest](Session& session) {
+        Connection* connection = session.connection;
+        if (connection == nullptr || !connection->is_open()) return;  // refused already: its share is given back
         if (largest == nullptr || connection->held() > largest->held()) largest = connection;
-      }
+      });
       return largest;
     };
     options_.limits.budget = &budget_;
@@ -75,113 +71,57 @@ void Service::listen(const ServiceName& name, Handler handler) {
     socket = ListeningSocket::bind(rundir_, name);
     log_info("serving ", name.str(), " on ", socket.path().string());
   }
-  auto listener = std::make_unique<Listener>(Listener{std::move(socket), UnixAcceptor(io_), std::move(handler)});
-  listener->acceptor.assign(asio::local::stream_protocol(), listener->socket.fd());
+  UnixAcceptor acceptor(io_);
+  acceptor.assign(asio::local::stream_protocol(), socket.fd());
   // The acceptor now owns the descriptor; the ListeningSocket keeps only the file to remove.
-  (void)listener->socket.release_fd();
-  listeners_.push_back(std::move(listener));
-  asio::co_spawn(io_, accept_loop(*listeners_.back()), asio::detached);
+  (void)socket.release_fd();
+  const std::string where = socket.path().string();
+  sockets_.push_back(std::move(socket));
+  server_.accept(std::move(acceptor), where, clients_,
+                 [this, handler = std::move(handler)](UnixSocket client, Session& session) {
+                   return this->session(std::move(client), session, handler);
+                 });
 }
 
-void Service::adopt(UnixSocket socket, Handler handler) { start_session(std::move(socket), handler); }
-
-asio::awaitable<void> Service::accept_loop(Listener& listener) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer backoff(io_);
-  asio::steady_timer look_again(io_);
-  while (!stopping_) {
-    // At the cap: make room by closing the client idle longest, or stop accepting (clients wait
-    // in the backlog) until a session ends or one has been idle long enough.
-    while (!stopping_ && sessions_.size() >= options_.max_connections) {
-      if (shed_idlest()) {
-        co_await session_ended_.wait();
-        continue;
-      }
-      if (options_.shed_idle_after.count() == 0) {
-        co_await session_ended_.wait();
-      } else {
-        look_again.expires_after(std::max(options_.shed_idle_after / 4, std::chrono::milliseconds(10)));
-        co_await (session_ended_.wait() || look_again.async_wait(use_nothrow));
-      }
-    }
-    if (stopping_) break;
-    auto [ec, socket] = co_await listener.acceptor.async_accept(use_nothrow);
-    if (ec == asio::error::operation_aborted || stopping_) break;
-    if (ec) {
-      // EMFILE/ENFILE and friends: wait a little instead of spinning on the error.
-      log_warn("accept on ", listener.socket.path().string(), ": ", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(100));
-      co_await backoff.async_wait(use_nothrow);
-      continue;
-    }
-    std::optional<PeerLimit::Slot> slot;
-    if (per_peer_.max() > 0) {
-      ucred peer{};
-      socklen_t length = sizeof peer;
-      if (::getsockopt(socket.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer, &length) == 0 &&
-          std::find(options_.per_peer_exempt.begin(), options_.per_peer_exempt.end(), peer.uid) ==
-              options_.per_peer_exempt.end()) {
-        slot = per_peer_.take("uid " + std::to_string(peer.uid));
-        if (!slot) {
-          refuse_over_limit(std::move(socket), peer.uid);
-          continue;
-        }
-      }
-    }
-    start_session(std::move(socket), listener.handler, std::move(slot));
-  }
+void Service::adopt(UnixSocket socket, Handler handler) {
+  server_.start(clients_, std::move(socket), [this, handler = std::move(handler)](UnixSocket client, Session& session) {
+    return this->session(std::move(client), session, handler);
+  });
 }
 
-bool Service::shed_idlest() {
-  if (options_.shed_idle_after.count() == 0) return false;
-  Connection* idlest = nullptr;
-  for (Connection* connection : sessions_) {
-    if (!connection->is_open()) return false;  // one is closing already: its end makes room
-    if (idlest == nullptr || connection->last_activity() < idlest->last_activity()) idlest = connection;
-  }
-  if (idlest == nullptr) return false;
-  const auto idle = std::chrono::steady_clock::now() - idlest->last_activity();
-  if (idle < options_.shed_idle_after) return false;
-  const Error why(ErrorCode::unavailable,
-                  "closed to make room for a new client: idle for " +
-                      seconds_text(std::chrono::duration_cast<std::chrono::milliseconds>(idle)) + " while all " +
-                      std::to_string(options_.max_connections) + " connections were taken (--max-connections)");
-  log_info("client pid ", idlest->peer().pid, ": ", why.text());
-  idlest->close_with(why);
-  return true;
-}
-
-void Service::refuse_over_limit(UnixSocket socket, uid_t uid) {
+bool Service::take_peer_slot(Connection& connection, std::optional<PeerLimit::Slot>& slot) {
+  if (per_peer_.max() == 0) return true;
+  const uid_t uid = connection.peer().uid;
+  const auto& exempt = options_.per_peer_exempt;
+  if (std::find(exempt.begin(), exempt.end(), uid) != exempt.end()) return true;
+  slot = per_peer_.take("uid " + std::to_string(uid));
+  if (slot) return true;
   const Error why(ErrorCode::unavailable, "uid " + std::to_string(uid) + " already holds " +
                                               std::to_string(per_peer_.max()) +
                                               " connections to this service (--max-per-peer)");
   log_info(why.text());
-  asio::co_spawn(
-      io_,
-      [socket = std::move(socket), why]() mutable -> asio::awaitable<void> {
-        Connection connection(std::move(socket));
-        co_await connection.send_error(why, std::chrono::seconds(1));
-        connection.close();
-      },
-      asio::detached);
+  connection.close_with(why);
+  return false;
 }
 
-void Service::start_session(UnixSocket socket, const Handler& handler, std::optional<PeerLimit::Slot> slot) {
-  asio::co_spawn(
-      io_,
-      [this, socket = std::move(socket), handler, slot = std::move(slot)]() mutable -> asio::awaitable<void> {
-        Connection connection(std::move(socket), options_.limits);
-        sessions_.push_back(&connection);
-        const auto self = std::prev(sessions_.end());
-        co_await session(connection, handler);
-        connection.close();
-        sessions_.erase(self);
-        session_ended_.notify_all();
-      },
-      asio::detached);
-}
-
-asio::awaitable<void> Service::session(Connection& connection, Handler handler) {
+asio::awaitable<void> Service::session(UnixSocket socket, Session& session, const Handler& handler) {
+  Connection connection(std::move(socket), options_.limits);
+  std::optional<PeerLimit::Slot> slot;
+  if (!take_peer_slot(connection, slot)) co_return;
+  session.connection = &connection;
+  connection.set_session(&session);
+  session.close = [&connection](const Error* why) {
+    if (why != nullptr)
+      connection.close_with(*why);
+    else
+      connection.close();
+  };
+  // At stop: the answer being worked on goes out, then the session ends (receive() gives false).
+  session.drain = [&connection] { connection.finish(); };
+  if (options_.shed_idle_after.count() > 0)
+    session.idle_since = [&connection]() -> std::optional<Session::Clock::time_point> {
+      return connection.last_activity();
+    };
   const auto pid = connection.peer().pid;
   log_debug("client pid ", pid, " connected");
   std::optional<Error> failure;
@@ -195,11 +135,12 @@ asio::awaitable<void> Service::session(Connection& connection, Handler handler) 
     failure = Error(ErrorCode::internal, "internal error in the service");
   }
   if (failure) co_await connection.send_error(*failure);
+  connection.close();
   log_debug("client pid ", pid, " done");
 }
 
 asio::awaitable<void> Service::watch_signals() {
-  while (!stopping_) {
+  while (!server_.stopping()) {
     auto [ec, number] = co_await signals_.async_wait(use_nothrow);
     if (ec) break;
     if (number == SIGHUP) {
@@ -213,62 +154,43 @@ asio::awaitable<void> Service::watch_signals() {
 }
 
 void Service::stop() {
-  if (stopping_) return;
-  stopping_ = true;
+  if (server_.stopping()) return;
   systemd::notify("STOPPING=1");
-  for (auto& listener : listeners_) {
-    boost::system::error_code ignored;
-    listener->acceptor.close(ignored);
-    listener->socket.remove_file();
-  }
+  for (auto& socket : sockets_) socket.remove_file();
   boost::system::error_code ignored;
   signals_.cancel(ignored);
-  session_ended_.notify_all();
+  // The daemon's other listeners (TCP) run on the same Server: its stop ends them too. on_stop
+  // is for what else the daemon runs.
+  server_.stop([this] { io_.stop(); });
   if (on_stop_) on_stop_();
-  for (Connection* connection : sessions_) connection->close();
-  // Sessions now end on their own; give them a grace period, then stop regardless.
-  asio::co_spawn(
-      io_,
-      [this]() -> asio::awaitable<void> {
-        using namespace asio::experimental::awaitable_operators;
-        shutdown_deadline_.expires_after(options_.shutdown_grace);
-        while (!sessions_.empty()) {
-          auto woke = co_await (session_ended_.wait() || shutdown_deadline_.async_wait(use_nothrow));
-          if (woke.index() == 1) {
-            log_warn(sessions_.size(), " sessions did not end within the grace period");
-            break;
-          }
-        }
-        io_.stop();
-      },
-      asio::detached);
 }
 
 asio::awaitable<void> Service::close_idle_sessions() {
   const auto idle = options_.idle_timeout;
   // Looked at a few times per timeout: a session is closed between 1 and 1.25 timeouts idle.
   asio::steady_timer tick(io_);
-  while (!stopping_) {
+  while (!server_.stopping()) {
     tick.expires_after(std::max(idle / 4, std::chrono::milliseconds(10)));
     co_await tick.async_wait(use_nothrow);
     const auto now = std::chrono::steady_clock::now();
-    for (Connection* connection : sessions_) {
-      if (!connection->is_open() || now - connection->last_activity() < idle) continue;
+    server_.for_each([&](Session& session) {
+      Connection* connection = session.connection;
+      if (connection == nullptr || !connection->is_open() || now - connection->last_activity() < idle) return;
       const Error idle_error(ErrorCode::timeout, "idle for " + seconds_text(idle) + ": closed (--idle-timeout)");
       log_info("client pid ", connection->peer().pid, ": ", idle_error.text());
       connection->close_with(idle_error);
-    }
+    });
   }
 }
 
 asio::awaitable<void> Service::watch_rundir(int fd) {
   asio::posix::stream_descriptor events(io_, fd);
   std::vector<std::string> ours;
-  for (const auto& listener : listeners_) ours.push_back(listener->socket.path().filename().string());
+  for (const auto& socket : sockets_) ours.push_back(socket.path().filename().string());
   alignas(inotify_event) std::array<char, 4096> buffer{};
-  while (!stopping_) {
+  while (!server_.stopping()) {
     auto [ec, n] = co_await events.async_read_some(asio::buffer(buffer), use_nothrow);
-    if (ec || stopping_) break;
+    if (ec || server_.stopping()) break;
     std::string gone;
     for (std::size_t offset = 0; offset + sizeof(inotify_event) <= n;) {
       const auto* event = reinterpret_cast<const inotify_event*>(buffer.data() + offset);
@@ -278,7 +200,7 @@ asio::awaitable<void> Service::watch_rundir(int fd) {
         gone = "the socket " + (rundir_ / name).string();
       offset += sizeof(inotify_event) + event->len;
     }
-    if (!gone.empty() && !stopping_) {
+    if (!gone.empty() && !server_.stopping()) {
       log_error(gone, " was removed: nobody can connect any more; stopping (exit status 1)");
       exit_status_ = 1;
       stop();
@@ -288,7 +210,7 @@ asio::awaitable<void> Service::watch_rundir(int fd) {
 
 int Service::run() {
   asio::co_spawn(io_, watch_signals(), asio::detached);
-  if (!listeners_.empty()) {
+  if (!sockets_.empty()) {
     // Watched before READY=1, so that nothing removed after readiness goes unnoticed.
     const int fd = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd < 0) {
@@ -304,7 +226,7 @@ int Service::run() {
   if (options_.idle_timeout.count() > 0) asio::co_spawn(io_, close_idle_sessions(), asio::detached);
   systemd::notify("READY=1");
   io_.run();
-  for (auto& listener : listeners_) listener->socket.remove_file();
+  for (auto& socket : sockets_) socket.remove_file();
   return exit_status_;
 }
 
@@ -323,6 +245,7 @@ void add_service_flags(CommandLine& command_line) {
        "the client holding the most gets ERROR too-large and is closed")
       ("idle-timeout", po::value<double>()->value_name("SECONDS")->default_value(0),
        "close a client that sends and receives nothing for this long, with ERROR timeout (0: never)");
+  add_drain_flag(command_line);
 }
 
 ServiceOptions service_options(const CommandLine& command_line, const po::variables_map& flags) {
@@ -335,11 +258,20 @@ ServiceOptions service_options(const CommandLine& command_line, const po::variab
   options.per_peer_exempt = TrustedUsers::defaults({broker_user}).uids();
   options.max_buffered = flags["max-buffered"].as<std::size_t>();
   options.shed_idle_after = std::chrono::milliseconds(1000);
-  const double idle = flags["idle-timeout"].as<double>();
-  if (!(idle >= 0) || idle > 86400) command_line.fail("--idle-timeout: between 0 and 86400 seconds");
-  options.idle_timeout = std::chrono::milliseconds(static_cast<long long>(idle * 1000));
-  if (idle > 0 && options.idle_timeout.count() == 0) options.idle_timeout = std::chrono::milliseconds(1);
+  options.idle_timeout = seconds_flag(command_line, flags, "idle-timeout", true);
+  options.drain = drain_flag(command_line, flags);
   return options;
+}
+
+void add_drain_flag(CommandLine& command_line) {
+  command_line.options().add_options()
+      ("drain", po::value<double>()->value_name("SECONDS")->default_value(ServiceOptions{}.drain.count() / 1000.0),
+       "at SIGTERM, stop accepting and give open sessions this long to finish what they are doing (a "
+       "client's answer, a relayed exchange) before they are closed (0: close them at once)");
+}
+
+std::chrono::milliseconds drain_flag(const CommandLine& command_line, const po::variables_map& flags) {
+  return seconds_flag(command_line, flags, "drain", true);
 }
 
 }  // namespace ipc

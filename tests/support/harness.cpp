@@ -383,4 +383,39 @@ std::vector<UniqueFd> connect_as(uid_t uid, const std::filesystem::path& path, i
   return out;
 }
 
+RoundTripLoad::RoundTripLoad(std::vector<Client> clients) : clients_(std::move(clients)) {
+  for (std::size_t i = 0; i < clients_.size(); ++i) {
+    threads_.emplace_back([this, i] {
+      Client& c = clients_[i];
+      // Bounded: a client that is never stopped ends after this many.
+      for (int n = 0; n < 1'000'000; ++n) {
+        const auto sent = Message::data("client " + std::to_string(i) + " #" + std::to_string(n));
+        try {
+          c.send(sent);
+        } catch (const std::exception&) {
+          ++refused_;
+          return;
+        }
+        try {
+          if (c.receive() != sent) {
+            ++lost_;
+            return;
+          }
+        } catch (const std::exception&) {
+          ++lost_;  // sent, and the end came instead of the answer
+          return;
+        }
+        ++answered_;
+      }
+    });
+  }
+}
+
+void RoundTripLoad::join() {
+  for (auto& thread : threads_)
+    if (thread.joinable()) thread.join();
+}
+
+RoundTripLoad::~RoundTripLoad() { join(); }
+
 }  // namespace ipc::test

@@ -13,6 +13,10 @@
 #include <string>
 #include <vector>
 
+#include <atomic>
+#include <thread>
+
+#include <ipc/client.hpp>
 #include <ipc/fd.hpp>
 
 namespace ipc::test {
@@ -130,5 +134,29 @@ void write_all(int fd, std::string_view bytes);
                                      std::chrono::milliseconds timeout = 10s);
 // Reads until EOF or the deadline (then stops reading), returns what came.
 [[nodiscard]] std::string read_until_eof(int fd, std::chrono::milliseconds timeout = 10s);
+
+// Round trips on each client, one thread each, until its send is refused (the service took no
+// more requests: the way a drain ends a client) or its answer does not come back whole (a
+// loss). What a stop must keep: every request that went out is answered.
+class RoundTripLoad {
+ public:
+  explicit RoundTripLoad(std::vector<Client> clients);
+  ~RoundTripLoad();  // waits for the threads
+  RoundTripLoad(const RoundTripLoad&) = delete;
+  RoundTripLoad& operator=(const RoundTripLoad&) = delete;
+  // Waits for the threads (each ends at its first refused send or loss; bounded by the
+  // clients' timeouts).
+  void join();
+  [[nodiscard]] int answered() const noexcept { return answered_.load(); }
+  [[nodiscard]] int lost() const noexcept { return lost_.load(); }
+  [[nodiscard]] int refused() const noexcept { return refused_.load(); }
+
+ private:
+  std::vector<Client> clients_;
+  std::atomic<int> answered_{0};
+  std::atomic<int> lost_{0};
+  std::atomic<int> refused_{0};
+  std::vector<std::thread> threads_;
+};
 
 }  // namespace ipc::test

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <boost/program_options.hpp>
+#include <chrono>
 #include <filesystem>
 #include <string>
 
@@ -65,5 +66,10 @@ class CommandLine {
   CommonOptions common_;
   std::vector<po::option> ordered_;
 };
+
+// A duration flag given in seconds (fractions allowed): more than 0 (or 0 itself when
+// `zero_allowed`, where 0 means "never") and at most 86400. Anything else exits 2 saying so.
+[[nodiscard]] std::chrono::milliseconds seconds_flag(const CommandLine& command_line, const po::variables_map& flags,
+                                                     const char* name, bool zero_allowed = false);
 
 }  // namespace ipc

@@ -22,6 +22,7 @@
 namespace ipc {
 
 class Connection;
+class Session;
 
 // A budget for the bytes all connections of a server hold in frames they have not received
 // whole yet (--max-buffered): a few peers each sending most of a 16 MiB frame must not take
@@ -67,6 +68,15 @@ class Connection {
   // from outside its session (idle, over a budget).
   void close_with(const Error& error) noexcept;
 
+  // Ends the session gently (a server's drain): the frames the peer has sent already are still
+  // received, then receive() gives false at the next frame boundary; answers still go out.
+  void finish() noexcept;
+
+  // The Server session this connection is the client of (a libipc service's), for a handler
+  // that turns it into something else (a relay) and so changes how it is ended; nullptr if none.
+  [[nodiscard]] Session* session() const noexcept { return session_; }
+  void set_session(Session* session) noexcept { session_ = session; }
+
   // When a byte was last read from or written to the peer (or the connection was opened).
   [[nodiscard]] std::chrono::steady_clock::time_point last_activity() const noexcept { return last_activity_; }
   // Bytes received and not yet taken out as frames (what the buffer budget counts).
@@ -76,10 +86,18 @@ class Connection {
   // The peer's uid, gid and pid (SO_PEERCRED), read once at construction.
   [[nodiscard]] const ucred& peer() const noexcept { return peer_; }
   [[nodiscard]] UnixSocket& socket() noexcept { return socket_; }
-  [[nodiscard]] FrameDecoder& decoder() noexcept { return decoder_; }
+  // Gives up the socket, for a handler that relays its bytes from now on: the socket, and what
+  // was received past the last frame taken out (it must go on first). The connection is closed
+  // afterwards and holds no buffer.
+  struct Released {
+    UnixSocket socket;
+    std::string buffered;
+  };
+  [[nodiscard]] Released release();
 
  private:
   asio::awaitable<bool> drain_queue();
+  void stop_reading() noexcept;
   // Brings the budget up to date with held(); over it, refuses the connection it chooses.
   void account();
 
@@ -95,6 +113,8 @@ class Connection {
   std::string writing_;   // what the writer is writing now
   bool writer_active_ = false;
   bool broken_ = false;
+  bool finishing_ = false;  // finish(): no more frames after those in flight
+  Session* session_ = nullptr;
   Signal queue_drained_;
   std::chrono::steady_clock::time_point last_activity_ = std::chrono::steady_clock::now();
   std::size_t accounted_ = 0;  // what this connection counts for in the budget

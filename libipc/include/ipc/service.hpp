@@ -1,7 +1,8 @@
 // Service: the server side of libipc. Listens on RUNDIR/NAME (or on a socket inherited from
 // systemd), runs one coroutine per client that owns its Connection, caps the number of clients,
 // reports readiness with sd_notify, and shuts down cleanly on SIGINT/SIGTERM: stop accepting,
-// remove the socket file, close the sessions, stop within a grace period.
+// remove the socket file, let each client's session finish the request it is working on (the
+// drain, ServiceOptions::drain), close what is left. The sessions run on ipc::Server.
 //
 // A service's whole job is its handler:
 //
@@ -28,6 +29,7 @@
 #include "ipc/connection.hpp"
 #include "ipc/listener.hpp"
 #include "ipc/peer_limit.hpp"
+#include "ipc/server.hpp"
 #include "ipc/service_name.hpp"
 #include "ipc/systemd.hpp"
 
@@ -36,6 +38,9 @@ namespace ipc {
 struct ServiceOptions {
   ConnectionLimits limits;             // (limits.budget is the Service's own; see max_buffered)
   std::size_t max_connections = 4096;  // at the cap, stop accepting until a client leaves
+  // At stop: how long sessions may go on finishing what they are doing (--drain); then they are
+  // closed, and given shutdown_grace to end.
+  std::chrono::milliseconds drain{5000};
   std::chrono::milliseconds shutdown_grace{3000};
   // Bytes all clients together may hold in frames not received whole (0: no budget). Over it,
   // the largest holder gets too-large and is closed.
@@ -56,10 +61,14 @@ struct ServiceOptions {
 };
 
 // The flags of a libipc service, for pongd and every service made from it: --max-message,
-// --max-connections, --max-per-peer, --max-buffered, --idle-timeout. service_options() checks
+// --max-connections, --max-per-peer, --max-buffered, --idle-timeout, --drain. service_options() checks
 // them (a bad value exits 2 through command_line.fail).
 void add_service_flags(CommandLine& command_line);
 [[nodiscard]] ServiceOptions service_options(const CommandLine& command_line, const po::variables_map& flags);
+// --drain SECONDS, which every daemon takes (add_service_flags includes it): how long at stop
+// the sessions may finish what they are doing before they are closed (default 5).
+void add_drain_flag(CommandLine& command_line);
+[[nodiscard]] std::chrono::milliseconds drain_flag(const CommandLine& command_line, const po::variables_map& flags);
 
 class Service {
  public:
@@ -77,6 +86,10 @@ class Service {
   // Starts a session on an already connected stream socket (e.g. one passed by another daemon).
   void adopt(UnixSocket socket, Handler handler);
 
+  // The session runner under the service, for a daemon's other listeners (TCP): they share
+  // its registry, its stop and its drain.
+  [[nodiscard]] Server& server() noexcept { return server_; }
+
   // Called on SIGHUP.
   void on_reload(std::function<void()> callback) { on_reload_ = std::move(callback); }
   // Called once when the shutdown begins (signal or stop()), before the sessions are closed:
@@ -90,19 +103,16 @@ class Service {
   // Begins the shutdown (as SIGTERM does).
   void stop();
 
-  [[nodiscard]] std::size_t session_count() const noexcept { return sessions_.size(); }
+  [[nodiscard]] std::size_t session_count() const noexcept { return clients_.open(); }
   [[nodiscard]] asio::io_context& io() noexcept { return io_; }
   [[nodiscard]] const std::filesystem::path& rundir() const noexcept { return rundir_; }
 
  private:
-  struct Listener;
-  asio::awaitable<void> accept_loop(Listener& listener);
-  asio::awaitable<void> session(Connection& connection, Handler handler);
-  void start_session(UnixSocket socket, const Handler& handler, std::optional<PeerLimit::Slot> slot = std::nullopt);
-  // At the cap: closes the open session idle longest if it has been idle shed_idle_after.
-  bool shed_idlest();
-  // Over --max-per-peer: tells the client why and closes it.
-  void refuse_over_limit(UnixSocket socket, uid_t uid);
+  // One client: its Connection, the hooks the Server ends it by, the handler.
+  asio::awaitable<void> session(UnixSocket socket, Session& session, const Handler& handler);
+  // The client's place in its uid's count (--max-per-peer); false when it is over (it has been
+  // told why and closed).
+  bool take_peer_slot(Connection& connection, std::optional<PeerLimit::Slot>& slot);
   asio::awaitable<void> watch_signals();
   asio::awaitable<void> close_idle_sessions();
   // Stops the service (exit status 1) when the run directory or a socket file goes: reads the
@@ -112,18 +122,16 @@ class Service {
   asio::io_context& io_;
   std::filesystem::path rundir_;
   ServiceOptions options_;
-  std::list<std::unique_ptr<Listener>> listeners_;
-  std::list<Connection*> sessions_;
+  Server server_;
+  Server::Group& clients_;
+  std::list<ListeningSocket> sockets_;  // the files to remove at stop
   BufferBudget budget_;
   PeerLimit per_peer_;
-  Signal session_ended_;
-  bool stopping_ = false;
   int exit_status_ = 0;
   bool inherited_taken_ = false;
   std::vector<systemd::ListenFd> inherited_;
   std::function<void()> on_reload_;
   std::function<void()> on_stop_;
-  asio::steady_timer shutdown_deadline_;
   // Registered at construction, so a SIGTERM that arrives right after READY=1 is not lost.
   asio::signal_set signals_;
 };
