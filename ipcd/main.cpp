@@ -91,7 +91,7 @@ int main(int argc, char* argv[]) {
       "or id:NAME (in rules). Example:\n"
       "  ipcd --allow in pong tcp:127.0.0.1 --deny out '*' 'tcp:*.example.org' \\\n"
       "       --redirect authd nextversion-authd --route pong tcp://pong.example.com:9000/pong\n");
-  ipc::add_drain_flag(command_line);
+  ipc::add_session_flags(command_line);
   const auto flags = command_line.parse(argc, argv);
 
   // 2. Configuration.
@@ -121,7 +121,9 @@ int main(int argc, char* argv[]) {
   if (options.max_connections == 0) command_line.fail("--max-connections must be at least 1");
   options.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   options.per_peer_exempt = settings.inbound_trust.uids();
-  options.drain = ipc::drain_flag(command_line, flags);
+  const ipc::SessionFlags session = ipc::session_flags(command_line, flags);
+  options.drain = session.drain;
+  options.limits.write_timeout = session.write_timeout;
 
   // 3. The server objects, 4. run.
   try {

@@ -90,7 +90,7 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
     // that can overtake the alert: say we are done, take what still comes for a moment, then close.
     boost::system::error_code ignored;
     remote.socket().shutdown(TcpSocket::shutdown_send, ignored);
-    Deadline deadline(remote.socket(), std::chrono::seconds(1));
+    const auto deadline = ipc::cancelling(remote.socket(), std::chrono::seconds(1));
     char sink[4096];
     for (std::size_t drained = 0; drained < max_handshake;) {
       auto [ec, n] = co_await remote.socket().async_read_some(asio::buffer(sink), ipc::use_nothrow);

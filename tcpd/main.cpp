@@ -110,7 +110,7 @@ int main(int argc, char* argv[]) {
       ("broker-user", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
        "the user ipcd runs as, the only one besides root whose CONNECT is taken on RUNDIR/tcp and RUNDIR/tls "
        "(repeatable; default: the user ipcd if it exists, and tcpd's own user)");
-  ipc::add_drain_flag(command_line);
+  ipc::add_session_flags(command_line);
   const auto flags = command_line.parse(argc, argv);
   if (flags.count("hash-password")) return hash_password(flags["hash-password"].as<std::string>());
 
@@ -158,7 +158,10 @@ int main(int argc, char* argv[]) {
   ipc::ServiceOptions options;
   options.limits.max_payload = tcpd::max_handshake;
   options.max_connections = settings.max_connections;
-  options.drain = ipc::drain_flag(command_line, flags);
+  const ipc::SessionFlags session = ipc::session_flags(command_line, flags);
+  options.drain = session.drain;
+  options.limits.write_timeout = session.write_timeout;
+  settings.write_timeout = session.write_timeout;
 
   // 3. The server objects, 4. run.
   try {

@@ -4,6 +4,7 @@
 #include <ipc/log.hpp>
 #include <ipc/run_both.hpp>
 #include <ipc/stream_write.hpp>
+#include <ipc/text.hpp>
 #include <memory>
 #include <vector>
 
@@ -55,18 +56,24 @@ ipc::UnixSocket& socket_of(ipc::UnixSocket& side) { return side; }
 TcpSocket& socket_of(RemoteStream& side) { return side.socket(); }
 bool has_buffered(const ipc::UnixSocket&) { return false; }
 bool has_buffered(const RemoteStream& side) { return side.has_buffered(); }
-asio::awaitable<boost::system::error_code> write_all(ipc::UnixSocket& side, asio::const_buffer bytes) {
-  return ipc::write_all(side, bytes);
+asio::awaitable<boost::system::error_code> write_all(ipc::UnixSocket& side, asio::const_buffer bytes,
+                                                     std::chrono::milliseconds stall) {
+  return ipc::write_all(side, bytes, stall);
 }
-asio::awaitable<boost::system::error_code> write_all(RemoteStream& side, asio::const_buffer bytes) {
-  return side.write(bytes);
+asio::awaitable<boost::system::error_code> write_all(RemoteStream& side, asio::const_buffer bytes,
+                                                     std::chrono::milliseconds stall) {
+  return side.write(bytes, stall);
 }
-asio::awaitable<void> shutdown_send(ipc::UnixSocket& side) {
+asio::awaitable<void> shutdown_send(ipc::UnixSocket& side, std::chrono::milliseconds) {
   boost::system::error_code ignored;
   side.shutdown(ipc::UnixSocket::shutdown_send, ignored);
   co_return;
 }
-asio::awaitable<void> shutdown_send(RemoteStream& side) { return side.shutdown_send(); }
+asio::awaitable<void> shutdown_send(RemoteStream& side, std::chrono::milliseconds stall) {
+  return side.shutdown_send(stall);
+}
+const char* name_of(const ipc::UnixSocket&) { return "the local side"; }
+const char* name_of(const RemoteStream&) { return "the remote side"; }
 
 }  // namespace
 
@@ -76,8 +83,8 @@ void tune(TcpSocket& socket) {
   socket.set_option(asio::socket_base::keep_alive(true), ignored);
 }
 
-Relay::Relay(ipc::UnixSocket unix_side, RemoteStream remote)
-    : unix_side_(std::move(unix_side)), remote_(std::move(remote)) {}
+Relay::Relay(ipc::UnixSocket unix_side, RemoteStream remote, std::chrono::milliseconds write_timeout)
+    : unix_side_(std::move(unix_side)), remote_(std::move(remote)), write_timeout_(write_timeout) {}
 
 void Relay::close() noexcept {
   boost::system::error_code ignored;
@@ -93,8 +100,15 @@ void Relay::finish() noexcept {
 
 template <class From, class To>
 asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
+  // A write that failed: the log says so when the side stopped taking bytes.
+  const auto failed_write = [this, &to](const boost::system::error_code& ec) {
+    if (ec == asio::error::timed_out)
+      ipc::log_info("relay: ", name_of(to), " took nothing for ", ipc::seconds_text(write_timeout_),
+                    " while data waited for it: dropped (--write-timeout)");
+  };
   if (!first.empty()) {
-    if (co_await write_all(to, asio::buffer(first))) {
+    if (const auto ec = co_await write_all(to, asio::buffer(first), write_timeout_)) {
+      failed_write(ec);
       close();
       co_return;
     }
@@ -119,7 +133,7 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
       if (read_error == asio::error::would_block || read_error == asio::error::try_again) break;
       if (read_error == asio::error::eof) {
         // Half-close: the other side learns there is no more, and may go on sending.
-        co_await shutdown_send(to);
+        co_await shutdown_send(to, write_timeout_);
         co_return;
       }
       if (read_error) {
@@ -127,7 +141,8 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
         break;
       }
       // The next read waits for this write: one chunk in flight is the backpressure.
-      if (co_await write_all(to, asio::buffer(buffer.data(), n))) {
+      if (const auto ec = co_await write_all(to, asio::buffer(buffer.data(), n), write_timeout_)) {
+        failed_write(ec);
         failed = true;
         break;
       }

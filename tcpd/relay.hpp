@@ -9,11 +9,13 @@
 // gives it back once its side is drained, so an idle relayed connection costs its two sockets and
 // its coroutine frames, and a busy daemon does not allocate per chunk. EOF one way is passed on
 // as a half-close (shutdown of the other side's sending direction; for TLS close_notify first);
-// an error on either side closes both at once.
+// an error on either side closes both at once, and so does a side that takes nothing for the
+// write timeout while a chunk waits for it (a reader that stopped; one that drains slowly is kept).
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
 #include <ipc/asio.hpp>
+#include <chrono>
 #include <string>
 
 #include "remote_stream.hpp"
@@ -22,7 +24,8 @@ namespace tcpd {
 
 class Relay {
  public:
-  Relay(ipc::UnixSocket unix_side, RemoteStream remote);
+  // `write_timeout` 0: a side that stopped reading is waited for forever.
+  Relay(ipc::UnixSocket unix_side, RemoteStream remote, std::chrono::milliseconds write_timeout);
   Relay(const Relay&) = delete;
   Relay& operator=(const Relay&) = delete;
 
@@ -43,6 +46,7 @@ class Relay {
 
   ipc::UnixSocket unix_side_;
   RemoteStream remote_;
+  std::chrono::milliseconds write_timeout_;
 };
 
 // TCP_NODELAY (frames are small and latency matters) and SO_KEEPALIVE (notice dead peers).

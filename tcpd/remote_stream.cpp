@@ -5,6 +5,7 @@
 
 #include <boost/asio/read.hpp>
 #include <boost/asio/write.hpp>
+#include <ipc/deadline.hpp>
 #include <ipc/stream_write.hpp>
 #include <ipc/error.hpp>
 #include <ipc/text.hpp>
@@ -41,7 +42,7 @@ RemoteStream::RemoteStream(TcpSocket socket, SSL_CTX* context, TlsRole role)
 
 asio::awaitable<void> RemoteStream::handshake(std::chrono::milliseconds timeout) {
   if (!ssl_) co_return;
-  Deadline deadline(socket_, timeout);
+  const auto deadline = ipc::cancelling(socket_, timeout);
   for (;;) {
     ERR_clear_error();
     const int result = SSL_do_handshake(ssl_.get());
@@ -117,8 +118,24 @@ asio::awaitable<boost::system::error_code> RemoteStream::read_exact(asio::mutabl
   co_return boost::system::error_code();
 }
 
-asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffer buffer) {
-  if (!ssl_) co_return co_await ipc::write_all(socket_, buffer);
+namespace {
+
+// Waits until `socket` is ready for `what`; timed_out when `stall` (0: no limit) passes first.
+asio::awaitable<boost::system::error_code> wait_ready(TcpSocket& socket, TcpSocket::wait_type what,
+                                                      std::chrono::milliseconds stall) {
+  if (stall.count() == 0) {
+    auto [ec] = co_await socket.async_wait(what, ipc::use_nothrow);
+    co_return ec;
+  }
+  ipc::Deadline deadline(socket.get_executor(), stall);
+  auto [ec] = co_await socket.async_wait(what, deadline.bind(ipc::use_nothrow));
+  co_return deadline.expired() ? asio::error::timed_out : ec;
+}
+
+}  // namespace
+
+asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffer buffer, std::chrono::milliseconds stall) {
+  if (!ssl_) co_return co_await ipc::write_all(socket_, buffer, stall);
   const auto* data = static_cast<const char*>(buffer.data());
   std::size_t left = buffer.size();
   while (left > 0) {
@@ -135,14 +152,15 @@ asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffe
       ERR_clear_error();
       co_return asio::error::broken_pipe;
     }
-    auto [ec] = co_await socket_.async_wait(error == SSL_ERROR_WANT_WRITE ? TcpSocket::wait_write : TcpSocket::wait_read,
-                                            ipc::use_nothrow);
+    // Each wait is a new chance for the peer to take bytes: a moving peer never runs out of time.
+    const auto ec =
+        co_await wait_ready(socket_, error == SSL_ERROR_WANT_WRITE ? TcpSocket::wait_write : TcpSocket::wait_read, stall);
     if (ec) co_return ec;
   }
   co_return boost::system::error_code();
 }
 
-asio::awaitable<void> RemoteStream::shutdown_send() {
+asio::awaitable<void> RemoteStream::shutdown_send(std::chrono::milliseconds stall) {
   if (ssl_ && socket_.is_open()) {
     // One SSL_shutdown() sends close_notify (0: sent, theirs not yet here; 1: theirs came
     // too). Not waiting for the peer's: the other direction still reads until it comes.
@@ -150,8 +168,7 @@ asio::awaitable<void> RemoteStream::shutdown_send() {
       ERR_clear_error();
       const int result = SSL_shutdown(ssl_.get());
       if (result >= 0 || SSL_get_error(ssl_.get(), result) != SSL_ERROR_WANT_WRITE) break;
-      auto [ec] = co_await socket_.async_wait(TcpSocket::wait_write, ipc::use_nothrow);
-      if (ec) break;
+      if (co_await wait_ready(socket_, TcpSocket::wait_write, stall)) break;
     }
     ERR_clear_error();
   }

@@ -54,10 +54,12 @@ class RemoteStream {
   // Reads exactly buffer.size() bytes.
   ipc::asio::awaitable<boost::system::error_code> read_exact(boost::asio::mutable_buffer buffer);
   // Writes all of `buffer`.
-  ipc::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer buffer);
+  // `stall`: fail with timed_out when the peer takes nothing for that long (0: wait forever).
+  ipc::asio::awaitable<boost::system::error_code> write(boost::asio::const_buffer buffer,
+                                                        std::chrono::milliseconds stall = {});
   // No more data from this side: close_notify for TLS, then the TCP send direction's shutdown.
   // The other direction can still be read.
-  ipc::asio::awaitable<void> shutdown_send();
+  ipc::asio::awaitable<void> shutdown_send(std::chrono::milliseconds stall = {});
   void close() noexcept;
 
  private:

@@ -12,24 +12,9 @@ namespace asio = ipc::asio;
 using ipc::Error;
 using ipc::ErrorCode;
 
-Deadline::Deadline(asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout)
-    : timer_(socket.get_executor(), timeout), state_(std::make_shared<State>()) {
-  timer_.async_wait([&socket, state = state_](const boost::system::error_code& ec) {
-    if (ec || state->finished) return;  // cancelled, or the operation finished first
-    state->expired = true;
-    boost::system::error_code ignored;
-    socket.cancel(ignored);
-  });
-}
-
-Deadline::~Deadline() {
-  state_->finished = true;
-  timer_.cancel();
-}
-
 asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t max_payload,
                                          std::chrono::milliseconds timeout, const std::string& what) {
-  Deadline deadline(stream.socket(), timeout);
+  const auto deadline = ipc::cancelling(stream.socket(), timeout);
   std::uint8_t header[ipc::header_size];
   const auto ec = co_await stream.read_exact(asio::buffer(header));
   if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + ipc::seconds_text(timeout));
@@ -48,7 +33,7 @@ asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t max_p
 
 asio::awaitable<void> write_frame(RemoteStream& stream, const ipc::Message& frame,
                                   std::chrono::milliseconds timeout) {
-  Deadline deadline(stream.socket(), timeout);
+  const auto deadline = ipc::cancelling(stream.socket(), timeout);
   const std::string bytes = ipc::encode(frame);
   const auto ec = co_await stream.write(asio::buffer(bytes));
   if (deadline.expired()) throw Error(ErrorCode::timeout, "the remote side did not read in time");

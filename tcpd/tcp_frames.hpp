@@ -6,34 +6,13 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <ipc/asio.hpp>
+#include <ipc/deadline.hpp>
 #include <ipc/message.hpp>
-#include <memory>
 #include <string>
 
 #include "remote_stream.hpp"
 
 namespace tcpd {
-
-// Cancels the socket's operations when the deadline passes; expired() tells afterwards.
-// The timer's handler may already be queued when the operation finishes first (cancel() cannot
-// take it back), so it checks that this Deadline still exists before touching the socket: a
-// late cancel would otherwise abort the next operation, or touch a socket that is gone.
-class Deadline {
- public:
-  Deadline(boost::asio::ip::tcp::socket& socket, std::chrono::milliseconds timeout);
-  ~Deadline();
-  Deadline(const Deadline&) = delete;
-  Deadline& operator=(const Deadline&) = delete;
-  [[nodiscard]] bool expired() const { return state_->expired; }
-
- private:
-  struct State {
-    bool expired = false;
-    bool finished = false;
-  };
-  boost::asio::steady_timer timer_;
-  std::shared_ptr<State> state_;
-};
 
 // Reads one frame of at most `max_payload` bytes within `timeout`. Throws ipc::Error: timeout
 // ("WHAT did not complete within ..."), too_large (checked before allocating), unavailable (the

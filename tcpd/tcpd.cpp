@@ -77,7 +77,7 @@ void Tcpd::start() {
 
 asio::awaitable<void> Tcpd::relay(ipc::Session& session, ipc::UnixSocket unix_side, RemoteStream remote,
                                   std::string to_remote_first, Side side) {
-  Relay running(std::move(unix_side), std::move(remote));
+  Relay running(std::move(unix_side), std::move(remote), settings_.write_timeout);
   // An idle relay is a connection in use: never shed. At the end of the drain it is closed.
   // Draining an outbound relay stops reading the client, so the exchange in flight completes;
   // an inbound one runs on until its remote side ends it (reading the remote no more could cut

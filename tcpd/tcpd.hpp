@@ -40,6 +40,7 @@ struct Settings {
   std::optional<Users> users;  // --users
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds handshake_timeout{10000};
+  std::chrono::milliseconds write_timeout{60000};  // a relay's side that takes nothing for this long is dropped
   std::size_t max_connections = 4096;
   std::size_t max_per_peer = 0;  // inbound TCP connections one remote address may hold (0: no limit)
   // Who may send CONNECT on RUNDIR/tcp and RUNDIR/tls (--broker-user): ipcd, never a local

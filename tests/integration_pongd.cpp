@@ -347,6 +347,20 @@ TEST_F(Pongd, LetsInFlightRoundTripsFinishOnSigtermAndExitsZero) {
   EXPECT_EQ(daemon.log().find("after the drain"), std::string::npos) << daemon.log();
 }
 
+TEST_F(Pongd, DropsAClientThatStopsReadingAtTheWriteTimeout) {
+  auto daemon = start_pongd({"--write-timeout", "1"});
+  // It sends requests and never reads the answers: they wait for it until the timeout.
+  const UniqueFd stopped = connect_raw(rundir / "pong");
+  send_until_pushed_back(stopped.get(), encode(Message::data(std::string(64 * 1024, 'x'))), 64 * 1024 * 1024, 10s);
+  ASSERT_TRUE(wait_until([&] { return daemon.log().find("(--write-timeout)") != std::string::npos; }, 20s))
+      << daemon.log();
+  EXPECT_NE(daemon.log().find(": took nothing for 1 s while "), std::string::npos) << daemon.log();
+  EXPECT_TRUE(closed_within(stopped.get(), 10s));
+  auto other = client();
+  other.send(Message::data("served"));
+  EXPECT_EQ(other.receive().payload, "served");
+}
+
 TEST_F(Pongd, AtTheConnectionCapClosesTheClientIdleLongestToServeANewOne) {
   auto daemon = start_pongd({"--max-connections", "3"});
   std::vector<Client> holders;

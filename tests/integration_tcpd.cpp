@@ -401,6 +401,40 @@ TEST_F(Tcpd, LetsInFlightRoundTripsFinishWhenBothHostsStop) {
   EXPECT_EQ(hb.tcpd.log().find("after the drain"), std::string::npos) << hb.tcpd.log();
 }
 
+TEST_F(Tcpd, DropsARelayWhoseReaderStoppedAtTheWriteTimeoutAndKeepsASlowOne) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a({"--no-listen", "--write-timeout", "1"});
+  // A reader that stopped: it sends and never reads.
+  auto stopped = client(hb.port);
+  const long before = rss_kib(ha.tcpd.pid());
+  send_until_pushed_back(stopped.fd(), encode(Message::data(std::string(64 * 1024, 'x'))), 64 * 1024 * 1024, 10s);
+  // A slow reader: a 4 MiB echo taken 64 KiB at a time, with pauses, keeps moving.
+  auto slow = client(hb.port);
+  const std::string big(4 * 1024 * 1024, 's');
+  slow.send(Message::data(big));
+  std::string echoed;
+  char chunk[64 * 1024];
+  const std::size_t whole = ipc::header_size + big.size();
+  for (int reads = 0; echoed.size() < whole && reads < 100000; ++reads) {
+    const ssize_t n = ::read(slow.fd(), chunk, sizeof chunk);
+    if (n <= 0) break;
+    echoed.append(chunk, static_cast<std::size_t>(n));
+    std::this_thread::sleep_for(20ms);  // the pace of a slow reader, not a synchronisation
+  }
+  EXPECT_EQ(echoed.size(), whole);
+  EXPECT_TRUE(echoed.size() == whole && echoed.compare(ipc::header_size, big.size(), big) == 0);
+  ASSERT_TRUE(wait_until([&] { return ha.tcpd.log().find("(--write-timeout)") != std::string::npos; }, 20s))
+      << ha.tcpd.log();
+  EXPECT_NE(ha.tcpd.log().find("relay: the local side took nothing for 1 s while data waited for it: dropped"),
+            std::string::npos) << ha.tcpd.log();
+  EXPECT_TRUE(closed_within(stopped.fd(), 10s));
+  // What the stopped reader left unread stayed in the kernel's buffers, not in tcpd.
+  EXPECT_LT(rss_kib(ha.tcpd.pid()) - before, 32 * 1024);
+  // The slow one is still served.
+  slow.send(Message::data("still here"));
+  EXPECT_EQ(slow.receive().payload, "still here");
+}
+
 TEST_F(Tcpd, AtTheCapClosesThePeerSilentLongestToServeANewOne) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--max-connections", "3"});
   auto ha = start_a();

@@ -212,6 +212,22 @@ TEST_F(Websocketd, ClosesTheLargestUnfinishedMessageWhenTheBufferBudgetIsSpent) 
   EXPECT_NE(host.websocketd->log().find("over websocketd's budget for unfinished messages"), std::string::npos);
 }
 
+TEST_F(Websocketd, DropsAWebSocketThatStopsReadingAtTheWriteTimeout) {
+  auto host = start_host("a", {"--write-timeout", "1"});
+  auto stopped = upgraded(host.port);
+  ASSERT_TRUE(stopped.valid());
+  // One 15 MiB message, more than the kernel's buffers on both sides hold, and nothing read: its
+  // echo stops moving.
+  write_all(stopped.get(), binary_frame_header(15 * 1024 * 1024) + std::string(15 * 1024 * 1024, 'z'));
+  ASSERT_TRUE(wait_until([&] { return host.websocketd->log().find("(--write-timeout)") != std::string::npos; }, 30s))
+      << host.websocketd->log();
+  EXPECT_NE(host.websocketd->log().find(": the peer took nothing for 1 s while a message waited for it: dropped"),
+            std::string::npos) << host.websocketd->log();
+  EXPECT_TRUE(closed_within(stopped.get(), 20s));
+  const auto r = client({"echo", host.url(), "ipc.text", "still served"});
+  EXPECT_EQ(r.status, 0) << r.out << r.err;
+}
+
 TEST_F(Websocketd, RefusesARequestWithTwoHostHeaders) {
   auto host = start_host("a");
   const auto answer =

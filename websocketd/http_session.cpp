@@ -149,9 +149,11 @@ asio::awaitable<void> upgrade(Stream stream, Request request, ipc::Session& sess
   beast::get_lowest_layer(stream).expires_never();  // from now on the WebSocket's own timeouts apply
   using Ws = websocket::stream<Stream>;
   Ws ws(std::move(stream));
-  ipc::Connection connection(std::move(local), ipc::ConnectionLimits{context.settings.max_message, 1024 * 1024});
+  ipc::ConnectionLimits limits{context.settings.max_message, 1024 * 1024};
+  limits.write_timeout = context.settings.write_timeout;
+  ipc::Connection connection(std::move(local), limits);
   RelayOptions options{mode, context.settings.max_message, &context.server,
-                       std::string(scheme) + " " + peer + " " + service, &context.budget};
+                       std::string(scheme) + " " + peer + " " + service, &context.budget, context.settings.write_timeout};
   ws.set_option(websocket::stream_base::timeout{
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.idle_timeout), true});

@@ -83,7 +83,7 @@ int main(int argc, char* argv[]) {
       "  ipcd --allow in pong ws:127.0.0.1 &\n"
       "  websocketd --static-dir /usr/share/ipc/www     # then open http://127.0.0.1:8080/\n"
       "  IPC_NETWORK=\"pong ws://host.example:8080/pong\" pong\n");
-  ipc::add_drain_flag(command_line);
+  ipc::add_session_flags(command_line);
   const auto flags = command_line.parse(argc, argv);
 
   // 2. Configuration checks.
@@ -124,7 +124,9 @@ int main(int argc, char* argv[]) {
   if (settings.max_connections == 0) command_line.fail("--max-connections: must be at least 1");
   settings.idle_timeout = ipc::seconds_flag(command_line, flags, "idle-timeout");
   settings.timeout = ipc::seconds_flag(command_line, flags, "timeout");
-  settings.drain = ipc::drain_flag(command_line, flags);
+  const ipc::SessionFlags session = ipc::session_flags(command_line, flags);
+  settings.drain = session.drain;
+  settings.write_timeout = session.write_timeout;
   const auto path = [&](const char* name) -> std::optional<std::filesystem::path> {
     if (!flags.count(name)) return std::nullopt;
     return std::filesystem::path(flags[name].as<std::string>());

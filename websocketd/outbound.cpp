@@ -171,7 +171,7 @@ asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Connec
   if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return;
   ipc::log_info("outbound ", uri.str(), ": connected");
   RelayOptions options{Subprotocol::frame, context.settings.max_message, &context.server, "outbound " + uri.str(),
-                       &context.budget};
+                       &context.budget, context.settings.write_timeout};
   // A relay is not ended at the client's next frame boundary (its answers would be lost with
   // it): it runs on through the drain at stop, and is closed (1001) at its end.
   if (ipc::Session* session = ipcd.session()) session->drain = nullptr;

@@ -8,8 +8,11 @@
 #include <optional>
 #include <tuple>
 
+#include <ipc/deadline.hpp>
 #include <ipc/log.hpp>
 #include <ipc/run_both.hpp>
+#include <ipc/tcp_progress.hpp>
+#include <ipc/text.hpp>
 
 namespace websocketd {
 namespace {
@@ -113,6 +116,37 @@ asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const R
   local.close();
 }
 
+// Writes one message; a peer that acknowledges none of it for the write timeout is dropped.
+// Beast hides its partial writes, so progress is what the kernel says the peer took.
+template <class Ws, class Buffer>
+asio::awaitable<boost::system::error_code> write_message(Ws& ws, const Buffer& buffer, const RelayOptions& options) {
+  if (options.write_timeout.count() == 0) {
+    auto [ec, n] = co_await ws.async_write(buffer, use_nothrow);
+    co_return ec;
+  }
+  auto& socket = beast::get_lowest_layer(ws).socket();
+  const int fd = socket.native_handle();
+  ipc::Deadline deadline(
+      ws.get_executor(), options.write_timeout,
+      [&socket] {
+        boost::system::error_code ignored;
+        socket.cancel(ignored);
+      },
+      [fd, last = ipc::tcp_bytes_acked(fd)]() mutable {
+        const auto now = ipc::tcp_bytes_acked(fd);
+        const bool moved = now != last;
+        last = now;
+        return moved;
+      });
+  auto [ec, n] = co_await ws.async_write(buffer, use_nothrow);
+  if (deadline.expired()) {
+    ipc::log_info(options.label, ": the peer took nothing for ", ipc::seconds_text(options.write_timeout),
+                  " while a message waited for it: dropped (--write-timeout)");
+    co_return asio::error::timed_out;
+  }
+  co_return ec;
+}
+
 template <class Ws>
 asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const RelayOptions& options,
                                          Shared& shared) {
@@ -126,10 +160,10 @@ asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const R
         frame.clear();
         ipc::append_frame(frame, message);
         ws.binary(true);
-        std::tie(ec, std::ignore) = co_await ws.async_write(asio::buffer(frame), use_nothrow);
+        ec = co_await write_message(ws, asio::buffer(frame), options);
       } else if (message.type == ipc::MessageType::data) {
         ws.text(is_valid_utf8(message.payload));
-        std::tie(ec, std::ignore) = co_await ws.async_write(asio::buffer(message.payload), use_nothrow);
+        ec = co_await write_message(ws, asio::buffer(message.payload), options);
       } else if (message.type == ipc::MessageType::error) {
         // The service refused something and is about to close: say why in the close frame.
         reason = make_reason(websocket::close_code::internal_error, message.payload);

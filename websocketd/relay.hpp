@@ -6,6 +6,7 @@
 // per direction is ever buffered.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <string>
 
@@ -24,6 +25,9 @@ struct RelayOptions {
   const ipc::Server* server = nullptr;  // stopping: close with 1001 going away
   std::string label;               // for logs: "ws 127.0.0.1:5555 -> pong"
   MessageBudget* budget = nullptr;  // websocketd's, for unfinished messages (--max-buffered)
+  // A peer that acknowledges nothing of a message written to it for this long is dropped
+  // (--write-timeout; 0: never).
+  std::chrono::milliseconds write_timeout{60'000};
 };
 
 // For WsStream (ws://) and WssStream (wss://), inbound, and their outbound forms

@@ -15,6 +15,7 @@ namespace {
 ipc::ServiceOptions service_options(const Settings& settings) {
   ipc::ServiceOptions options;
   options.limits = ipc::ConnectionLimits{settings.max_message, 1024 * 1024};
+  options.limits.write_timeout = settings.write_timeout;
   options.max_connections = settings.max_connections;
   options.drain = settings.drain;
   return options;

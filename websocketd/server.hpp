@@ -35,6 +35,7 @@ struct Settings {
   std::chrono::milliseconds idle_timeout{60'000};  // a ping after half of it, dropped after all of it
   std::chrono::milliseconds timeout{10'000};       // handshakes, ipcd requests, outbound connects
   std::chrono::milliseconds drain{5'000};          // at stop, for open sessions to finish (--drain)
+  std::chrono::milliseconds write_timeout{60'000};  // a peer that takes nothing for this long is dropped
   ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
   // Who may send CONNECT on RUNDIR/ws and RUNDIR/wss (--broker-user): ipcd only, never a local
   // program that wants past ipcd's out rules (or a port scanner through our HTTP status).

@@ -10,6 +10,7 @@
 
 #include "ipc/log.hpp"
 #include "ipc/stream_write.hpp"
+#include "ipc/text.hpp"
 
 namespace ipc {
 
@@ -46,7 +47,9 @@ void Connection::account() {
   victim->close_with(refusal);
 }
 
-asio::awaitable<bool> Connection::receive(Message& out) {
+asio::awaitable<bool> Connection::receive(Message& out) { co_return co_await receive_within(out, nullptr); }
+
+asio::awaitable<bool> Connection::receive_within(Message& out, Deadline* deadline) {
   for (;;) {
     const auto status = decoder_.next(out);
     if (accounted_ != decoder_.buffered()) account();
@@ -65,6 +68,8 @@ asio::awaitable<bool> Connection::receive(Message& out) {
     }
     if (!socket_.is_open()) co_return false;
     if (finishing_ && decoder_.buffered() == 0) stop_reading();
+    // (It may have expired while no read was pending, with nothing to cancel.)
+    if (deadline != nullptr && deadline->expired()) throw Error(ErrorCode::timeout, "no whole frame within the timeout");
     boost::system::error_code ec;
     std::size_t n = 0;
     if (decoder_.buffered() == 0 && !last_read_full_) {
@@ -74,18 +79,26 @@ asio::awaitable<bool> Connection::receive(Message& out) {
       // buffer just as small.
       decoder_.release_if_empty();
       std::array<char, small_read> small;
-      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(small), use_nothrow);
+      if (deadline != nullptr)
+        std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(small), deadline->bind(use_nothrow));
+      else
+        std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(small), use_nothrow);
       if (!ec) decoder_.feed({small.data(), n});
       last_read_full_ = n == small.size();
     } else {
       // Within a frame, or right after a read that filled the small buffer (frames are
       // streaming in): read as much as there is.
       auto room = decoder_.prepare();
-      std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow);
+      if (deadline != nullptr)
+        std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(room.data(), room.size()),
+                                                           deadline->bind(use_nothrow));
+      else
+        std::tie(ec, n) = co_await socket_.async_read_some(asio::buffer(room.data(), room.size()), use_nothrow);
       if (!ec) decoder_.commit(n);
       last_read_full_ = false;
     }
     if (ec) {
+      if (deadline != nullptr && deadline->expired()) throw Error(ErrorCode::timeout, "no whole frame within the timeout");
       if (ec != asio::error::eof && ec != asio::error::operation_aborted && ec != asio::error::bad_descriptor)
         log_debug("read: ", ec.message());
       co_return false;
@@ -113,35 +126,10 @@ asio::awaitable<bool> Connection::receive(Message& out, std::chrono::millisecond
     // (An error other than EAGAIN is met again, and reported, by the read below.)
   }
   if (decoder_.complete()) co_return co_await receive(out);
-
-  // A timer that cancels the read, rather than racing two awaitables: receive() may throw
-  // (too-large, bad type), and that error must reach the caller at once. The state the timer's
-  // handler touches is shared with it: the handler may already be queued when the frame wins
-  // (cancel() cannot stop it then) and so run after this frame, or this connection, is gone;
-  // once `done` is set it touches nothing.
-  struct Race {
-    bool done = false;
-    bool timed_out = false;
-  };
-  auto race = std::make_shared<Race>();
-  asio::steady_timer timer(socket_.get_executor(), timeout);
-  timer.async_wait([this, race](const boost::system::error_code& ec) {
-    if (ec || race->done) return;
-    race->timed_out = true;
-    boost::system::error_code ignored;
-    socket_.cancel(ignored);
-  });
-  bool got = false;
-  try {
-    got = co_await receive(out);
-  } catch (...) {
-    race->done = true;
-    throw;
-  }
-  race->done = true;
-  timer.cancel();
-  if (race->timed_out) throw Error(ErrorCode::timeout, "no whole frame within the timeout");
-  co_return got;
+  // Only this receive's reads are bound to the deadline: a send in progress on the same
+  // socket is not touched when it expires.
+  Deadline deadline(socket_.get_executor(), timeout);
+  co_return co_await receive_within(out, &deadline);
 }
 
 asio::awaitable<bool> Connection::send(const Message& message) {
@@ -156,17 +144,24 @@ asio::awaitable<bool> Connection::send(const Message& message) {
   // Nothing queued: write header and payload straight from the message, without copying it.
   std::array<std::uint8_t, header_size> header{};
   encode_header(header, message.type, static_cast<std::uint32_t>(message.payload.size()), message.user_type);
-  const std::array<asio::const_buffer, 2> buffers{asio::buffer(header), asio::buffer(message.payload)};
-  const auto ec = co_await write_all(socket_, buffers);
-  last_activity_ = std::chrono::steady_clock::now();
-  if (ec) {
-    broken_ = true;
-  } else {
-    co_await drain_queue();
-  }
+  if (co_await write_out(asio::buffer(header), asio::buffer(message.payload))) co_await drain_queue();
   writer_active_ = false;
   queue_drained_.notify_all();
   co_return !broken_;
+}
+
+asio::awaitable<bool> Connection::write_out(asio::const_buffer first, asio::const_buffer second) {
+  const std::array<asio::const_buffer, 2> buffers{first, second};
+  const auto ec = co_await write_all(socket_, buffers, limits_.write_timeout);
+  last_activity_ = std::chrono::steady_clock::now();
+  if (!ec) co_return true;
+  if (ec == asio::error::timed_out) {
+    log_info("client pid ", peer_.pid, ": took nothing for ", seconds_text(limits_.write_timeout), " while ",
+             asio::buffer_size(buffers), " bytes waited for it: closed (--write-timeout)");
+    close();
+  }
+  broken_ = true;
+  co_return false;
 }
 
 // Writes whatever other senders queued meanwhile, in batches (one write per batch).
@@ -175,10 +170,9 @@ asio::awaitable<bool> Connection::drain_queue() {
     writing_.swap(queued_);
     queued_.clear();
     queue_drained_.notify_all();
-    const auto ec = co_await write_all(socket_, asio::buffer(writing_));
-    last_activity_ = std::chrono::steady_clock::now();
+    const bool written = co_await write_out(asio::buffer(writing_), asio::const_buffer());
     writing_.clear();
-    if (ec) broken_ = true;
+    if (!written) break;
   }
   if (broken_) queued_.clear();
   co_return !broken_;

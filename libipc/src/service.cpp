@@ -245,7 +245,7 @@ void add_service_flags(CommandLine& command_line) {
        "the client holding the most gets ERROR too-large and is closed")
       ("idle-timeout", po::value<double>()->value_name("SECONDS")->default_value(0),
        "close a client that sends and receives nothing for this long, with ERROR timeout (0: never)");
-  add_drain_flag(command_line);
+  add_session_flags(command_line);
 }
 
 ServiceOptions service_options(const CommandLine& command_line, const po::variables_map& flags) {
@@ -259,19 +259,26 @@ ServiceOptions service_options(const CommandLine& command_line, const po::variab
   options.max_buffered = flags["max-buffered"].as<std::size_t>();
   options.shed_idle_after = std::chrono::milliseconds(1000);
   options.idle_timeout = seconds_flag(command_line, flags, "idle-timeout", true);
-  options.drain = drain_flag(command_line, flags);
+  const SessionFlags session = session_flags(command_line, flags);
+  options.drain = session.drain;
+  options.limits.write_timeout = session.write_timeout;
   return options;
 }
 
-void add_drain_flag(CommandLine& command_line) {
+void add_session_flags(CommandLine& command_line) {
+  const ServiceOptions defaults;
   command_line.options().add_options()
-      ("drain", po::value<double>()->value_name("SECONDS")->default_value(ServiceOptions{}.drain.count() / 1000.0),
+      ("drain", po::value<double>()->value_name("SECONDS")->default_value(defaults.drain.count() / 1000.0),
        "at SIGTERM, stop accepting and give open sessions this long to finish what they are doing (a "
-       "client's answer, a relayed exchange) before they are closed (0: close them at once)");
+       "client's answer, a relayed exchange) before they are closed (0: close them at once)")
+      ("write-timeout", po::value<double>()->value_name("SECONDS")
+                            ->default_value(defaults.limits.write_timeout.count() / 1000.0),
+       "drop a peer that takes nothing for this long while data waits for it (a slow but moving one "
+       "is kept; 0: wait forever)");
 }
 
-std::chrono::milliseconds drain_flag(const CommandLine& command_line, const po::variables_map& flags) {
-  return seconds_flag(command_line, flags, "drain", true);
+SessionFlags session_flags(const CommandLine& command_line, const po::variables_map& flags) {
+  return {seconds_flag(command_line, flags, "drain", true), seconds_flag(command_line, flags, "write-timeout", true)};
 }
 
 }  // namespace ipc

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "ipc/asio.hpp"
+#include "ipc/deadline.hpp"
 #include "ipc/error.hpp"
 #include "ipc/message.hpp"
 
@@ -38,6 +39,9 @@ struct ConnectionLimits {
   std::size_t max_payload = default_max_payload;  // larger incoming frames: too-large
   std::size_t max_queued = 1024 * 1024;           // bytes queued for writing before senders wait
   BufferBudget* budget = nullptr;                 // shared by a server's connections; nullptr: none
+  // A peer that takes none of the bytes waiting for it for this long is closed (send() gives
+  // false, the log says why); each byte it takes starts the time again (0: wait forever).
+  std::chrono::milliseconds write_timeout{60'000};
 };
 
 class Connection {
@@ -97,6 +101,10 @@ class Connection {
 
  private:
   asio::awaitable<bool> drain_queue();
+  // receive() under `deadline` (nullptr: none): its reads are bound to it.
+  asio::awaitable<bool> receive_within(Message& out, Deadline* deadline);
+  // Writes under --write-timeout; false (and the connection closed) when it failed.
+  asio::awaitable<bool> write_out(asio::const_buffer first, asio::const_buffer second);
   void stop_reading() noexcept;
   // Brings the budget up to date with held(); over it, refuses the connection it chooses.
   void account();

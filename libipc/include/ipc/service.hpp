@@ -61,14 +61,20 @@ struct ServiceOptions {
 };
 
 // The flags of a libipc service, for pongd and every service made from it: --max-message,
-// --max-connections, --max-per-peer, --max-buffered, --idle-timeout, --drain. service_options() checks
+// --max-connections, --max-per-peer, --max-buffered, --idle-timeout, --drain, --write-timeout. service_options() checks
 // them (a bad value exits 2 through command_line.fail).
 void add_service_flags(CommandLine& command_line);
 [[nodiscard]] ServiceOptions service_options(const CommandLine& command_line, const po::variables_map& flags);
-// --drain SECONDS, which every daemon takes (add_service_flags includes it): how long at stop
-// the sessions may finish what they are doing before they are closed (default 5).
-void add_drain_flag(CommandLine& command_line);
-[[nodiscard]] std::chrono::milliseconds drain_flag(const CommandLine& command_line, const po::variables_map& flags);
+// The session flags every daemon takes (add_service_flags includes them): --drain SECONDS, how
+// long at stop the sessions may finish what they are doing before they are closed (default 5),
+// and --write-timeout SECONDS, how long a peer may take nothing while data waits for it before
+// it is dropped (default 60; 0: never).
+struct SessionFlags {
+  std::chrono::milliseconds drain;
+  std::chrono::milliseconds write_timeout;
+};
+void add_session_flags(CommandLine& command_line);
+[[nodiscard]] SessionFlags session_flags(const CommandLine& command_line, const po::variables_map& flags);
 
 class Service {
  public:
