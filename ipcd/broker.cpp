@@ -29,8 +29,9 @@ std::chrono::milliseconds left(std::chrono::steady_clock::time_point deadline) {
   return ms;
 }
 
-ClientCredentials credentials(const ipc::Connection& connection) {
-  return {connection.peer().uid, connection.peer().gid, connection.peer().pid};
+ClientCredentials credentials(ipc::Connection& connection) {
+  return {connection.peer().uid, connection.peer().gid, connection.peer().pid,
+          ipc::peer_groups(connection.socket().native_handle())};
 }
 
 const ipc::Message ok{ipc::MessageType::data, 0, "ok"};

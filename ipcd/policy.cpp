@@ -99,21 +99,9 @@ std::optional<gid_t> lookup_group(const std::string& name) {
   return gr.gr_gid;
 }
 
-// Is `uid` (whose primary group is `gid`) a member of group `wanted`?
-bool in_group(uid_t uid, gid_t gid, gid_t wanted) {
-  if (gid == wanted) return true;
-  std::vector<char> buffer(16384);
-  passwd pw{};
-  passwd* result = nullptr;
-  if (::getpwuid_r(uid, &pw, buffer.data(), buffer.size(), &result) != 0 || result == nullptr) return false;
-  int count = 64;
-  std::vector<gid_t> groups(static_cast<std::size_t>(count));
-  if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &count) < 0) {
-    groups.resize(static_cast<std::size_t>(count));
-    if (::getgrouplist(pw.pw_name, pw.pw_gid, groups.data(), &count) < 0) return false;
-  }
-  groups.resize(static_cast<std::size_t>(count));
-  return std::find(groups.begin(), groups.end(), wanted) != groups.end();
+// Is the client a member of group `wanted`: its primary group, or one of its supplementary ones?
+bool in_group(const ClientCredentials& client, gid_t wanted) {
+  return client.gid == wanted || std::find(client.groups.begin(), client.groups.end(), wanted) != client.groups.end();
 }
 
 }  // namespace
@@ -293,7 +281,7 @@ bool Rule::matches_out(const ipc::ServiceName& service, const ipc::Uri& destinat
   switch (p.kind) {
     case PeerPattern::Kind::any: return true;
     case PeerPattern::Kind::uid: return client.uid == p.uid;
-    case PeerPattern::Kind::gid: return in_group(client.uid, client.gid, p.gid);
+    case PeerPattern::Kind::gid: return in_group(client, p.gid);
     case PeerPattern::Kind::identity: return false;
     case PeerPattern::Kind::endpoint: break;
   }

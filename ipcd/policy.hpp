@@ -41,11 +41,13 @@ enum class Direction { in, out };
 [[nodiscard]] std::string_view to_string(Action action) noexcept;
 [[nodiscard]] std::string_view to_string(Direction direction) noexcept;
 
-// A local client, from SO_PEERCRED.
+// A local client, as the kernel describes it: SO_PEERCRED, and its supplementary groups
+// (SO_PEERGROUPS). Matching a rule never asks a name service (LDAP, sssd) anything.
 struct ClientCredentials {
   uid_t uid = static_cast<uid_t>(-1);
   gid_t gid = static_cast<gid_t>(-1);
   pid_t pid = 0;
+  std::vector<gid_t> groups;
 };
 
 // A remote peer, as a protocol daemon describes it in INBOUND (DESIGN §8).
@@ -73,7 +75,8 @@ class Rule {
 
   // Does this out rule match a client asking for `service` reaching `destination`?
   // user:NAME and group:NAME are resolved to ids when the rule is parsed (an unknown name is a
-  // parse error); group:NAME matches the client's primary and supplementary groups.
+  // parse error); group:NAME matches the client's primary and supplementary groups, as the
+  // kernel reported them when it connected.
   // With `address` (one the destination's host name resolved to), HOST matches the name or that
   // address.
   [[nodiscard]] bool matches_out(const ipc::ServiceName& service, const ipc::Uri& destination,

@@ -293,5 +293,25 @@ TEST_F(Trust, AUidRuleMatchesUnderTheNamespacesOfTheShippedUnit) {
   EXPECT_EQ(ask(a, "ipc", "lookup", "pong;", "1000"), "DATA ok +fd");
 }
 
+TEST_F(Trust, AGroupRuleMatchesTheSupplementaryGroupsTheKernelReportsForTheClient) {
+  // uid 4242 is in no name service at all: only the kernel knows it holds group "users" (100),
+  // because setpriv gave it that group (SO_PEERGROUPS); ipcd asks no name service.
+  auto ipcd = start(a, "ipcd", {"--allow", "out", "pong", "group:users", "--deny", "out", "pong", "*"});
+  auto pongd = start(a, "pongd");
+  const auto as = [&](std::vector<std::string> groups) {
+    std::vector<std::string> args{"--reuid=4242", "--regid=4242"};
+    args.insert(args.end(), groups.begin(), groups.end());
+    args.insert(args.end(), {program("pong").string(), "--rundir", a.string(), "-n", "1"});
+    return run("/usr/bin/setpriv", args);
+  };
+  const auto member = as({"--groups=100"});
+  EXPECT_EQ(member.status, 0) << member.err << ipcd.log();
+  const auto other = as({"--groups=50"});
+  EXPECT_NE(other.status, 0);
+  EXPECT_NE(other.err.find("denied"), std::string::npos) << other.err;
+  const auto none = as({"--clear-groups"});
+  EXPECT_NE(none.err.find("denied"), std::string::npos) << none.err;
+}
+
 }  // namespace
 }  // namespace ipc::test

@@ -108,8 +108,8 @@ TEST(Rule, MatchesOutRulesAgainstTheDestination) {
 }
 
 TEST(Rule, MatchesOutRulesAgainstTheClientsCredentials) {
-  const ClientCredentials root{0, 0, 1};
-  const ClientCredentials other{4242, 4242, 2};
+  const ClientCredentials root{0, 0, 1, {}};
+  const ClientCredentials other{4242, 4242, 2, {}};
   const auto uid = Rule::parse("deny out pong uid:4242");
   EXPECT_TRUE(uid.matches_out(name("pong"), ipc::Uri::parse("pong"), other));
   EXPECT_FALSE(uid.matches_out(name("pong"), ipc::Uri::parse("pong"), root));

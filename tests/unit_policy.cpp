@@ -33,8 +33,8 @@ ipc::Error error_of(F&& f, const std::string& what) {
   return ipc::Error(ipc::ErrorCode::internal, "no error");
 }
 
-const ClientCredentials nobody_in_particular{4242, 4242, 100};
-const ClientCredentials root_client{0, 0, 1};
+const ClientCredentials nobody_in_particular{4242, 4242, 100, {}};
+const ClientCredentials root_client{0, 0, 1, {}};
 
 // --- parsing -------------------------------------------------------------------------------
 
@@ -341,17 +341,18 @@ TEST(AnOutRule, MatchesTheLocalClientByUidUserOrGroup) {
     bool matches;
   };
   const std::vector<Case> cases{
-      {"uid:4242", {4242, 4242, 2}, true},
-      {"uid:4242", {4243, 4242, 2}, false},
-      {"uid:0", {0, 0, 1}, true},
+      {"uid:4242", {4242, 4242, 2, {}}, true},
+      {"uid:4242", {4243, 4242, 2, {}}, false},
+      {"uid:0", {0, 0, 1, {}}, true},
       {"uid:0", {}, false},  // unknown credentials match no uid
-      {"user:root", {0, 0, 1}, true},
-      {"user:root", {0, 4242, 1}, true},
-      {"user:root", {4242, 0, 1}, false},
-      {"group:root", {0, 0, 1}, true},
-      {"group:root", {4242, 0, 1}, true},      // primary gid
-      {"group:root", {0, 4242, 1}, true},      // root is a member of its own group (getgrouplist)
-      {"group:root", {4242, 4242, 1}, false},  // no such user, not in the group
+      {"user:root", {0, 0, 1, {}}, true},
+      {"user:root", {0, 4242, 1, {}}, true},
+      {"user:root", {4242, 0, 1, {}}, false},
+      {"group:root", {0, 0, 1, {}}, true},
+      {"group:root", {4242, 0, 1, {}}, true},      // primary gid
+      {"group:root", {4242, 4242, 1, {7, 0}}, true},  // a supplementary group (SO_PEERGROUPS)
+      {"group:root", {0, 4242, 1, {}}, false},  // groups come from the kernel, never from /etc/group
+      {"group:root", {4242, 4242, 1, {7}}, false},
       {"group:root", {}, false},
   };
   for (const auto& c : cases) {

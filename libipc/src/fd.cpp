@@ -169,4 +169,19 @@ FrameWithFd recv_frame_with_fd(int socket, std::size_t max_payload, int timeout_
   return reader.take();
 }
 
+std::vector<gid_t> peer_groups(int fd) {
+  std::vector<gid_t> groups(32);
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    auto length = static_cast<socklen_t>(groups.size() * sizeof(gid_t));
+    if (::getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups.data(), &length) == 0) {
+      groups.resize(length / sizeof(gid_t));
+      return groups;
+    }
+    // ERANGE: `length` says how much it takes (NGROUPS_MAX is 65536).
+    if (errno != ERANGE || length / sizeof(gid_t) > 65536) break;
+    groups.resize(length / sizeof(gid_t));
+  }
+  return {};
+}
+
 }  // namespace ipc

@@ -2,6 +2,8 @@
 // (SCM_RIGHTS) that move one between processes next to a frame.
 #pragma once
 
+#include <sys/types.h>
+
 #include <cstddef>
 #include <span>
 #include <string>
@@ -42,6 +44,11 @@ class UniqueFd {
 // shares, so call this only on an fd this process gives away (an Asio socket it keeps would
 // block its event loop). Throws ipc::Error(internal).
 void make_blocking(int fd);
+
+// The supplementary groups the peer of Unix socket `fd` had when it connected (SO_PEERGROUPS),
+// as the kernel knows them: no name-service lookup, nothing that can block. Empty when the
+// kernel does not say.
+[[nodiscard]] std::vector<gid_t> peer_groups(int fd);
 
 // Sends one whole frame on a connected Unix stream socket with `fd` attached (SCM_RIGHTS),
 // in one sendmsg so the fd travels with the frame's first byte. `fd` < 0 sends no fd.
