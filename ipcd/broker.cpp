@@ -12,6 +12,7 @@
 #include <ipc/delegation.hpp>
 #include <ipc/fd_async.hpp>
 #include <ipc/log.hpp>
+#include <ipc/text.hpp>
 #include <ipc/network.hpp>
 #include <ipc/rundir.hpp>
 
@@ -220,19 +221,17 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   peer.identity = request.value("identity", "");
   peer.certificate = request.value("certificate", "");
   const std::string address = request.value("peer", "");
-  // "1.2.3.4:5678" or "[::1]:5678"
+  // "1.2.3.4:5678" or "[::1]:5678": an address and a port, or the request is refused (a rule
+  // for an address or a port must never meet something else).
   if (!address.empty()) {
-    const auto colon = address.rfind(':');
-    std::string host = colon == std::string::npos ? address : address.substr(0, colon);
-    if (!host.empty() && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-    peer.address = ipc::canonical_address(host).value_or(host);
-    if (colon != std::string::npos) {
-      try {
-        const long port = std::stol(address.substr(colon + 1));
-        if (port > 0 && port < 65536) peer.port = static_cast<std::uint16_t>(port);
-      } catch (const std::exception&) {
-        throw Error(ErrorCode::bad_request, "INBOUND: bad peer address '" + address + "'");
-      }
+    try {
+      const ipc::HostPort split = ipc::split_host_port(address);
+      const auto canonical = ipc::canonical_address(split.host);
+      if (!canonical) throw std::invalid_argument("'" + split.host + "' is not an IP address");
+      peer.address = *canonical;
+      peer.port = split.port;
+    } catch (const std::invalid_argument& e) {
+      throw Error(ErrorCode::bad_request, "INBOUND: bad peer address " + ipc::printable(e.what()));
     }
   }
 

@@ -1,5 +1,6 @@
 // ipcd's policy: rule parsing and matching, redirections, routes, the config file (DESIGN §9).
 #include "policy.hpp"
+#include <ipc/text.hpp>
 
 #include <arpa/inet.h>
 #include <grp.h>
@@ -26,7 +27,6 @@ std::string_view to_string(Direction direction) noexcept { return direction == D
 
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool glob(std::string_view pattern, std::string_view text, bool fold_case) {
   return ipc::glob_match(pattern, text, fold_case ? ipc::Case::insensitive : ipc::Case::sensitive);
@@ -256,13 +256,13 @@ Rule Rule::parse(std::string_view action, std::string_view direction, std::strin
             return is_glob_char(c) && c != '_';
           }))
         bad("peer '" + peer_text + "': '" + host + "' is not a host name, glob, address or CIDR block");
-      for (char& c : host) c = lower(c);
+      for (char& c : host) c = ipc::ascii_lower(c);
       pattern->host_glob = host;
     }
     if (!port.empty() && port != "*") {
-      if (!all_digits(port) || port.size() > 5 || std::stol(port) < 1 || std::stol(port) > 65535)
-        bad("peer '" + peer_text + "': the port must be 1 to 65535 or *");
-      pattern->port = static_cast<std::uint16_t>(std::stol(port));
+      const auto number = ipc::parse_port(port);
+      if (!number) bad("peer '" + peer_text + "': the port must be 1 to 65535 or *");
+      pattern->port = *number;
     } else if (port.empty() && value.back() == ':') {
       bad("peer '" + peer_text + "': empty port");
     }

@@ -6,6 +6,7 @@
 
 #include <iostream>
 
+#include <ipc/address.hpp>
 #include <ipc/command_line.hpp>
 #include <ipc/log.hpp>
 #include <ipc/service.hpp>
@@ -35,7 +36,7 @@ std::vector<boost::asio::ip::tcp::endpoint> endpoints(const ipc::CommandLine& co
   std::vector<boost::asio::ip::tcp::endpoint> out;
   for (const auto& text : texts) {
     try {
-      out.push_back(tcpd::parse_listen(text));
+      out.push_back(ipc::parse_listen(text));
     } catch (const std::invalid_argument& e) {
       command_line.fail(std::string("--") + flag + " " + e.what());
     }

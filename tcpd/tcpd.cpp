@@ -14,23 +14,6 @@ using asio::ip::tcp;
 using ipc::Error;
 using ipc::ErrorCode;
 
-tcp::endpoint parse_listen(const std::string& value) {
-  const auto colon = value.rfind(':');
-  if (colon == std::string::npos || colon + 1 == value.size())
-    throw std::invalid_argument("'" + value + "': expected HOST:PORT");
-  std::string host = value.substr(0, colon);
-  const std::string port_text = value.substr(colon + 1);
-  if (port_text.size() > 5 || port_text.find_first_not_of("0123456789") != std::string::npos ||
-      std::stol(port_text) > 65535)
-    throw std::invalid_argument("'" + value + "': the port must be a number from 0 to 65535");
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) throw std::invalid_argument("'" + value + "': '" + host + "' is not an IP address (or localhost)");
-  return {address, static_cast<std::uint16_t>(std::stol(port_text))};
-}
-
 Tcpd::Tcpd(ipc::Service& service, Settings settings)
     : service_(service),
       settings_(std::move(settings)),

@@ -49,9 +49,6 @@ struct Settings {
   ipc::TrustedUsers broker;
 };
 
-// "127.0.0.1:9000", "[::1]:9000", "localhost:9000" (port 0: any free port).
-// Throws std::invalid_argument saying why.
-[[nodiscard]] boost::asio::ip::tcp::endpoint parse_listen(const std::string& text);
 
 class Tcpd {
  public:

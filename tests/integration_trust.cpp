@@ -169,6 +169,20 @@ TEST_F(Trust, InboundAndReloadFromAServicesUidAreDenied) {
   EXPECT_EQ(ask(a, "ipc", "inbound", inbound, nobody), "DATA ok +fd");
 }
 
+TEST_F(Trust, AnInboundPeerThatIsNotAnAddressAndAPortIsRefused) {
+  auto ipcd = start(a, "ipcd", {"--deny", "in", "pong", "tcp:*:5", "--allow", "in", "pong", "*"});
+  auto pongd = start(a, "pongd");
+  for (const std::string peer : {"1.2.3.4:5abc", "1.2.3.4:0", "1.2.3.4:65541", "1.2.3.4", "localhost:5", "::1:5",
+                                 "[::1:5", "1.2.3.4:+5"}) {
+    const auto answer = ask(a, "ipc", "inbound", R"({"service":"pong","scheme":"tcp","peer":")" + peer + R"("})");
+    EXPECT_EQ(answer.rfind("ERROR bad-request: INBOUND: bad peer address", 0), 0u) << peer << ": " << answer;
+  }
+  // The rule for port 5 meets port 5 however the address is written.
+  const auto denied = ask(a, "ipc", "inbound", R"({"service":"pong","scheme":"tcp","peer":"[::ffff:1.2.3.4]:5"})");
+  EXPECT_EQ(denied.rfind("ERROR denied:", 0), 0u) << denied;
+  EXPECT_EQ(ask(a, "ipc", "inbound", R"({"service":"pong","scheme":"tcp","peer":"[::1]:6"})"), "DATA ok +fd");
+}
+
 TEST_F(Trust, TheSuitesOwnSocketsAreNeverServices) {
   auto ipcd = start(a, "ipcd", {"--allow", "in", "*", "*", "--redirect", "sneaky", "tcp", "--route", "routed", "unix:tls"});
   auto tcpd = start(a, "tcpd", {"--no-listen"});

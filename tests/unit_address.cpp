@@ -1,4 +1,5 @@
-// Unit tests for ipc::canonical_address and ipc::endpoint_text: one spelling per address.
+// Unit tests for ipc::canonical_address and ipc::endpoint_text (one spelling per address), and the
+// port and HOST:PORT parsers every flag, rule and request uses.
 #include <gtest/gtest.h>
 
 #include <ipc/address.hpp>
@@ -6,6 +7,8 @@
 namespace {
 
 using ipc::canonical_address;
+using ipc::parse_port;
+using ipc::split_host_port;
 
 TEST(Address, KeepsDottedDecimalIPv4) {
   EXPECT_EQ(canonical_address("127.0.0.1"), "127.0.0.1");
@@ -48,6 +51,23 @@ TEST(Address, WritesEndpointsWithTheCanonicalAddress) {
   EXPECT_EQ(ipc::endpoint_text({ip::make_address("::ffff:127.0.0.1"), 41000}), "127.0.0.1:41000");
   EXPECT_EQ(ipc::endpoint_text({ip::make_address("2001:db8::1"), 80}), "[2001:db8::1]:80");
   EXPECT_EQ(ipc::endpoint_text({ip::make_address("::"), 1}), "[::]:1");
+}
+
+TEST(Address, ReadsPortsAsDigitsOnly) {
+  EXPECT_EQ(parse_port("1"), 1);
+  EXPECT_EQ(parse_port("65535"), 65535);
+  EXPECT_EQ(parse_port("0", true), 0);
+  for (const char* bad : {"", "0", "65536", "99999", "123456", "12abc", "+80", " 80", "80 ", "-1", "0x50"})
+    EXPECT_FALSE(parse_port(bad)) << bad;
+}
+
+TEST(Address, SplitsHostAndPort) {
+  EXPECT_EQ(split_host_port("1.2.3.4:80").host, "1.2.3.4");
+  EXPECT_EQ(split_host_port("[::1]:80").host, "::1");
+  EXPECT_EQ(split_host_port("example.org:443").port, 443);
+  EXPECT_EQ(split_host_port("[::1]:0", true).port, 0);
+  for (const char* bad : {"", ":80", "1.2.3.4", "1.2.3.4:", "::1:80", "[::1:80", "[]:80", "h:0", "h:12abc"})
+    EXPECT_THROW((void)split_host_port(bad), std::invalid_argument) << bad;
 }
 
 }  // namespace

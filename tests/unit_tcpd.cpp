@@ -2,6 +2,8 @@
 // (DESIGN §6), --listen addresses, pre-shared keys and the users file (DESIGN §14).
 #include <gtest/gtest.h>
 
+#include <ipc/address.hpp>
+
 #include <ipc/error.hpp>
 #include <ipc/message.hpp>
 #include <stdexcept>
@@ -41,12 +43,12 @@ TEST(TcpdHandshake, RoundTripsAndRefusesMalformedOnes) {
   }
 }
 
-TEST(TcpdListen, ParsesAddressesAndPorts) {
-  EXPECT_EQ(tcpd::parse_listen("127.0.0.1:9000").port(), 9000);
-  EXPECT_TRUE(tcpd::parse_listen("[::1]:0").address().is_v6());
-  EXPECT_EQ(tcpd::parse_listen("localhost:1").address().to_string(), "127.0.0.1");
-  for (const char* bad : {"", ":", "127.0.0.1", "127.0.0.1:", "1.2.3.4:65536", "[::1:9000", "host:1", "1.2.3.4:x"})
-    EXPECT_THROW((void)tcpd::parse_listen(bad), std::invalid_argument) << bad;
+TEST(Listen, ParsesAddressesAndPorts) {
+  EXPECT_EQ(ipc::parse_listen("127.0.0.1:9000").port(), 9000);
+  EXPECT_TRUE(ipc::parse_listen("[::1]:0").address().is_v6());
+  EXPECT_EQ(ipc::parse_listen("localhost:1").address().to_string(), "127.0.0.1");
+  for (const char* bad : {"", ":", "127.0.0.1", "127.0.0.1:", "1.2.3.4:65536", "[::1:9000", "host:1", "1.2.3.4:x", "1.2.3.4:12abc", "::1:80", "[]:80", "1.2.3.4:+80"})
+    EXPECT_THROW((void)ipc::parse_listen(bad), std::invalid_argument) << bad;
 }
 
 TEST(TcpdHandshake, CarriesCredentialsOnlyWhenGiven) {

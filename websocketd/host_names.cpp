@@ -1,5 +1,6 @@
 // Host header checks (see host_names.hpp).
 #include "host_names.hpp"
+#include <ipc/text.hpp>
 
 #include <unistd.h>
 
@@ -11,7 +12,6 @@
 namespace websocketd {
 namespace {
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 // RFC 3986 allows an empty port ("host:"); more than five digits is no port.
 bool is_port(std::string_view text) {
@@ -33,14 +33,14 @@ std::string host_of(std::string_view header) {
     const auto rest = header.substr(close + 1);
     if (!rest.empty() && (rest.front() != ':' || !is_port(rest.substr(1)))) return "";
     host = std::string(header.substr(1, close - 1));
-    for (char& c : host) c = lower(c);
+    for (char& c : host) c = ipc::ascii_lower(c);
     const auto canonical = ipc::canonical_address(host);
     // Only an IPv6 address goes in brackets.
     return canonical && host.find(':') != std::string::npos ? *canonical : "";
   }
   const auto colon = header.find(':');
   if (colon != std::string_view::npos && !is_port(header.substr(colon + 1))) return "";
-  for (char c : header.substr(0, colon)) host += lower(c);
+  for (char c : header.substr(0, colon)) host += ipc::ascii_lower(c);
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty() || host.size() > 253 || !std::all_of(host.begin(), host.end(), is_name_char)) return "";
   return host;
@@ -53,7 +53,7 @@ std::string HostPolicy::current_machine_name() {
   char name[HOST_NAME_MAX + 1] = {};
   if (::gethostname(name, sizeof name - 1) != 0) return "";
   std::string out(name);
-  for (char& c : out) c = lower(c);
+  for (char& c : out) c = ipc::ascii_lower(c);
   return out;
 }
 

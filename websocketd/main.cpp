@@ -2,38 +2,12 @@
 // reach local services at ws://HOST:PORT/SERVICE (through ipcd's INBOUND decision), static
 // files are served from --static-dir, and ipcd's CONNECT on RUNDIR/ws opens ws:// connections
 // to remote websocketd's.
+#include <ipc/address.hpp>
 #include <ipc/command_line.hpp>
 #include <ipc/log.hpp>
 
 #include "server.hpp"
 
-namespace {
-
-std::optional<websocketd::tcp::endpoint> parse_listen(const std::string& text, std::string& why) {
-  const auto colon = text.rfind(':');
-  if (colon == std::string::npos || colon + 1 == text.size()) {
-    why = "expected HOST:PORT";
-    return std::nullopt;
-  }
-  auto host = text.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code ec;
-  const auto address = websocketd::asio::ip::make_address(host, ec);
-  if (ec) {
-    why = "'" + host + "' is not an IP address";
-    return std::nullopt;
-  }
-  const auto port_text = text.substr(colon + 1);
-  if (port_text.find_first_not_of("0123456789") != std::string::npos || port_text.size() > 5 ||
-      std::stoul(port_text) > 65535) {
-    why = "'" + port_text + "' is not a port number";
-    return std::nullopt;
-  }
-  return websocketd::tcp::endpoint(address, static_cast<unsigned short>(std::stoul(port_text)));
-}
-
-}  // namespace
 
 int main(int argc, char* argv[]) {
   // 1. Flags.
@@ -91,9 +65,11 @@ int main(int argc, char* argv[]) {
   settings.rundir = command_line.common().rundir;
   settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
   if (!flags.count("no-listen")) {
-    std::string why;
-    settings.listen = parse_listen(flags["listen"].as<std::string>(), why);
-    if (!settings.listen) command_line.fail("--listen: " + why);
+    try {
+      settings.listen = ipc::parse_listen(flags["listen"].as<std::string>());
+    } catch (const std::invalid_argument& e) {
+      command_line.fail(std::string("--listen ") + e.what());
+    }
   }
   if (flags.count("static-dir")) {
     std::error_code ec;

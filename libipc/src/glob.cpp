@@ -1,16 +1,13 @@
 // Glob matching (see glob.hpp).
 #include "ipc/glob.hpp"
 
+#include "ipc/text.hpp"
+
 namespace ipc {
-namespace {
-
-char lower(char c) noexcept { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
-
-}  // namespace
 
 bool glob_match(std::string_view pattern, std::string_view text, Case letter_case) noexcept {
   const bool fold = letter_case == Case::insensitive;
-  auto same = [fold](char a, char b) { return fold ? lower(a) == lower(b) : a == b; };
+  auto same = [fold](char a, char b) { return fold ? ascii_lower(a) == ascii_lower(b) : a == b; };
   std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
   while (t < text.size()) {
     if (p < pattern.size() && (pattern[p] == '?' || (pattern[p] != '*' && same(pattern[p], text[t])))) {

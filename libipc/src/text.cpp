@@ -78,4 +78,10 @@ std::string seconds_text(std::chrono::milliseconds duration) {
   return out + " s";
 }
 
+std::string ascii_lower(std::string_view text) {
+  std::string out(text);
+  for (char& c : out) c = ascii_lower(c);
+  return out;
+}
+
 }  // namespace ipc

@@ -8,6 +8,7 @@
 
 #include "ipc/address.hpp"
 #include "ipc/error.hpp"
+#include "ipc/text.hpp"
 
 namespace ipc {
 namespace {
@@ -28,11 +29,10 @@ constexpr std::array<std::pair<Scheme, std::string_view>, 5> schemes{{
   throw Error(ErrorCode::bad_request, "invalid URI '" + shown + "': " + why);
 }
 
-char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
-  c = lower(c);
+  c = ascii_lower(c);
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   return -1;
 }
@@ -143,13 +143,13 @@ Uri Uri::parse(std::string_view text) {
     const auto colon = text.find(':');
     if (colon == std::string_view::npos) return local(text);
     std::string scheme_name;
-    for (char c : text.substr(0, colon)) scheme_name += lower(c);
+    for (char c : text.substr(0, colon)) scheme_name += ascii_lower(c);
     if (scheme_name != "unix") fail(text, "expected SCHEME://HOST/SERVICE, unix:SERVICE or SERVICE");
     return local(text.substr(colon + 1));
   }
 
   std::string scheme_name;
-  for (char c : text.substr(0, sep)) scheme_name += lower(c);
+  for (char c : text.substr(0, sep)) scheme_name += ascii_lower(c);
   const auto scheme = parse_scheme(scheme_name);
   if (!scheme) fail(text, "unknown scheme '" + scheme_name + "' (expected unix, tcp, tls, ws or wss)");
 
@@ -205,7 +205,7 @@ Uri Uri::parse(std::string_view text) {
       fail(text, "an IPv6 address must be written in brackets, e.g. tcp://[::1]:9000/pong");
     const std::string_view host = authority.substr(0, colon);
     if (host.empty()) fail(text, "missing host");
-    for (char c : host) uri.host_ += lower(c);
+    for (char c : host) uri.host_ += ascii_lower(c);
     if (looks_numeric(uri.host_)) {
       in_addr addr{};
       if (::inet_pton(AF_INET, uri.host_.c_str(), &addr) != 1)
@@ -232,14 +232,9 @@ Uri Uri::parse(std::string_view text) {
 
   uri.port_ = default_port(*scheme);
   if (has_port) {
-    if (port_text.empty() || port_text.size() > 5) fail(text, "the port must be a number from 1 to 65535");
-    unsigned long port = 0;
-    for (char c : port_text) {
-      if (c < '0' || c > '9') fail(text, "the port must be a number from 1 to 65535");
-      port = port * 10 + static_cast<unsigned long>(c - '0');
-    }
-    if (port == 0 || port > 65535) fail(text, "the port must be a number from 1 to 65535");
-    uri.port_ = static_cast<std::uint16_t>(port);
+    const auto port = parse_port(port_text);
+    if (!port) fail(text, "the port must be a number from 1 to 65535");
+    uri.port_ = *port;
   }
   return uri;
 }

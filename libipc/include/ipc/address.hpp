@@ -3,6 +3,7 @@
 #pragma once
 
 #include <boost/asio/ip/tcp.hpp>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -21,5 +22,22 @@ namespace ipc {
 
 // "1.2.3.4:80" or "[2001:db8::1]:80", the address canonical as above.
 [[nodiscard]] std::string endpoint_text(const boost::asio::ip::tcp::endpoint& endpoint);
+
+// A port number: 1 to 65535 (0 too when `zero_allowed`), decimal digits only ("12abc", "+1",
+// " 80" are not ports); nullopt otherwise.
+[[nodiscard]] std::optional<std::uint16_t> parse_port(std::string_view text, bool zero_allowed = false);
+
+// "HOST:PORT", "[IPV6]:PORT" split in two (the brackets removed); the port checked as above.
+// Throws std::invalid_argument saying why.
+struct HostPort {
+  std::string host;
+  std::uint16_t port = 0;
+};
+[[nodiscard]] HostPort split_host_port(std::string_view text, bool zero_allowed = false);
+
+// A listening address for --listen: "127.0.0.1:9000", "[::1]:9000", "localhost:9000" (port 0:
+// any free one). Host names other than localhost are refused: a listener is bound to an
+// address. Throws std::invalid_argument saying why.
+[[nodiscard]] boost::asio::ip::tcp::endpoint parse_listen(std::string_view text);
 
 }  // namespace ipc

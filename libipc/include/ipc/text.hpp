@@ -23,4 +23,10 @@ namespace ipc {
 // A duration for messages: "10 s", "1.5 s", "0.25 s".
 [[nodiscard]] std::string seconds_text(std::chrono::milliseconds duration);
 
+// ASCII lower case (host names, schemes: never locale-dependent).
+[[nodiscard]] constexpr char ascii_lower(char c) noexcept {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+}
+[[nodiscard]] std::string ascii_lower(std::string_view text);
+
 }  // namespace ipc
