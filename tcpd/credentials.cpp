@@ -5,6 +5,7 @@
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
+#include <ipc/log.hpp>
 #include <ipc/file.hpp>
 #include <ipc/tls.hpp>
 #include <sstream>
@@ -114,7 +115,9 @@ int find_psk(SSL* ssl, const unsigned char* identity, std::size_t length, SSL_SE
     if (*session == nullptr) return 0;
     state.identity = id;
     return 1;
-  } catch (const std::exception&) {
+  } catch (const std::exception& e) {
+    // (Out of memory in OpenSSL's callback: the handshake fails, and the log says why.)
+    ipc::log_error("TLS pre-shared key lookup: ", e.what());
     return 0;
   }
 }

@@ -135,7 +135,8 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
     ipc::log_info("inbound from ", peer_text, ": ", failure->what());
     try {
       co_await write_frame(remote, ipc::Message::error(failure->payload()), std::chrono::seconds(2));
-    } catch (const Error&) {
+    } catch (const Error& e) {
+      ipc::log_debug("inbound from ", peer_text, ": the refusal was not delivered: ", e.what());
     }
     co_return std::nullopt;
   }

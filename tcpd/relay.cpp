@@ -74,6 +74,8 @@ asio::awaitable<void> shutdown_send(RemoteStream& side, std::chrono::millisecond
 }
 const char* name_of(const ipc::UnixSocket&) { return "the local side"; }
 const char* name_of(const RemoteStream&) { return "the remote side"; }
+std::string tls_reason(const ipc::UnixSocket&) { return {}; }
+std::string tls_reason(const RemoteStream& side) { return side.tls_failure().empty() ? "" : " (TLS: " + side.tls_failure() + ")"; }
 
 }  // namespace
 
@@ -105,6 +107,8 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
     if (ec == asio::error::timed_out)
       ipc::log_info("relay: ", name_of(to), " took nothing for ", ipc::seconds_text(write_timeout_),
                     " while data waited for it: dropped (--write-timeout)");
+    else
+      ipc::log_debug("relay: writing to ", name_of(to), ": ", ec.message(), tls_reason(to));
   };
   if (!first.empty()) {
     if (const auto ec = co_await write_all(to, asio::buffer(first), write_timeout_)) {

@@ -149,7 +149,8 @@ asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffe
     }
     const int error = SSL_get_error(ssl_.get(), 0);
     if (error != SSL_ERROR_WANT_WRITE && error != SSL_ERROR_WANT_READ) {
-      ERR_clear_error();
+      // What OpenSSL said stays for the caller's log line, as a failed read's does.
+      tls_failure_ = ipc::tls::take_errors();
       co_return asio::error::broken_pipe;
     }
     // Each wait is a new chance for the peer to take bytes: a moving peer never runs out of time.

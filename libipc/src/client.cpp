@@ -24,16 +24,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void wait_for(int fd, short events, Clock::time_point deadline, const char* what) {
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
-    if (left <= 0) throw Error(ErrorCode::timeout, std::string("the service did not ") + what + " in time");
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(left));
-    if (r > 0) return;
-    if (r < 0 && errno != EINTR) throw Error(ErrorCode::internal, std::string("poll: ") + std::strerror(errno));
-  }
-}
 
 timeval to_timeval(std::chrono::milliseconds timeout) {
   timeout = std::max(timeout, std::chrono::milliseconds(1));  // 0 would mean "no timeout at all"
@@ -225,7 +215,7 @@ void Client::send(const Message& message) {
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
-        wait_for(fd_.get(), POLLOUT, deadline, "read what we sent");
+        wait_for(fd_.get(), POLLOUT, deadline, "the service did not read what we sent in time");
         continue;
       }
       throw Error(ErrorCode::unavailable, std::string("the service went away: ") + std::strerror(errno));
@@ -275,7 +265,7 @@ void Client::receive(Message& out) {
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
       // SO_RCVTIMEO ran out (wait_for then finds the deadline passed and says so), or someone
       // made the socket non-blocking again (wait_for then waits what is left of it).
-      wait_for(fd_.get(), POLLIN, deadline, "answer");
+      wait_for(fd_.get(), POLLIN, deadline, "the service did not answer in time");
     } else if (errno != EINTR) {
       throw Error(ErrorCode::unavailable, std::string("the service went away: ") + std::strerror(errno));
     }

@@ -34,23 +34,7 @@ void make_blocking(int fd) {
     throw Error(ErrorCode::internal, std::string("cannot make a handed-over fd blocking: ") + std::strerror(errno));
 }
 
-namespace {
-
 using Clock = std::chrono::steady_clock;
-
-// Waits for `events` on `fd` until `deadline`. Throws timeout.
-void wait_for(int fd, short events, Clock::time_point deadline) {
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left.count() <= 0) throw Error(ErrorCode::timeout, "peer did not answer in time");
-    pollfd p{fd, events, 0};
-    const int r = ::poll(&p, 1, static_cast<int>(left.count()));
-    if (r > 0) return;
-    if (r < 0 && errno != EINTR) throw Error(ErrorCode::internal, std::string("poll: ") + std::strerror(errno));
-  }
-}
-
-}  // namespace
 
 long send_with_fd(int socket, std::string_view bytes, int fd) {
   iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
@@ -84,7 +68,7 @@ void send_frame_with_fd(int socket, const Message& message, int fd, int timeout_
     if (n >= 0) {
       sent += static_cast<std::size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      wait_for(socket, POLLOUT, deadline);
+      wait_for(socket, POLLOUT, deadline, "peer did not answer in time");
     } else {
       throw Error(ErrorCode::unavailable, std::string("sendmsg: ") + std::strerror(errno));
     }
@@ -165,7 +149,7 @@ FrameWithFd OneFrameReader::take() {
 FrameWithFd recv_frame_with_fd(int socket, std::size_t max_payload, int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   OneFrameReader reader(max_payload);
-  while (!reader.read_some(socket)) wait_for(socket, POLLIN, deadline);
+  while (!reader.read_some(socket)) wait_for(socket, POLLIN, deadline, "peer did not answer in time");
   return reader.take();
 }
 
@@ -182,6 +166,18 @@ std::vector<gid_t> peer_groups(int fd) {
     groups.resize(length / sizeof(gid_t));
   }
   return {};
+}
+
+void wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline, const std::string& timeout_text) {
+  for (;;) {
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) throw Error(ErrorCode::timeout, timeout_text);
+    pollfd p{fd, events, 0};
+    const int r = ::poll(&p, 1, static_cast<int>(left.count()));
+    if (r > 0) return;
+    if (r < 0 && errno != EINTR) throw Error(ErrorCode::internal, std::string("poll: ") + std::strerror(errno));
+  }
 }
 
 }  // namespace ipc

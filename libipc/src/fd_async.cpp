@@ -4,10 +4,10 @@
 
 #include <sys/socket.h>
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <cerrno>
 #include <cstring>
 
+#include "ipc/deadline.hpp"
 #include "ipc/error.hpp"
 
 namespace ipc {
@@ -17,11 +17,12 @@ using Clock = std::chrono::steady_clock;
 
 // Waits until `socket` is ready for `what`, or throws timeout at `deadline`.
 asio::awaitable<void> wait_ready(UnixSocket& socket, UnixSocket::wait_type what, Clock::time_point deadline) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer timer(socket.get_executor(), deadline);
-  auto result = co_await (socket.async_wait(what, use_nothrow) || timer.async_wait(use_nothrow));
-  if (result.index() == 1) throw Error(ErrorCode::timeout, "the peer did not answer in time");
-  if (auto [ec] = std::get<0>(result); ec) throw Error(ErrorCode::unavailable, "connection failed: " + ec.message());
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  if (left.count() <= 0) throw Error(ErrorCode::timeout, "the peer did not answer in time");
+  Deadline bound(socket.get_executor(), left);
+  auto [ec] = co_await socket.async_wait(what, bound.bind(use_nothrow));
+  if (bound.expired()) throw Error(ErrorCode::timeout, "the peer did not answer in time");
+  if (ec) throw Error(ErrorCode::unavailable, "connection failed: " + ec.message());
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -44,6 +45,10 @@ class UniqueFd {
 // shares, so call this only on an fd this process gives away (an Asio socket it keeps would
 // block its event loop). Throws ipc::Error(internal).
 void make_blocking(int fd);
+
+// Blocking code's wait (the synchronous client, fd passing): until `fd` is ready for `events`
+// (POLLIN, POLLOUT) or `deadline` passes, which throws ipc::Error(timeout, `timeout_text`).
+void wait_for(int fd, short events, std::chrono::steady_clock::time_point deadline, const std::string& timeout_text);
 
 // The supplementary groups the peer of Unix socket `fd` had when it connected (SO_PEERGROUPS),
 // as the kernel knows them: no name-service lookup, nothing that can block. Empty when the
