@@ -1,12 +1,14 @@
 // CONNECT and the address check between ipcd and a protocol daemon (see delegation.hpp).
 #include "ipc/delegation.hpp"
 
+#include "ipc/deadline.hpp"
+
 #include <algorithm>
 #include <boost/asio/connect.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <nlohmann/json.hpp>
 
 #include "ipc/address.hpp"
+#include "ipc/deadline.hpp"
 #include "ipc/error.hpp"
 #include "ipc/json_frame.hpp"
 #include "ipc/text.hpp"
@@ -84,16 +86,20 @@ std::vector<std::string> parse_address_list(const char* key, const Message& fram
 
 asio::awaitable<tcp::socket> open_tcp(Connection& ipcd, const ConnectRequest& request,
                                       std::chrono::milliseconds timeout) {
-  using namespace asio::experimental::awaitable_operators;
   const Uri& uri = request.uri;
   const auto executor = co_await asio::this_coro::executor;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  asio::steady_timer timer(executor, deadline);
   tcp::resolver resolver(executor);
-  auto resolved = co_await (resolver.async_resolve(uri.host(), std::to_string(uri.port()), use_nothrow) ||
-                            timer.async_wait(use_nothrow));
-  if (resolved.index() == 1) throw Error(ErrorCode::timeout, "could not resolve " + uri.host() + " within " + seconds_text(timeout));
-  auto [resolve_error, results] = std::get<0>(std::move(resolved));
+  tcp::socket socket(executor);
+  // One deadline for the resolution, ipcd's check and the connect. The resolver runs on a
+  // thread of its own and takes no per-operation cancellation: it is cancelled as a whole.
+  const Deadline expiry(executor, timeout, [&resolver, &socket] {
+    resolver.cancel();
+    boost::system::error_code ignored;
+    socket.cancel(ignored);
+  });
+  auto [resolve_error, results] = co_await resolver.async_resolve(uri.host(), std::to_string(uri.port()), use_nothrow);
+  if (expiry.expired()) throw Error(ErrorCode::timeout, "could not resolve " + uri.host() + " within " + seconds_text(timeout));
   if (resolve_error) throw Error(ErrorCode::unreachable, "cannot resolve " + uri.host() + ": " + resolve_error.message());
 
   // Each address once, in the resolver's order, without the unspecified ones.
@@ -128,11 +134,10 @@ asio::awaitable<tcp::socket> open_tcp(Connection& ipcd, const ConnectRequest& re
     endpoints = std::move(kept);
   }
 
-  tcp::socket socket(executor);
-  auto connected =
-      co_await (asio::async_connect(socket, endpoints, use_nothrow) || timer.async_wait(use_nothrow));
-  if (connected.index() == 1) throw Error(ErrorCode::timeout, "no TCP connection to " + uri.authority() + " within " + seconds_text(timeout));
-  if (auto [ec, endpoint] = std::get<0>(connected); ec) {
+  if (expiry.expired()) throw Error(ErrorCode::timeout, "no time left to connect to " + uri.authority());
+  auto [ec, endpoint] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+  if (expiry.expired()) throw Error(ErrorCode::timeout, "no TCP connection to " + uri.authority() + " within " + seconds_text(timeout));
+  if (ec) {
     if (ec == asio::error::connection_refused) throw Error(ErrorCode::refused, uri.authority() + " refused the connection");
     // ENETUNREACH, EHOSTUNREACH and the like: no way there.
     throw Error(ErrorCode::unreachable, uri.authority() + ": " + ec.message());
