@@ -228,6 +228,34 @@ TEST_F(Websocketd, DropsAWebSocketThatStopsReadingAtTheWriteTimeout) {
   EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
+// A client's close frame with `code` (masked, zero key), and the server's close frame with `code`.
+std::string client_close(unsigned code) {
+  return std::string{'\x88', '\x82', '\0', '\0', '\0', '\0', static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+}
+std::string server_close(unsigned code) {
+  return std::string{'\x88', '\x02', static_cast<char>(code >> 8), static_cast<char>(code & 0xff)};
+}
+
+TEST_F(Websocketd, AnswersACloseCodeRfc6455DoesNotDefineWith1002) {
+  auto host = start_host("a");
+  for (const unsigned code : {5000u, 65535u}) {
+    auto ws = upgraded(host.port);
+    ASSERT_TRUE(ws.valid());
+    write_all(ws.get(), client_close(code));
+    const auto answer = read_until_eof(ws.get());
+    EXPECT_NE(answer.find(server_close(1002)), std::string::npos) << code;
+    EXPECT_EQ(answer.find(server_close(code)), std::string::npos) << code << ": echoed";
+  }
+  // A private code (4000-4999) is a code like any other: echoed, the closing handshake as usual.
+  auto ws = upgraded(host.port);
+  ASSERT_TRUE(ws.valid());
+  write_all(ws.get(), client_close(4000));
+  EXPECT_NE(read_until_eof(ws.get()).find(server_close(4000)), std::string::npos);
+  EXPECT_NE(host.websocketd->log().find("close code 5000 is not one RFC 6455 defines: failed with 1002"),
+            std::string::npos) << host.websocketd->log();
+  EXPECT_EQ(client({"echo", host.url(), "ipc.text", "still served"}).status, 0);
+}
+
 TEST_F(Websocketd, RefusesARequestWithTwoHostHeaders) {
   auto host = start_host("a");
   const auto answer =

@@ -3,10 +3,13 @@
 
 #include "capped_stream.hpp"
 
+#include <sys/socket.h>
+
 #include <array>
 #include <memory>
 #include <optional>
 #include <tuple>
+#include <type_traits>
 
 #include <ipc/deadline.hpp>
 #include <ipc/log.hpp>
@@ -28,6 +31,7 @@ websocket::close_reason make_reason(websocket::close_code code, std::string_view
 struct Shared {
   // Set by the WebSocket reader when the client broke the mapping; sent by the writer.
   std::optional<websocket::close_reason> close_with;
+  bool writing = false;  // the writer is in the middle of a message
 };
 
 // Reads one whole WebSocket message into `bytes`. The wait for a message happens with a small
@@ -160,10 +164,14 @@ asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const R
         frame.clear();
         ipc::append_frame(frame, message);
         ws.binary(true);
+        shared.writing = true;
         ec = co_await write_message(ws, asio::buffer(frame), options);
+        shared.writing = false;
       } else if (message.type == ipc::MessageType::data) {
         ws.text(is_valid_utf8(message.payload));
+        shared.writing = true;
         ec = co_await write_message(ws, asio::buffer(message.payload), options);
+        shared.writing = false;
       } else if (message.type == ipc::MessageType::error) {
         // The service refused something and is about to close: say why in the close frame.
         reason = make_reason(websocket::close_code::internal_error, message.payload);
@@ -197,15 +205,36 @@ asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const R
 
 }  // namespace
 
+// Beast answers a close frame with the peer's own code, and takes every code from 1000 up that
+// is not reserved, 5000 and above too; RFC 6455 (7.4) defines none past 4999. Such a close fails
+// the connection with 1002 (protocol error) instead: said in a close frame of our own on a plain
+// server stream when no message is being written (a client's frames would need a mask, a TLS
+// stream its record layer), then the socket is shut down, so Beast's echo never goes out.
+template <class Ws>
+void fail_bad_close_codes(Ws& ws, const Shared& shared, const RelayOptions& options) {
+  ws.control_callback([&ws, &shared, &options](websocket::frame_type kind, beast::string_view) {
+    if (kind != websocket::frame_type::close || ws.reason().code < 5000) return;
+    ipc::log_info(options.label, ": close code ", ws.reason().code, " is not one RFC 6455 defines: failed with 1002");
+    const int fd = beast::get_lowest_layer(ws).socket().native_handle();
+    if constexpr (std::is_same_v<Ws, WsStream>) {
+      static constexpr char protocol_error[] = {'\x88', '\x02', '\x03', '\xea'};  // close, 1002
+      if (!shared.writing) (void)::send(fd, protocol_error, sizeof protocol_error, MSG_DONTWAIT | MSG_NOSIGNAL);
+    }
+    ::shutdown(fd, SHUT_RDWR);
+  });
+}
+
 template <class Ws>
 asio::awaitable<void> relay(Ws& ws, ipc::Connection& local, RelayOptions options) {
   Shared shared;
+  fail_bad_close_codes(ws, shared, options);
   ipc::log_debug(options.label, ": relaying (", to_string(options.mode), ")");
   // Both directions end on their own (each closes the local side, which ends the other), so
   // neither is ever cancelled half-way through a Beast operation.
   auto to_websocket = local_to_websocket(ws, local, options, shared);
   auto to_local = websocket_to_local(ws, local, options, shared);
   co_await ipc::run_both(std::move(to_websocket), std::move(to_local), [&local] { local.close(); });
+  ws.control_callback();  // it refers to this frame's state
   ipc::log_debug(options.label, ": done");
 }
 
