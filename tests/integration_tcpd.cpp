@@ -57,27 +57,13 @@ class Tcpd : public ::testing::Test {
   Process start(const std::filesystem::path& rundir, const std::string& name, std::vector<std::string> args = {}) {
     return start_daemon(name, rundir, std::move(args), dir.path());
   }
-  // Host B: ipcd with `ipcd_args`, tcpd on a free port, pongd. Returns tcpd's port.
-  struct HostB {
-    Process ipcd, tcpd, pongd;
-    int port;
-  };
-  HostB start_b(std::vector<std::string> ipcd_args, std::vector<std::string> tcpd_args = {}) {
-    auto ipcd = start(b, "ipcd", ipcd_args);
+  // Host B: ipcd with `ipcd_args`, tcpd on a free port (+ `tcpd_args`), pongd.
+  ServingHost start_b(std::vector<std::string> ipcd_args, std::vector<std::string> tcpd_args = {}) {
     tcpd_args.insert(tcpd_args.begin(), {"--listen", "127.0.0.1:0"});
-    auto tcpd = start(b, "tcpd", tcpd_args);
-    auto pongd = start(b, "pongd");
-    const int port = logged_port(tcpd);
-    EXPECT_GT(port, 0) << tcpd.log();
-    return {std::move(ipcd), std::move(tcpd), std::move(pongd), port};
+    return start_serving_host(b, dir.path(), std::move(ipcd_args), std::move(tcpd_args));
   }
-  struct HostA {
-    Process ipcd, tcpd;
-  };
-  HostA start_a(std::vector<std::string> tcpd_args = {"--no-listen"}) {
-    auto ipcd = start(a, "ipcd");
-    auto tcpd = start(a, "tcpd", tcpd_args);
-    return {std::move(ipcd), std::move(tcpd)};
+  CallingHost start_a(std::vector<std::string> tcpd_args = {"--no-listen"}) {
+    return start_calling_host(a, dir.path(), std::move(tcpd_args));
   }
   RunResult pong(const std::string& network, std::vector<std::string> args = {}) {
     args.insert(args.begin(), {"--rundir", a.string()});
@@ -165,12 +151,7 @@ TEST_F(Tcpd, MatchesAnIPv4MappedPeerAsTheIPv4AddressItIs) {
   // An IPv6 listener on the IPv4-mapped loopback: peers arrive as ::ffff:127.0.0.1, as on a
   // dual-stack [::] listener. A rule written for 127.* must meet them, and logs say 127.0.0.1.
   const auto start_mapped_b = [&](std::vector<std::string> ipcd_args) {
-    auto ipcd = start(b, "ipcd", std::move(ipcd_args));
-    auto tcpd = start(b, "tcpd", {"--listen", "[::ffff:127.0.0.1]:0"});
-    auto pongd = start(b, "pongd");
-    const int port = logged_port(tcpd);
-    EXPECT_GT(port, 0) << tcpd.log();
-    return HostB{std::move(ipcd), std::move(tcpd), std::move(pongd), port};
+    return start_serving_host(b, dir.path(), std::move(ipcd_args), {"--listen", "[::ffff:127.0.0.1]:0"});
   };
   auto ha = start_a();
   {

@@ -36,32 +36,19 @@ class Tls : public ::testing::Test {
   }
   // Host B: ipcd with `rules`, tcpd on a free TLS port (and a free plain one) with the server
   // certificate `server` (+ `extra` flags), pongd.
-  struct HostB {
-    Process ipcd, tcpd, pongd;
-    int tls_port, tcp_port;
-  };
-  HostB start_b(std::vector<std::string> rules, std::vector<std::string> extra = {}, const std::string& server = "server") {
-    auto ipcd = start(b, "ipcd", rules);
+  ServingHost start_b(std::vector<std::string> rules, std::vector<std::string> extra = {}, const std::string& server = "server") {
     std::vector<std::string> args{"--listen-tls", "127.0.0.1:0",    "--listen",  "127.0.0.1:0",
                                   "--tls-cert",   cert(server + ".pem"), "--tls-key", cert(server + ".key"),
                                   "--tls-ca",     cert("ca.pem")};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto tcpd = start(b, "tcpd", args);
-    auto pongd = start(b, "pongd");
-    const int tls_port = logged_port(tcpd, "listening for TLS on");
-    const int tcp_port = logged_port(tcpd);
-    EXPECT_GT(tls_port, 0) << tcpd.log();
-    return {std::move(ipcd), std::move(tcpd), std::move(pongd), tls_port, tcp_port};
+    auto host = start_serving_host(b, dir.path(), std::move(rules), std::move(args));
+    EXPECT_GT(host.tls_port, 0) << host.tcpd.log();
+    return host;
   }
-  struct HostA {
-    Process ipcd, tcpd;
-  };
-  HostA start_a(std::vector<std::string> extra = {}) {
-    auto ipcd = start(a, "ipcd");
+  CallingHost start_a(std::vector<std::string> extra = {}) {
     std::vector<std::string> args{"--no-listen", "--tls-ca", cert("ca.pem")};
     args.insert(args.end(), extra.begin(), extra.end());
-    auto tcpd = start(a, "tcpd", args);
-    return {std::move(ipcd), std::move(tcpd)};
+    return start_calling_host(a, dir.path(), std::move(args));
   }
   RunResult pong(const std::string& uri, std::vector<std::string> args = {}) {
     args.insert(args.begin(), {"--rundir", a.string()});
@@ -174,7 +161,7 @@ TEST_F(Tls, KeepsThePayloadOffTheWireWhereTcpShowsIt) {
     return bytes;
   };
   // The control: over tcp:// the payload is there in clear, so the capture does see it.
-  EXPECT_NE(capture(hb.tcp_port, "tcp://127.0.0.1:" + std::to_string(hb.tcp_port) + "/pong").find(secret), std::string::npos);
+  EXPECT_NE(capture(hb.port, "tcp://127.0.0.1:" + std::to_string(hb.port) + "/pong").find(secret), std::string::npos);
   const std::string over_tls = capture(hb.tls_port, tls(hb.tls_port));
   EXPECT_EQ(over_tls.find(secret), std::string::npos);
   EXPECT_EQ(over_tls.find("\"service\""), std::string::npos) << "the remote handshake travelled in clear";
@@ -302,7 +289,7 @@ TEST_F(Tls, ChecksPasswordsAgainstTheUsersFile) {
 TEST_F(Tls, RefusesAPasswordOverPlainTcpBeforeAnyConnection) {
   auto hb = start_b({"--allow", "in", "pong", "*"});
   auto ha = start_a();
-  const auto r = pong("tcp://carol:secret@127.0.0.1:" + std::to_string(hb.tcp_port) + "/pong");
+  const auto r = pong("tcp://carol:secret@127.0.0.1:" + std::to_string(hb.port) + "/pong");
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.err.find("bad-request: a password is never sent over plain tcp://"), std::string::npos) << r.err;
   EXPECT_EQ(hb.tcpd.log().find("inbound from"), std::string::npos) << "B was contacted: " << hb.tcpd.log();

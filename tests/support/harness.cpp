@@ -227,11 +227,32 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 }
 
 Process start_daemon(const std::string& name, const std::filesystem::path& rundir, std::vector<std::string> args,
-                     const std::filesystem::path& workdir) {
+                     const std::filesystem::path& workdir, SpawnOptions options) {
   args.insert(args.begin(), {"--rundir", rundir.string()});
-  Process p(program(name), args, workdir);
-  EXPECT_TRUE(p.ready()) << name << ": " << p.log();
+  Process p(program(name), args, workdir, std::move(options));
+  if (!p.ready()) {
+    // Nothing the test does next means anything without the daemon: it ends here.
+    ADD_FAILURE() << name << " never became ready: " << p.log();
+    throw std::runtime_error(name + " never became ready");
+  }
   return p;
+}
+
+ServingHost start_serving_host(const std::filesystem::path& rundir, const std::filesystem::path& workdir,
+                               std::vector<std::string> ipcd_args, std::vector<std::string> tcpd_args) {
+  auto ipcd = start_daemon("ipcd", rundir, std::move(ipcd_args), workdir);
+  auto tcpd = start_daemon("tcpd", rundir, std::move(tcpd_args), workdir);
+  auto pongd = start_daemon("pongd", rundir, {}, workdir);
+  const int port = logged_port(tcpd), tls_port = logged_port(tcpd, "listening for TLS on");
+  EXPECT_GT(port + tls_port, 0) << tcpd.log();
+  return {std::move(ipcd), std::move(tcpd), std::move(pongd), port, tls_port};
+}
+
+CallingHost start_calling_host(const std::filesystem::path& rundir, const std::filesystem::path& workdir,
+                               std::vector<std::string> tcpd_args) {
+  auto ipcd = start_daemon("ipcd", rundir, {}, workdir);
+  auto tcpd = start_daemon("tcpd", rundir, std::move(tcpd_args), workdir);
+  return {std::move(ipcd), std::move(tcpd)};
 }
 
 bool closed_within(int fd, std::chrono::milliseconds timeout) {

@@ -81,9 +81,26 @@ class Process {
 };
 
 // Starts the program NAME (from bin_dir()) with `--rundir RUNDIR` before ARGS, in WORKDIR, and
-// expects it ready: a test failure with its log otherwise.
+// expects it ready: otherwise the test fails with its log and ends there (an exception).
 [[nodiscard]] Process start_daemon(const std::string& name, const std::filesystem::path& rundir,
-                                   std::vector<std::string> args, const std::filesystem::path& workdir);
+                                   std::vector<std::string> args, const std::filesystem::path& workdir,
+                                   SpawnOptions options = {});
+
+// Two hosts on one machine, each a run directory: the serving one runs ipcd, tcpd (its
+// listeners on free loopback ports, logged and read back) and pongd; the calling one ipcd and
+// an outbound tcpd. `ipcd_args` and `tcpd_args` are given whole (the listeners included).
+struct ServingHost {
+  Process ipcd, tcpd, pongd;
+  int port = 0;      // tcpd's plain listener ("listening on"), 0 when it has none
+  int tls_port = 0;  // its TLS listener ("listening for TLS on"), 0 when it has none
+};
+[[nodiscard]] ServingHost start_serving_host(const std::filesystem::path& rundir, const std::filesystem::path& workdir,
+                                             std::vector<std::string> ipcd_args, std::vector<std::string> tcpd_args);
+struct CallingHost {
+  Process ipcd, tcpd;
+};
+[[nodiscard]] CallingHost start_calling_host(const std::filesystem::path& rundir, const std::filesystem::path& workdir,
+                                             std::vector<std::string> tcpd_args);
 
 // Runs a program to completion (with a deadline) and returns its exit status and output.
 struct RunResult {
