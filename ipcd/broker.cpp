@@ -194,33 +194,16 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
     throw Error(ErrorCode::denied, "INBOUND is only taken from the protocol daemons' users (" +
                                        settings_.inbound_trust.describe() + "), not from uid " +
                                        std::to_string(client.uid));
-  nlohmann::json request;
-  try {
-    request = nlohmann::json::parse(payload);
-  } catch (const nlohmann::json::exception&) {
-    throw Error(ErrorCode::bad_request, "INBOUND payload is not valid JSON");
-  }
-  if (!request.is_object()) throw Error(ErrorCode::bad_request, "INBOUND payload must be a JSON object");
-  for (const auto& [key, value] : request.items()) {
-    if (key != "service" && key != "scheme" && key != "peer" && key != "identity" && key != "certificate")
-      throw Error(ErrorCode::bad_request, "INBOUND: unknown key '" + key + "'");
-    if (!value.is_string()) throw Error(ErrorCode::bad_request, "INBOUND: '" + key + "' must be a string");
-  }
-  if (!request.contains("service") || !request.contains("scheme"))
-    throw Error(ErrorCode::bad_request, "INBOUND: 'service' and 'scheme' are required");
-  const auto name = request["service"].get<std::string>();
-  refuse_reserved(name);
-  if (auto why = ipc::ServiceName::why_invalid(name); !why.empty()) throw Error(ErrorCode::bad_request, why);
-  const ipc::ServiceName requested(name);
-  const auto scheme = ipc::parse_scheme(request["scheme"].get<std::string>());
-  if (!scheme || *scheme == ipc::Scheme::unix_socket)
-    throw Error(ErrorCode::bad_request, "INBOUND: unknown scheme '" + request["scheme"].get<std::string>() + "'");
+  const ipc::InboundRequest request = ipc::parse_inbound_request(ipc::Message{ipc::MessageType::inbound, 0, payload});
+  refuse_reserved(request.service);
+  if (auto why = ipc::ServiceName::why_invalid(request.service); !why.empty()) throw Error(ErrorCode::bad_request, why);
+  const ipc::ServiceName requested(request.service);
 
   RemotePeer peer;
-  peer.scheme = *scheme;
-  peer.identity = request.value("identity", "");
-  peer.certificate = request.value("certificate", "");
-  const std::string address = request.value("peer", "");
+  peer.scheme = request.scheme;
+  peer.identity = request.identity;
+  peer.certificate = request.certificate;
+  const std::string& address = request.peer;
   // "1.2.3.4:5678" or "[::1]:5678": an address and a port, or the request is refused (a rule
   // for an address or a port must never meet something else).
   if (!address.empty()) {

@@ -109,9 +109,9 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
     session.idle_since = nullptr;
     session.drain = nullptr;
     // The user of a tcp:// URI is not authenticated: no identity for ipcd's rules.
-    ipc::InboundRequest request{handshake.service.str(), "tcp", peer_text, "", ""};
+    ipc::InboundRequest request{handshake.service.str(), ipc::Scheme::tcp, peer_text, "", ""};
     if (const SSL* ssl = remote.ssl()) {
-      request.scheme = "tls";
+      request.scheme = ipc::Scheme::tls;
       request.certificate = ipc::tls::peer_name(ssl);
       request.identity = psk_identity(ssl);
       if (request.identity.empty()) request.identity = request.certificate;

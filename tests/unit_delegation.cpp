@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
+#include <ipc/broker.hpp>
 #include <ipc/delegation.hpp>
 #include <ipc/error.hpp>
 #include <optional>
@@ -70,6 +71,43 @@ TEST(ConnectRequest, RefusesWhatIsNotAWellFormedRequest) {
   }
   EXPECT_EQ(code_of([] { (void)ipc::parse_connect_request(Message::data(R"({"uri":"tcp://h/pong"})")); }),
             ErrorCode::bad_request);
+}
+
+TEST(InboundRequest, RoundTripsEveryField) {
+  const ipc::InboundRequest sent{"pong", ipc::Scheme::wss, "[2001:db8::1]:443", "alice", "client.example"};
+  const auto got = ipc::parse_inbound_request(ipc::Message{ipc::MessageType::inbound, 0, ipc::encode_inbound_request(sent)});
+  EXPECT_EQ(got.service, "pong");
+  EXPECT_EQ(got.scheme, ipc::Scheme::wss);
+  EXPECT_EQ(got.peer, "[2001:db8::1]:443");
+  EXPECT_EQ(got.identity, "alice");
+  EXPECT_EQ(got.certificate, "client.example");
+  // Unset identity and certificate are left out, and read back empty.
+  const auto bare = ipc::encode_inbound_request({"pong", ipc::Scheme::tcp, "1.2.3.4:5", "", ""});
+  EXPECT_EQ(bare.find("identity"), std::string::npos) << bare;
+  EXPECT_TRUE(ipc::parse_inbound_request(ipc::Message{ipc::MessageType::inbound, 0, bare}).identity.empty());
+}
+
+TEST(InboundRequest, RefusesWhatIsNotAWellFormedRequest) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"not json", "INBOUND: not valid JSON"},
+      {"[1]", "INBOUND: expected a JSON object"},
+      {R"({"scheme":"tcp"})", "'service' and 'scheme' are required"},
+      {R"({"service":"pong"})", "'service' and 'scheme' are required"},
+      {R"({"service":"pong","scheme":"unix"})", "unknown scheme 'unix'"},
+      {R"({"service":"pong","scheme":"gopher"})", "unknown scheme 'gopher'"},
+      {R"({"service":"pong","scheme":"tcp","peer":5})", "'peer' must be a string"},
+      {R"({"service":"pong","scheme":"tcp","admin":"yes"})", "unknown key 'admin'"},
+  };
+  for (const auto& [payload, says] : cases) {
+    try {
+      (void)ipc::parse_inbound_request(ipc::Message{ipc::MessageType::inbound, 0, payload});
+      ADD_FAILURE() << payload << " was taken";
+    } catch (const ipc::Error& e) {
+      EXPECT_EQ(e.code(), ipc::ErrorCode::bad_request) << payload;
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << payload << ": " << e.what();
+    }
+  }
+  EXPECT_THROW((void)ipc::parse_inbound_request(ipc::Message::data(R"({"service":"pong","scheme":"tcp"})")), ipc::Error);
 }
 
 TEST(AddressList, TakesCanonicalAddressesOnly) {

@@ -117,7 +117,7 @@ asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string
   // The firewall and redirections live in ipcd, for both directions (DESIGN §8).
   // A named local, not a temporary in the co_await expression: GCC 12 destroys such
   // temporaries twice when they are passed by value to a coroutine.
-  ipc::InboundRequest inbound{service, scheme, peer, "", ""};
+  ipc::InboundRequest inbound{service, ipc::parse_scheme(scheme).value_or(ipc::Scheme::ws), peer, "", ""};
   co_return co_await ipc::async_inbound(context.settings.rundir, std::move(inbound), context.settings.timeout);
 }
 

@@ -7,8 +7,10 @@
 #include "ipc/connection.hpp"
 #include "ipc/error.hpp"
 #include "ipc/fd_async.hpp"
+#include "ipc/json_frame.hpp"
 #include "ipc/log.hpp"
 #include "ipc/rundir.hpp"
+#include "ipc/text.hpp"
 
 namespace ipc {
 namespace {
@@ -89,10 +91,7 @@ asio::awaitable<UnixSocket> async_lookup(UnixSocket broker, ServiceName service,
 
 asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
                                           std::chrono::milliseconds timeout) {
-  nlohmann::json body{{"service", request.service}, {"scheme", request.scheme}, {"peer", request.peer}};
-  if (!request.identity.empty()) body["identity"] = request.identity;
-  if (!request.certificate.empty()) body["certificate"] = request.certificate;
-  Message message{MessageType::inbound, 0, body.dump()};  // a named local: see async_lookup
+  Message message{MessageType::inbound, 0, encode_inbound_request(request)};  // a named local: see async_lookup
   auto broker = co_await async_connect_broker(rundir, timeout);
   if (!broker) {
     // The answer goes to a remote peer: the path is for this host's log only.
@@ -101,6 +100,30 @@ asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundR
     throw Error(ErrorCode::unavailable, "ipcd is not running on this host");
   }
   co_return co_await async_ask(std::move(*broker), std::move(message), timeout);
+}
+
+std::string encode_inbound_request(const InboundRequest& request) {
+  nlohmann::json body{{"service", request.service}, {"scheme", to_string(request.scheme)}, {"peer", request.peer}};
+  if (!request.identity.empty()) body["identity"] = request.identity;
+  if (!request.certificate.empty()) body["certificate"] = request.certificate;
+  return body.dump();
+}
+
+InboundRequest parse_inbound_request(const Message& frame) {
+  const nlohmann::json body = parse_json_object(frame, MessageType::inbound, "INBOUND");
+  for (const auto& [key, value] : body.items()) {
+    if (key != "service" && key != "scheme" && key != "peer" && key != "identity" && key != "certificate")
+      throw Error(ErrorCode::bad_request, "INBOUND: unknown key '" + printable(key) + "'");
+    if (!value.is_string()) throw Error(ErrorCode::bad_request, "INBOUND: '" + key + "' must be a string");
+  }
+  if (!body.contains("service") || !body.contains("scheme"))
+    throw Error(ErrorCode::bad_request, "INBOUND: 'service' and 'scheme' are required");
+  const auto scheme_text = body["scheme"].get<std::string>();
+  const auto scheme = parse_scheme(scheme_text);
+  if (!scheme || *scheme == Scheme::unix_socket)
+    throw Error(ErrorCode::bad_request, "INBOUND: unknown scheme '" + printable(scheme_text) + "'");
+  return {body["service"].get<std::string>(), *scheme, body.value("peer", ""), body.value("identity", ""),
+          body.value("certificate", "")};
 }
 
 }  // namespace ipc

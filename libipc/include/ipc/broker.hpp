@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "ipc/asio.hpp"
+#include "ipc/uri.hpp"
 #include "ipc/fd.hpp"
 #include "ipc/service_name.hpp"
 
@@ -46,15 +47,22 @@ inline constexpr std::size_t max_request_payload = 64 * 1024;
 
 // What a protocol daemon tells ipcd about a remote peer (DESIGN §8).
 struct InboundRequest {
-  std::string service;   // as the remote asked for it (ipcd validates it)
-  std::string scheme;    // "tcp", "tls", "ws", "wss"
-  std::string peer;      // "192.0.2.7:51234", "[2001:db8::1]:443"
-  std::string identity;  // "" when not authenticated
+  std::string service;          // as the remote asked for it (ipcd validates it)
+  Scheme scheme = Scheme::tcp;  // tcp, tls, ws, wss, udp: never unix
+  std::string peer;             // "192.0.2.7:51234", "[2001:db8::1]:443"
+  std::string identity;         // "" when not authenticated
   // The name a verified TLS certificate of the peer proves, "" when none. Sent apart from the
   // identity so that ipcd lets only a certificate stand for a host name in its rules (a PSK
   // identity or a user name must not pass for "tls:example.com").
   std::string certificate;
 };
+
+// The INBOUND payload: {"service", "scheme", "peer", and "identity", "certificate" when set}.
+[[nodiscard]] std::string encode_inbound_request(const InboundRequest& request);
+// Parses it back. Throws ipc::Error(bad_request) saying what is wrong: not a JSON object, an
+// unknown key, a value that is not a string, no service or scheme, a scheme that is not remote.
+// The service name and the peer address are the receiver's to check.
+[[nodiscard]] InboundRequest parse_inbound_request(const Message& frame);
 
 // INBOUND on RUNDIR/ipc. Returns the fd of the local service's connection.
 [[nodiscard]] asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
