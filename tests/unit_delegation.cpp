@@ -1,5 +1,5 @@
-// Unit tests for ipc/delegation.hpp: ipcd's CONNECT, the address lists, and ipc::open_tcp
-// with a fake ipcd on a socket pair and a real listener on loopback.
+// Unit tests for ipc/delegation.hpp and the INBOUND request: ipcd's CONNECT, INBOUND, the address lists,
+// and ipc::open_tcp with a fake ipcd on a socket pair and a real listener on loopback.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
