@@ -32,7 +32,8 @@ void tell(int fd, const Error& why) {
 
 }  // namespace
 
-asio::awaitable<void> Tcpd::inbound(TcpSocket socket, ipc::Session& session, bool tls) {
+asio::awaitable<void> Tcpd::inbound(TcpSocket socket, ipc::SessionTicket ticket, bool tls) {
+  ipc::Session& session = *ticket;
   // Until its handshake is read, the session may be shed at the cap (the peer is told why on
   // plain TCP, where nothing else has been written yet); a shutdown ends whatever waits on the
   // socket, which stays open (and the same descriptor) until this frame ends.

@@ -42,8 +42,8 @@ void Tcpd::bind(const tcp::endpoint& endpoint, bool tls) {
   if (ec) throw std::runtime_error("cannot listen on " + ipc::endpoint_text(endpoint) + ": " + ec.message());
   const std::string where = ipc::endpoint_text(acceptor.local_endpoint());
   ipc::log_info(tls ? "listening for TLS on " : "listening on ", where);
-  service_.server().accept(std::move(acceptor), where, inbound_, [this, tls](TcpSocket socket, ipc::Session& session) {
-    return inbound(std::move(socket), session, tls);
+  service_.server().accept(std::move(acceptor), where, inbound_, [this, tls](TcpSocket socket, ipc::SessionTicket ticket) {
+    return inbound(std::move(socket), std::move(ticket), tls);
   });
 }
 

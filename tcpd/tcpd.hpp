@@ -78,7 +78,7 @@ class Tcpd {
   // For tls://: the TLS session for `uri` (server name, PSK), its handshake. Throws ipc::Error.
   ipc::asio::awaitable<RemoteStream> secure(TcpSocket socket, const ipc::Uri& uri);
   // inbound.cpp
-  ipc::asio::awaitable<void> inbound(TcpSocket socket, ipc::Session& session, bool tls);
+  ipc::asio::awaitable<void> inbound(TcpSocket socket, ipc::SessionTicket ticket, bool tls);
   // The peer's (TLS and remote) handshake, ipcd's decision and the answer to the peer: the local
   // service's connection after ok, nullopt after an ERROR (sent) or a failed write.
   ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(RemoteStream& remote, ipc::Session& session,

@@ -242,7 +242,8 @@ asio::awaitable<void> serve(Stream stream, ipc::Session& session, const std::str
 
 }  // namespace
 
-asio::awaitable<void> http_session(tcp::socket socket, ipc::Session& session, Context& context) {
+asio::awaitable<void> http_session(tcp::socket socket, ipc::SessionTicket ticket, Context& context) {
+  ipc::Session& session = *ticket;
   boost::system::error_code ec;
   const auto remote = socket.remote_endpoint(ec);
   if (ec) co_return;

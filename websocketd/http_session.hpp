@@ -12,6 +12,6 @@ namespace websocketd {
 // Runs as a session of the Server: it may be shed at the cap while it waits for a request,
 // never once it relays; at stop, a connection between requests closes, one in a request gets its
 // answer and then closes, a relay runs through the drain.
-asio::awaitable<void> http_session(tcp::socket socket, ipc::Session& session, Context& context);
+asio::awaitable<void> http_session(tcp::socket socket, ipc::SessionTicket ticket, Context& context);
 
 }  // namespace websocketd

@@ -55,8 +55,8 @@ Server::Server(asio::io_context& io, Settings settings)
     // Browsers and remote websocketd's: a connection that has sent no request for a second is
     // the first to go when every slot is taken and another peer waits.
     auto& peers = service_.server().group({settings_.max_connections, std::chrono::seconds(1), "--max-connections"});
-    service_.server().accept(std::move(acceptor), where, peers, [this](tcp::socket socket, ipc::Session& session) {
-      return http_session(std::move(socket), session, context_);
+    service_.server().accept(std::move(acceptor), where, peers, [this](tcp::socket socket, ipc::SessionTicket ticket) {
+      return http_session(std::move(socket), std::move(ticket), context_);
     });
   } else {
     ipc::log_info("not listening on TCP (--no-listen): outbound ws:// only");

@@ -2,6 +2,7 @@
 #include "ipc/server.hpp"
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -13,8 +14,40 @@ namespace ipc {
 
 using namespace asio::experimental::awaitable_operators;
 
+namespace detail {
+
+struct SessionEntry {
+  Session session;
+  Server::Group* group;
+  std::list<SessionEntry>::iterator self;
+};
+
+// What sessions touch when they end: it outlives the Server when the io_context destroys their
+// frames after it (a daemon's shutdown), and `alive` says so.
+struct SessionRegistry {
+  bool alive = true;
+  std::list<SessionEntry> sessions;
+  Signal ended;
+  explicit SessionRegistry(const asio::any_io_executor& executor) : ended(executor) {}
+};
+
+}  // namespace detail
+
+SessionTicket::SessionTicket(SessionTicket&& other) noexcept
+    : registry_(std::move(other.registry_)),
+      entry_(std::exchange(other.entry_, nullptr)),
+      session_(std::exchange(other.session_, nullptr)) {}
+
+SessionTicket::~SessionTicket() {
+  if (entry_ == nullptr || !registry_->alive) return;
+  --entry_->group->open_;
+  registry_->sessions.erase(entry_->self);
+  registry_->ended.notify_all();
+}
+
 Server::Server(asio::any_io_executor executor, std::chrono::milliseconds drain, std::chrono::milliseconds grace)
-    : executor_(std::move(executor)), drain_(drain), grace_(grace), state_(std::make_shared<State>(executor_)) {}
+    : executor_(std::move(executor)), drain_(drain), grace_(grace),
+      state_(std::make_shared<detail::SessionRegistry>(executor_)) {}
 
 Server::~Server() { state_->alive = false; }
 
@@ -53,7 +86,7 @@ asio::awaitable<void> Server::accept_loop(Acceptor& acceptor, std::string name, 
       co_await backoff.async_wait(use_nothrow);
       continue;
     }
-    asio::co_spawn(executor_, run_session<Socket>(state_, group, shared, std::move(socket)), asio::detached);
+    spawn<Socket>(group, shared, std::move(socket));
   }
 }
 
@@ -83,9 +116,9 @@ asio::awaitable<void> Server::wait_for_room(Acceptor& acceptor, const std::strin
 bool Server::shed(Group& group, const std::string& name) {
   Session* idlest = nullptr;
   Session::Clock::time_point since{};
-  for (const Entry& entry : state_->sessions) {
+  for (auto& entry : state_->sessions) {
     if (entry.group != &group) continue;
-    Session& session = *entry.session;
+    Session& session = entry.session;
     if (session.closing_) return false;  // one is ending already: its end makes room
     if (!session.idle_since || !session.close) continue;
     const auto idle = session.idle_since();
@@ -108,41 +141,38 @@ bool Server::shed(Group& group, const std::string& name) {
 }
 
 void Server::start(Group& group, UnixSocket socket, Handler<UnixSocket> handler) {
-  asio::co_spawn(executor_,
-                 run_session<UnixSocket>(state_, group, std::make_shared<Handler<UnixSocket>>(std::move(handler)),
-                                         std::move(socket)),
-                 asio::detached);
+  spawn<UnixSocket>(group, std::make_shared<Handler<UnixSocket>>(std::move(handler)), std::move(socket));
+}
+
+SessionTicket Server::enter(Group& group) {
+  auto& entry = state_->sessions.emplace_back();
+  entry.group = &group;
+  entry.self = std::prev(state_->sessions.end());
+  ++group.open_;
+  return SessionTicket(state_, &entry, &entry.session);
 }
 
 template <class Socket>
-asio::awaitable<void> Server::run_session(std::shared_ptr<State> state, Group& group,
-                                          std::shared_ptr<Handler<Socket>> handler, Socket socket) {
-  Session session;
-  state->sessions.push_back(Entry{&session, &group});
-  ++group.open_;
-  // Leaves the registry however the coroutine ends, also when its frame is destroyed unfinished
-  // with the io_context (then the Server and its groups may be gone: `alive` says).
-  struct Leave {
-    std::shared_ptr<State>& state;
-    Group& group;
-    std::list<Entry>::iterator self;
-    ~Leave() {
-      if (!state->alive) return;
-      state->sessions.erase(self);
-      --group.open_;
-      state->ended.notify_all();
-    }
-  } leave{state, group, std::prev(state->sessions.end())};
-  try {
-    co_await (*handler)(std::move(socket), session);
-  } catch (const std::exception& e) {
-    log_error("internal error in a session: ", e.what());
-  }
+void Server::spawn(Group& group, const std::shared_ptr<Handler<Socket>>& handler, Socket socket) {
+  // The handler's coroutine is the session's frame, and holds its ticket. (`handler` stays
+  // alive with the listener's loop or the Server; a copy of the pointer goes with the session,
+  // which may outlive both during the drain.)
+  asio::co_spawn(executor_, (*handler)(std::move(socket), enter(group)),
+                 [handler](std::exception_ptr failure) {
+                   if (!failure) return;
+                   try {
+                     std::rethrow_exception(failure);
+                   } catch (const std::exception& e) {
+                     log_error("internal error in a session: ", e.what());
+                   }
+                 });
 }
 
 void Server::for_each(const std::function<void(Session&)>& visit) {
-  for (const Entry& entry : state_->sessions) visit(*entry.session);
+  for (auto& entry : state_->sessions) visit(entry.session);
 }
+
+std::size_t Server::size() const noexcept { return state_->sessions.size(); }
 
 void Server::stop(std::function<void()> done) {
   if (stopping_) return;
@@ -158,7 +188,7 @@ void Server::stop(std::function<void()> done) {
   state_->ended.notify_all();  // accept loops waiting for room see the stop
   // A hook may end its session at once: walk a copy.
   std::vector<Session*> open;
-  for (const Entry& entry : state_->sessions) open.push_back(entry.session);
+  for (auto& entry : state_->sessions) open.push_back(&entry.session);
   for (Session* session : open)
     if (session->drain) session->drain();
   asio::co_spawn(executor_, drain_then_close(std::move(done)), asio::detached);
@@ -176,7 +206,7 @@ asio::awaitable<void> Server::drain_then_close(std::function<void()> done) {
     log_info(state->sessions.size(), " sessions still open after the drain (", seconds_text(drain_),
              ", --drain): closing them");
     std::vector<Session*> open;
-    for (const Entry& entry : state->sessions) open.push_back(entry.session);
+    for (auto& entry : state->sessions) open.push_back(&entry.session);
     for (Session* session : open) {
       session->closing_ = true;
       if (session->close) session->close(nullptr);

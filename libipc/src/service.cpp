@@ -78,14 +78,14 @@ void Service::listen(const ServiceName& name, Handler handler) {
   const std::string where = socket.path().string();
   sockets_.push_back(std::move(socket));
   server_.accept(std::move(acceptor), where, clients_,
-                 [this, handler = std::move(handler)](UnixSocket client, Session& session) {
-                   return this->session(std::move(client), session, handler);
+                 [this, handler = std::move(handler)](UnixSocket client, SessionTicket ticket) {
+                   return this->session(std::move(client), std::move(ticket), handler);
                  });
 }
 
 void Service::adopt(UnixSocket socket, Handler handler) {
-  server_.start(clients_, std::move(socket), [this, handler = std::move(handler)](UnixSocket client, Session& session) {
-    return this->session(std::move(client), session, handler);
+  server_.start(clients_, std::move(socket), [this, handler = std::move(handler)](UnixSocket client, SessionTicket ticket) {
+    return this->session(std::move(client), std::move(ticket), handler);
   });
 }
 
@@ -104,7 +104,8 @@ bool Service::take_peer_slot(Connection& connection, std::optional<PeerLimit::Sl
   return false;
 }
 
-asio::awaitable<void> Service::session(UnixSocket socket, Session& session, const Handler& handler) {
+asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, const Handler& handler) {
+  Session& session = *ticket;
   Connection connection(std::move(socket), options_.limits);
   std::optional<PeerLimit::Slot> slot;
   if (!take_peer_slot(connection, slot)) co_return;

@@ -12,10 +12,14 @@
 //   ipc::Server server(io.get_executor(), std::chrono::seconds(5));
 //   auto& clients = server.group({.max_sessions = 1024});
 //   server.accept(std::move(acceptor), "127.0.0.1:9000", clients,
-//                 [](ipc::TcpSocket socket, ipc::Session& session) -> asio::awaitable<void> { ... });
+//                 [](ipc::TcpSocket socket, ipc::SessionTicket ticket) -> asio::awaitable<void> {
+//                   ipc::Session& session = *ticket;  ...
+//                 });
 //
-// A session sets the hooks that say how to end it (Session::close, drain, idle_since) as its
-// state changes: a handshake that may be shed, a relay that may not.
+// The handler's coroutine is the session's only frame: it holds its SessionTicket (its place in
+// the registry) for as long as it runs, so an idle session costs no frame of the Server's. It
+// sets the hooks that say how to end it (Session::close, drain, idle_since) as its state
+// changes: a handshake that may be shed, a relay that may not.
 #pragma once
 
 #include <chrono>
@@ -62,6 +66,32 @@ class Session {
   bool closing_ = false;
 };
 
+namespace detail {
+struct SessionRegistry;  // server.cpp
+struct SessionEntry;
+}  // namespace detail
+
+// A session's place in the Server's registry, held by the session's coroutine: it leaves the
+// registry when destroyed, also when the io_context destroys the frame unfinished (the Server
+// may be gone by then).
+class SessionTicket {
+ public:
+  SessionTicket(SessionTicket&& other) noexcept;
+  SessionTicket& operator=(SessionTicket&&) = delete;
+  SessionTicket(const SessionTicket&) = delete;
+  ~SessionTicket();
+  [[nodiscard]] Session& operator*() const noexcept { return *session_; }
+  [[nodiscard]] Session* operator->() const noexcept { return session_; }
+
+ private:
+  friend class Server;
+  SessionTicket(std::shared_ptr<detail::SessionRegistry> registry, detail::SessionEntry* entry, Session* session) noexcept
+      : registry_(std::move(registry)), entry_(entry), session_(session) {}
+  std::shared_ptr<detail::SessionRegistry> registry_;
+  detail::SessionEntry* entry_ = nullptr;
+  Session* session_ = nullptr;
+};
+
 class Server {
  public:
   // A group of listeners whose sessions count against one cap (a daemon's Unix clients, its
@@ -81,13 +111,14 @@ class Server {
 
    private:
     friend class Server;
+    friend class SessionTicket;
     explicit Group(Limits limits) : limits_(std::move(limits)) {}
     Limits limits_;
     std::size_t open_ = 0;
   };
 
   template <class Socket>
-  using Handler = std::function<asio::awaitable<void>(Socket socket, Session& session)>;
+  using Handler = std::function<asio::awaitable<void>(Socket socket, SessionTicket ticket)>;
 
   Server(asio::any_io_executor executor, std::chrono::milliseconds drain,
          std::chrono::milliseconds grace = std::chrono::seconds(1));
@@ -110,38 +141,27 @@ class Server {
   void stop(std::function<void()> done);
 
   [[nodiscard]] bool stopping() const noexcept { return stopping_; }
-  [[nodiscard]] std::size_t size() const noexcept { return state_->sessions.size(); }
+  [[nodiscard]] std::size_t size() const noexcept;
   // Every open session (for a budget or an idle timeout that looks at all of them).
   void for_each(const std::function<void(Session&)>& visit);
 
  private:
-  struct Entry {
-    Session* session;
-    Group* group;
-  };
-  // What session coroutines touch when they end: it outlives the Server when the io_context
-  // destroys their frames after it (a daemon's shutdown), and `alive` says so.
-  struct State {
-    bool alive = true;
-    std::list<Entry> sessions;
-    Signal ended;
-    explicit State(const asio::any_io_executor& executor) : ended(executor) {}
-  };
   template <class Acceptor, class Socket>
   asio::awaitable<void> accept_loop(Acceptor& acceptor, std::string name, Group& group, Handler<Socket> handler);
   template <class Acceptor>
   asio::awaitable<void> wait_for_room(Acceptor& acceptor, const std::string& name, Group& group);
   // Closes the idlest session of `group` that may be shed; false when none may be yet.
   bool shed(Group& group, const std::string& name);
+  // A session enters the registry; it leaves when its ticket goes.
+  SessionTicket enter(Group& group);
   template <class Socket>
-  static asio::awaitable<void> run_session(std::shared_ptr<State> state, Group& group,
-                                           std::shared_ptr<Handler<Socket>> handler, Socket socket);
+  void spawn(Group& group, const std::shared_ptr<Handler<Socket>>& handler, Socket socket);
   asio::awaitable<void> drain_then_close(std::function<void()> done);
 
   asio::any_io_executor executor_;
   std::chrono::milliseconds drain_;
   std::chrono::milliseconds grace_;
-  std::shared_ptr<State> state_;
+  std::shared_ptr<detail::SessionRegistry> state_;
   std::list<Group> groups_;
   std::list<UnixAcceptor> unix_acceptors_;
   std::list<asio::ip::tcp::acceptor> tcp_acceptors_;

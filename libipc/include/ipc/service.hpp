@@ -115,7 +115,7 @@ class Service {
 
  private:
   // One client: its Connection, the hooks the Server ends it by, the handler.
-  asio::awaitable<void> session(UnixSocket socket, Session& session, const Handler& handler);
+  asio::awaitable<void> session(UnixSocket socket, SessionTicket ticket, const Handler& handler);
   // The client's place in its uid's count (--max-per-peer); false when it is over (it has been
   // told why and closed).
   bool take_peer_slot(Connection& connection, std::optional<PeerLimit::Slot>& slot);
