@@ -93,6 +93,28 @@ class HttpHooks {
   ipc::Session::Clock::time_point since_ = ipc::Session::Clock::now();
 };
 
+// What an upgraded connection's relay needs, shared by the session that runs it.
+template <class Ws>
+struct Upgraded {
+  template <class Stream>
+  Upgraded(Stream stream, ipc::UnixSocket local, ipc::ConnectionLimits limits, RelayOptions relay_options)
+      : ws(std::move(stream)), connection(std::move(local), limits), options(std::move(relay_options)) {}
+  Ws ws;
+  ipc::Connection connection;
+  RelayOptions options;
+  std::optional<ipc::PeerLimit::Slot> per_peer;  // the address's place (--max-per-peer), held to the end
+};
+
+// A relay as a session: never shed, it runs through the drain; closing its local side ends it
+// (the browser is told 1001 going away when websocketd stops).
+template <class Ws>
+asio::awaitable<void> relay_session(std::shared_ptr<Upgraded<Ws>> state, ipc::SessionTicket ticket) {
+  ipc::Session& session = *ticket;
+  session.close = [&connection = state->connection](const ipc::Error*) { connection.close(); };
+  co_await relay(state->ws, state->connection, state->options);
+  session.close = nullptr;
+}
+
 // The checks before upgrading; on success, the local service's connection from ipcd.
 asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string& peer, const char* scheme,
                                        Subprotocol& mode, std::string& service, Context& context) {
@@ -123,8 +145,8 @@ asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string
 
 // `Stream` is beast::tcp_stream (ws://) or TlsStream (wss://).
 template <class Stream>
-asio::awaitable<void> upgrade(Stream stream, Request request, ipc::Session& session, const std::string& peer,
-                              const char* scheme, Context& context) {
+asio::awaitable<void> upgrade(Stream stream, Request request, std::optional<ipc::PeerLimit::Slot>& per_peer,
+                              const std::string& peer, const char* scheme, Context& context) {
   Subprotocol mode = Subprotocol::none;
   std::string service;
   std::optional<ipc::Error> refusal;
@@ -148,12 +170,14 @@ asio::awaitable<void> upgrade(Stream stream, Request request, ipc::Session& sess
 
   beast::get_lowest_layer(stream).expires_never();  // from now on the WebSocket's own timeouts apply
   using Ws = websocket::stream<Stream>;
-  Ws ws(std::move(stream));
   ipc::ConnectionLimits limits{context.settings.max_message, 1024 * 1024};
   limits.write_timeout = context.settings.write_timeout;
-  ipc::Connection connection(std::move(local), limits);
-  RelayOptions options{mode, context.settings.max_message, &context.server,
-                       std::string(scheme) + " " + peer + " " + service, &context.budget, context.settings.write_timeout};
+  auto state = std::make_shared<Upgraded<Ws>>(
+      std::move(stream), std::move(local), limits,
+      RelayOptions{mode, context.settings.max_message, &context.server, std::string(scheme) + " " + peer + " " + service,
+                   &context.budget, context.settings.write_timeout});
+  state->per_peer = std::move(per_peer);
+  Ws& ws = state->ws;
   ws.set_option(websocket::stream_base::timeout{
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
       std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.idle_timeout), true});
@@ -169,20 +193,15 @@ asio::awaitable<void> upgrade(Stream stream, Request request, ipc::Session& sess
     co_return;
   }
   ipc::log_debug(scheme, " ", peer, ": connected to ", service, " (", to_string(mode), ")");
-  // A relay is never shed and runs through the drain; closing its local side ends it (the
-  // browser is told 1001 going away when websocketd stops).
-  struct Hooks {
-    ipc::Session& session;
-    ~Hooks() { session.close = nullptr; }
-  } hooks{session};
-  session.close = [&connection](const ipc::Error*) { connection.close(); };
-  co_await relay(ws, connection, std::move(options));
+  // The relay goes on as a session of its own in the same group, and this HTTP session ends:
+  // its frames (the request, the parser, the read buffer) are not kept for the relay's life.
+  context.server.start(*context.peers, [state](ipc::SessionTicket ticket) { return relay_session(state, std::move(ticket)); });
 }
 
 // HTTP requests until one asks for an upgrade, on a plain or TLS stream.
 template <class Stream>
-asio::awaitable<void> serve(Stream stream, ipc::Session& session, const std::string& peer, const char* scheme,
-                            Context& context) {
+asio::awaitable<void> serve(Stream stream, ipc::Session& session, std::optional<ipc::PeerLimit::Slot>& per_peer,
+                            const std::string& peer, const char* scheme, Context& context) {
   beast::flat_buffer buffer;
   std::optional<HttpHooks> hooks;
   hooks.emplace(session, beast::get_lowest_layer(stream).socket().native_handle());
@@ -227,7 +246,7 @@ asio::awaitable<void> serve(Stream stream, ipc::Session& session, const std::str
     }
     if (websocket::is_upgrade(request)) {
       hooks.reset();
-      co_await upgrade(std::move(stream), std::move(request), session, peer, scheme, context);
+      co_await upgrade(std::move(stream), std::move(request), per_peer, peer, scheme, context);
       co_return;
     }
     auto answer = serve_static(context.settings.static_dir, request);
@@ -263,7 +282,7 @@ asio::awaitable<void> http_session(tcp::socket socket, ipc::SessionTicket ticket
   // The address's place (--max-per-peer) is held as long as this frame: through the HTTP
   // requests and, after an upgrade, the relay.
   if (context.server_tls == nullptr) {
-    co_await serve(std::move(stream), session, peer, "ws", context);
+    co_await serve(std::move(stream), session, per_peer, peer, "ws", context);
     co_return;
   }
   // TLS first, within the deadline: a client that stalls in the handshake is dropped, and may be
@@ -279,7 +298,7 @@ asio::awaitable<void> http_session(tcp::socket socket, ipc::SessionTicket ticket
     co_return;
   }
   hooks.reset();
-  co_await serve(std::move(tls), session, peer, "wss", context);
+  co_await serve(std::move(tls), session, per_peer, peer, "wss", context);
 }
 
 }  // namespace websocketd

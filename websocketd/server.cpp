@@ -32,7 +32,7 @@ Server::Server(asio::io_context& io, Settings settings)
                                      : std::nullopt),
       per_peer_(settings_.max_per_peer),
       budget_(settings_.max_buffered),
-      context_{settings_, per_peer_, budget_, service_.server(), client_tls_, server_tls_ ? &*server_tls_ : nullptr} {
+      context_{settings_, per_peer_, budget_, service_.server(), nullptr, client_tls_, server_tls_ ? &*server_tls_ : nullptr} {
   // For ipcd: outbound ws:// on RUNDIR/ws, wss:// on RUNDIR/wss.
   // Only ipcd delegates (DESIGN §6): anyone else is refused before a byte of CONNECT is read.
   for (const ipc::Scheme scheme : {ipc::Scheme::ws, ipc::Scheme::wss}) {
@@ -55,6 +55,7 @@ Server::Server(asio::io_context& io, Settings settings)
     // Browsers and remote websocketd's: a connection that has sent no request for a second is
     // the first to go when every slot is taken and another peer waits.
     auto& peers = service_.server().group({settings_.max_connections, std::chrono::seconds(1), "--max-connections"});
+    context_.peers = &peers;
     service_.server().accept(std::move(acceptor), where, peers, [this](tcp::socket socket, ipc::SessionTicket ticket) {
       return http_session(std::move(socket), std::move(ticket), context_);
     });

@@ -49,6 +49,7 @@ struct Context {
   ipc::PeerLimit& per_peer;  // by remote address (--max-per-peer)
   MessageBudget& budget;     // unfinished messages (--max-buffered)
   ipc::Server& server;  // every session runs on it: stopping() says whether the drain began
+  ipc::Server::Group* peers = nullptr;  // the TCP listener's sessions (--max-connections)
   asio::ssl::context& client_tls;  // outbound wss://
   asio::ssl::context* server_tls;  // the listener's TLS, nullptr when it is plain
 };

@@ -144,6 +144,20 @@ void Server::start(Group& group, UnixSocket socket, Handler<UnixSocket> handler)
   spawn<UnixSocket>(group, std::make_shared<Handler<UnixSocket>>(std::move(handler)), std::move(socket));
 }
 
+void Server::start(Group& group, std::function<asio::awaitable<void>(SessionTicket)> body) {
+  // Kept with the completion handler, as long as the coroutine (a coroutine lambda's captures
+  // live in it).
+  auto kept = std::make_shared<std::function<asio::awaitable<void>(SessionTicket)>>(std::move(body));
+  asio::co_spawn(executor_, (*kept)(enter(group)), [kept](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      log_error("internal error in a session: ", e.what());
+    }
+  });
+}
+
 SessionTicket Server::enter(Group& group) {
   auto& entry = state_->sessions.emplace_back();
   entry.group = &group;

@@ -135,6 +135,9 @@ class Server {
   // Runs a session on a socket that did not come from a listener (one passed by another
   // daemon): counted in `group`, never refused.
   void start(Group& group, UnixSocket socket, Handler<UnixSocket> handler);
+  // Runs `body` as a session of `group` that takes over from another (a relay after a finished
+  // handshake, so that the handshake's frames end): counted, never refused.
+  void start(Group& group, std::function<asio::awaitable<void>(SessionTicket)> body);
 
   // Stops accepting, drains, closes the rest; `done` runs once every session has ended (or
   // the grace after the drain ran out). Once only; later calls do nothing.
