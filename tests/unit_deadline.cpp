@@ -1,6 +1,7 @@
 // ipc::Deadline: an operation bound to it is cancelled when the time is up and nothing else is;
 // a deadline that expires as its operation completes reaches no later operation; progress
-// starts the time again. And the write timeout built on it (ipc::write_all with a stall timeout).
+// starts the time again. And what is built on it: the write timeout (ipc::write_all with a stall
+// timeout) and Connection::send_error's bound.
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -165,6 +166,24 @@ TEST(Deadline, StartsAgainWhenTheOperationMadeProgress) {
     EXPECT_TRUE(deadline.expired());
   });
   EXPECT_EQ(asked_when_fired, 3);
+}
+
+TEST(Connection, GivesUpAnErrorThePeerDoesNotTakeWithinItsTimeoutAndCloses) {
+  Pair p;
+  // The peer reads nothing and the socket's buffers are full: the ERROR cannot go out.
+  p.ours.non_blocking(true);
+  const std::string block(64 * 1024, 'x');
+  while (::send(p.ours.native_handle(), block.data(), block.size(), MSG_DONTWAIT) > 0) {
+  }
+  ipc::ConnectionLimits limits;
+  limits.write_timeout = std::chrono::hours(1);  // not what ends it
+  ipc::Connection connection(std::move(p.ours), limits);
+  bool closed = false;
+  run(p.io, [&]() -> asio::awaitable<void> {
+    co_await connection.send_error(ipc::Error(ipc::ErrorCode::internal, "giving up"), 100ms);
+    closed = !connection.is_open();
+  });
+  EXPECT_TRUE(closed);
 }
 
 TEST(WriteAll, GivesUpOnAReaderThatTakesNothingAndKeepsOneThatTakesSlowly) {

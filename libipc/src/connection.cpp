@@ -6,7 +6,6 @@
 #include <memory>
 #include <tuple>
 #include <boost/asio/buffer.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include "ipc/log.hpp"
 #include "ipc/stream_write.hpp"
@@ -181,11 +180,12 @@ asio::awaitable<bool> Connection::drain_queue() {
 }
 
 asio::awaitable<void> Connection::send_error(const Error& error, std::chrono::milliseconds timeout) {
-  using namespace asio::experimental::awaitable_operators;
   if (!socket_.is_open()) co_return;
-  asio::steady_timer deadline(socket_.get_executor(), timeout);
+  // The connection is about to close anyway: when the peer has not taken the ERROR in time, it
+  // closes now, which ends the write (behind whatever another sender is writing).
+  const Deadline deadline(socket_.get_executor(), timeout, [this] { close(); });
   const Message frame = Message::error(error.payload());
-  co_await (send(frame) || deadline.async_wait(use_nothrow));
+  (void)co_await send(frame);
 }
 
 Connection::Released Connection::release() {
