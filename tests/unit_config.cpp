@@ -122,7 +122,7 @@ TEST(TheConfigFile, KeepsTheRulesInTheirOrder) {
   EXPECT_EQ(config.policy.check_in(name("pong"), inside).because, "rule 1: deny in pong tcp:10.0.0.0/8");
   EXPECT_EQ(config.policy.check_in(name("pong"), RemotePeer{ipc::Scheme::tcp, "192.0.2.1", 1, "", ""}).because,
             "rule 2: allow in pong tcp:*");
-  EXPECT_EQ(config.policy.check_out(name("pong"), ipc::Uri::parse("pong"), {0, 0, 1}).because,
+  EXPECT_EQ(config.policy.check_out(name("pong"), ipc::Uri::parse("pong"), {0, 0, 1, {}}).because,
             "rule 3: allow out * uid:0");
 }
 
@@ -275,6 +275,73 @@ TEST(TheConfigFile, OnDiskNamesItselfAndTheKeyOfABadValue) {
   const auto error = config_error_of([&] { (void)load_config(file); }, file);
   EXPECT_EQ(error.key(), "rules[2]");
   EXPECT_EQ(std::string(error.what()).rfind(file + ": rules[2]: unknown action 'permit'", 0), 0u) << error.what();
+}
+
+// --- the design's example and errors naming the file and the key --------------------------
+
+TEST(Config, ParsesTheDesignExample) {
+  const auto config = parse_config(nlohmann::json::parse(R"({
+    "policy": {"in": "deny", "out": "allow"},
+    "rules": ["allow in pong tcp:127.0.0.1", "deny out * tcp:*.example.org"],
+    "redirects": {"authd": "nextversion-authd"},
+    "routes": {"pong": "tcp://pong.example.com:9000/pong"},
+    "timeout": 2.5})"),
+                                   "ipcd.json");
+  EXPECT_EQ(config.policy.rules().size(), 2u);
+  EXPECT_EQ(config.policy.resolve(name("authd")).service.str(), "nextversion-authd");
+  EXPECT_EQ(config.policy.route(name("pong"))->host(), "pong.example.com");
+  EXPECT_EQ(config.timeout_seconds, 2.5);
+}
+
+TEST(Config, NamesTheFileTheKeyAndTheReasonForEveryError) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {R"([])", "ipcd.json: (document): expected a JSON object"},
+      {R"({"colour": 1})", "ipcd.json: colour: unknown key"},
+      {R"({"policy": "deny"})", "ipcd.json: policy: expected an object"},
+      {R"({"policy": {"in": "maybe"}})", "ipcd.json: policy.in: expected \"allow\" or \"deny\""},
+      {R"({"policy": {"out": 1}})", "ipcd.json: policy.out: expected"},
+      {R"({"policy": {"sideways": "allow"}})", "ipcd.json: policy.sideways: unknown key"},
+      {R"({"rules": "allow in * *"})", "ipcd.json: rules: expected an array"},
+      {R"({"rules": ["allow in pong *", 7]})", "ipcd.json: rules[1]: expected a string"},
+      {R"({"rules": ["permit in pong *"]})", "ipcd.json: rules[0]: unknown action 'permit'"},
+      {R"({"redirects": []})", "ipcd.json: redirects: expected an object"},
+      {R"({"redirects": {"a": 1}})", "ipcd.json: redirects.a: expected a string"},
+      {R"({"redirects": {"../a": "b"}})", "ipcd.json: redirects.../a: redirect: invalid service name"},
+      {R"({"redirects": {"a": "ftp://x/y"}})", "ipcd.json: redirects.a: invalid URI"},
+      {R"({"routes": {"pong": "tcp://host:99999/pong"}})", "ipcd.json: routes.pong: invalid URI"},
+      {R"({"timeout": "10"})", "ipcd.json: timeout: expected a number"},
+      {R"({"timeout": -1})", "ipcd.json: timeout: expected a number"},
+  };
+  for (const auto& [text, says] : cases) {
+    try {
+      (void)parse_config(nlohmann::json::parse(text), "ipcd.json");
+      ADD_FAILURE() << text << ": parsed";
+    } catch (const ConfigError& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(says, 0), 0u) << text << " -> " << e.what();
+    }
+  }
+}
+
+TEST(Config, ReportsUnreadableFilesAndSyntaxErrors) {
+  try {
+    (void)load_config("/nonexistent/ipcd.json");
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "(file)");
+  }
+  char path[] = "/tmp/ipcd-config-XXXXXX";
+  const int fd = ::mkstemp(path);
+  ASSERT_GE(fd, 0);
+  ::close(fd);
+  std::ofstream(path) << "{\"rules\": [";
+  try {
+    (void)load_config(path);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.key(), "(syntax)");
+    EXPECT_NE(std::string(e.what()).find(path), std::string::npos);
+  }
+  ::unlink(path);
 }
 
 }  // namespace
