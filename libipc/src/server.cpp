@@ -33,6 +33,40 @@ struct SessionRegistry {
 
 }  // namespace detail
 
+namespace {
+
+// How a session's coroutine ends: an exception that escaped its handler is logged, and the
+// Server serves on. `Keep` is held until then (what the coroutine refers to).
+template <class Keep>
+auto log_failure(Keep keep) {
+  return [keep = std::move(keep)](std::exception_ptr failure) {
+    if (!failure) return;
+    try {
+      std::rethrow_exception(failure);
+    } catch (const std::exception& e) {
+      log_error("internal error in a session: ", e.what());
+    }
+  };
+}
+
+// The open sessions, as pointers: hooks are called on a snapshot, not while walking the list.
+std::vector<Session*> snapshot(std::list<detail::SessionEntry>& sessions) {
+  std::vector<Session*> open;
+  for (auto& entry : sessions) open.push_back(&entry.session);
+  return open;
+}
+
+// Waits until no session is left or `deadline` expires; false when it expired first.
+asio::awaitable<bool> wait_until_empty(detail::SessionRegistry& state, asio::steady_timer& deadline) {
+  while (!state.sessions.empty()) {
+    auto woke = co_await (state.ended.wait() || deadline.async_wait(use_nothrow));
+    if (woke.index() == 1) co_return false;
+  }
+  co_return true;
+}
+
+}  // namespace
+
 SessionTicket::SessionTicket(SessionTicket&& other) noexcept
     : registry_(std::move(other.registry_)),
       entry_(std::exchange(other.entry_, nullptr)),
@@ -148,14 +182,7 @@ void Server::start(Group& group, std::function<asio::awaitable<void>(SessionTick
   // Kept with the completion handler, as long as the coroutine (a coroutine lambda's captures
   // live in it).
   auto kept = std::make_shared<std::function<asio::awaitable<void>(SessionTicket)>>(std::move(body));
-  asio::co_spawn(executor_, (*kept)(enter(group)), [kept](std::exception_ptr failure) {
-    if (!failure) return;
-    try {
-      std::rethrow_exception(failure);
-    } catch (const std::exception& e) {
-      log_error("internal error in a session: ", e.what());
-    }
-  });
+  asio::co_spawn(executor_, (*kept)(enter(group)), log_failure(kept));
 }
 
 SessionTicket Server::enter(Group& group) {
@@ -171,15 +198,7 @@ void Server::spawn(Group& group, const std::shared_ptr<Handler<Socket>>& handler
   // The handler's coroutine is the session's frame, and holds its ticket. (`handler` stays
   // alive with the listener's loop or the Server; a copy of the pointer goes with the session,
   // which may outlive both during the drain.)
-  asio::co_spawn(executor_, (*handler)(std::move(socket), enter(group)),
-                 [handler](std::exception_ptr failure) {
-                   if (!failure) return;
-                   try {
-                     std::rethrow_exception(failure);
-                   } catch (const std::exception& e) {
-                     log_error("internal error in a session: ", e.what());
-                   }
-                 });
+  asio::co_spawn(executor_, (*handler)(std::move(socket), enter(group)), log_failure(handler));
 }
 
 void Server::for_each(const std::function<void(Session&)>& visit) {
@@ -200,10 +219,7 @@ void Server::stop(std::function<void()> done) {
     acceptor.close(ignored);
   }
   state_->ended.notify_all();  // accept loops waiting for room see the stop
-  // A hook may end its session at once: walk a copy.
-  std::vector<Session*> open;
-  for (auto& entry : state_->sessions) open.push_back(&entry.session);
-  for (Session* session : open)
+  for (Session* session : snapshot(state_->sessions))
     if (session->drain) session->drain();
   asio::co_spawn(executor_, drain_then_close(std::move(done)), asio::detached);
 }
@@ -212,27 +228,16 @@ asio::awaitable<void> Server::drain_then_close(std::function<void()> done) {
   const auto state = state_;  // this coroutine may be the last to run before the Server goes
   asio::steady_timer deadline(executor_);
   deadline.expires_after(drain_);
-  while (!state->sessions.empty()) {
-    auto woke = co_await (state->ended.wait() || deadline.async_wait(use_nothrow));
-    if (woke.index() == 1) break;
-  }
-  if (!state->sessions.empty()) {
+  if (!co_await wait_until_empty(*state, deadline)) {
     log_info(state->sessions.size(), " sessions still open after the drain (", seconds_text(drain_),
              ", --drain): closing them");
-    std::vector<Session*> open;
-    for (auto& entry : state->sessions) open.push_back(&entry.session);
-    for (Session* session : open) {
+    for (Session* session : snapshot(state->sessions)) {
       session->closing_ = true;
       if (session->close) session->close(nullptr);
     }
     deadline.expires_after(grace_);
-    while (!state->sessions.empty()) {
-      auto woke = co_await (state->ended.wait() || deadline.async_wait(use_nothrow));
-      if (woke.index() == 1) {
-        log_warn(state->sessions.size(), " sessions did not end within ", seconds_text(grace_), " of being closed");
-        break;
-      }
-    }
+    if (!co_await wait_until_empty(*state, deadline))
+      log_warn(state->sessions.size(), " sessions did not end within ", seconds_text(grace_), " of being closed");
   }
   done();
 }
