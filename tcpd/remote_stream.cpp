@@ -118,22 +118,6 @@ asio::awaitable<boost::system::error_code> RemoteStream::read_exact(asio::mutabl
   co_return boost::system::error_code();
 }
 
-namespace {
-
-// Waits until `socket` is ready for `what`; timed_out when `stall` (0: no limit) passes first.
-asio::awaitable<boost::system::error_code> wait_ready(TcpSocket& socket, TcpSocket::wait_type what,
-                                                      std::chrono::milliseconds stall) {
-  if (stall.count() == 0) {
-    auto [ec] = co_await socket.async_wait(what, ipc::use_nothrow);
-    co_return ec;
-  }
-  ipc::Deadline deadline(socket.get_executor(), stall);
-  auto [ec] = co_await socket.async_wait(what, deadline.bind(ipc::use_nothrow));
-  co_return deadline.expired() ? asio::error::timed_out : ec;
-}
-
-}  // namespace
-
 asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffer buffer, std::chrono::milliseconds stall) {
   if (!ssl_) co_return co_await ipc::write_all(socket_, buffer, stall);
   const auto* data = static_cast<const char*>(buffer.data());
@@ -155,7 +139,7 @@ asio::awaitable<boost::system::error_code> RemoteStream::write(asio::const_buffe
     }
     // Each wait is a new chance for the peer to take bytes: a moving peer never runs out of time.
     const auto ec =
-        co_await wait_ready(socket_, error == SSL_ERROR_WANT_WRITE ? TcpSocket::wait_write : TcpSocket::wait_read, stall);
+        co_await ipc::wait_ready(socket_, error == SSL_ERROR_WANT_WRITE ? TcpSocket::wait_write : TcpSocket::wait_read, stall);
     if (ec) co_return ec;
   }
   co_return boost::system::error_code();
@@ -169,7 +153,7 @@ asio::awaitable<void> RemoteStream::shutdown_send(std::chrono::milliseconds stal
       ERR_clear_error();
       const int result = SSL_shutdown(ssl_.get());
       if (result >= 0 || SSL_get_error(ssl_.get(), result) != SSL_ERROR_WANT_WRITE) break;
-      if (co_await wait_ready(socket_, TcpSocket::wait_write, stall)) break;
+      if (co_await ipc::wait_ready(socket_, TcpSocket::wait_write, stall)) break;
     }
     ERR_clear_error();
   }

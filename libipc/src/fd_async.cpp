@@ -16,12 +16,11 @@ namespace {
 using Clock = std::chrono::steady_clock;
 
 // Waits until `socket` is ready for `what`, or throws timeout at `deadline`.
-asio::awaitable<void> wait_ready(UnixSocket& socket, UnixSocket::wait_type what, Clock::time_point deadline) {
+asio::awaitable<void> wait_until_ready(UnixSocket& socket, UnixSocket::wait_type what, Clock::time_point deadline) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   if (left.count() <= 0) throw Error(ErrorCode::timeout, "the peer did not answer in time");
-  Deadline bound(socket.get_executor(), left);
-  auto [ec] = co_await socket.async_wait(what, bound.bind(use_nothrow));
-  if (bound.expired()) throw Error(ErrorCode::timeout, "the peer did not answer in time");
+  const auto ec = co_await wait_ready(socket, what, left);
+  if (ec == asio::error::timed_out) throw Error(ErrorCode::timeout, "the peer did not answer in time");
   if (ec) throw Error(ErrorCode::unavailable, "connection failed: " + ec.message());
 }
 
@@ -43,7 +42,7 @@ asio::awaitable<void> async_send_with_fd(UnixSocket& socket, std::string_view by
     if (n >= 0) {
       sent += static_cast<std::size_t>(n);
     } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-      co_await wait_ready(socket, UnixSocket::wait_write, deadline);
+      co_await wait_until_ready(socket, UnixSocket::wait_write, deadline);
     } else {
       throw Error(ErrorCode::unavailable, std::string("sendmsg: ") + std::strerror(errno));
     }
@@ -54,7 +53,7 @@ asio::awaitable<FrameWithFd> async_recv_frame_with_fd(UnixSocket& socket, std::s
                                                       std::chrono::milliseconds timeout) {
   const auto deadline = Clock::now() + timeout;
   OneFrameReader reader(max_payload);
-  while (!reader.read_some(socket.native_handle())) co_await wait_ready(socket, UnixSocket::wait_read, deadline);
+  while (!reader.read_some(socket.native_handle())) co_await wait_until_ready(socket, UnixSocket::wait_read, deadline);
   co_return reader.take();
 }
 

@@ -69,6 +69,22 @@ class Deadline {
   std::shared_ptr<State> state_;
 };
 
+// Waits until `socket` is ready for `what` (wait_read, wait_write): asio::error::timed_out when
+// `timeout` passes first (0: no limit), the wait's own error otherwise. Only this wait is
+// cancelled: the socket's other operations go on.
+template <class Socket>
+asio::awaitable<boost::system::error_code> wait_ready(Socket& socket, typename Socket::wait_type what,
+                                                      std::chrono::milliseconds timeout) {
+  if (timeout.count() == 0) {
+    auto [ec] = co_await socket.async_wait(what, use_nothrow);
+    co_return ec;
+  }
+  Deadline deadline(socket.get_executor(), timeout);
+  auto [ec] = co_await socket.async_wait(what, deadline.bind(use_nothrow));
+  if (deadline.expired()) co_return asio::error::timed_out;
+  co_return ec;
+}
+
 // The action form for a whole exchange on one socket (a handshake): when the time is up every
 // operation on `socket` is cancelled. For a socket that nothing else uses meanwhile.
 template <class Socket>
