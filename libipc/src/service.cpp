@@ -160,10 +160,8 @@ void Service::stop() {
   for (auto& socket : sockets_) socket.remove_file();
   boost::system::error_code ignored;
   signals_.cancel(ignored);
-  // The daemon's other listeners (TCP) run on the same Server: its stop ends them too. on_stop
-  // is for what else the daemon runs.
+  // The daemon's other listeners (TCP) run on the same Server: its stop ends them too.
   server_.stop([this] { io_.stop(); });
-  if (on_stop_) on_stop_();
 }
 
 asio::awaitable<void> Service::close_idle_sessions() {

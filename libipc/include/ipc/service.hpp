@@ -98,9 +98,6 @@ class Service {
 
   // Called on SIGHUP.
   void on_reload(std::function<void()> callback) { on_reload_ = std::move(callback); }
-  // Called once when the shutdown begins (signal or stop()), before the sessions are closed:
-  // for a daemon that also serves something else (a TCP listener) to stop it at the same time.
-  void on_stop(std::function<void()> callback) { on_stop_ = std::move(callback); }
 
   // Reports READY=1, runs until stopped, returns the process exit status: 0, or 1 when the
   // service stopped because its socket file or the run directory was removed (nobody could
@@ -137,7 +134,6 @@ class Service {
   bool inherited_taken_ = false;
   std::vector<systemd::ListenFd> inherited_;
   std::function<void()> on_reload_;
-  std::function<void()> on_stop_;
   // Registered at construction, so a SIGTERM that arrives right after READY=1 is not lost.
   asio::signal_set signals_;
 };
