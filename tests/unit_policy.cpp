@@ -959,35 +959,6 @@ TEST(Policy, OutRulesOnTheDestinationsServiceCanOnlyDenyMore) {
   EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).action, Action::allow);
 }
 
-TEST(Policy, FollowsRedirectChainsUpToEightHops) {
-  Policy policy;
-  for (int i = 0; i < 8; ++i) policy.add_redirect("s" + std::to_string(i), "s" + std::to_string(i + 1));
-  const auto resolved = policy.resolve(name("s0"));
-  EXPECT_EQ(resolved.service.str(), "s8");
-  EXPECT_FALSE(resolved.uri);
-  EXPECT_EQ(resolved.hops.size(), 9u);
-  policy.add_redirect("s8", "s9");
-  try {
-    (void)policy.resolve(name("s0"));
-    FAIL() << "nine hops resolved";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.code(), ipc::ErrorCode::loop);
-  }
-}
-
-TEST(Policy, RefusesARedirectLoopNamingTheChain) {
-  Policy policy;
-  policy.add_redirect("a", "b");
-  policy.add_redirect("b", "a");
-  try {
-    (void)policy.resolve(name("a"));
-    FAIL() << "a loop resolved";
-  } catch (const ipc::Error& e) {
-    EXPECT_EQ(e.code(), ipc::ErrorCode::loop);
-    EXPECT_NE(std::string(e.what()).find("a -> b -> a"), std::string::npos) << e.what();
-  }
-}
-
 TEST(Policy, StopsAtARedirectToAUri) {
   Policy policy;
   policy.add_redirect("authd", "nextversion-authd");
