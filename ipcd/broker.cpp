@@ -311,6 +311,7 @@ asio::awaitable<ipc::UniqueFd> Broker::delegate(const Plan& plan, const ClientCr
     throw Error(ErrorCode::internal, std::string("the ") + name + " daemon gave an unexpected answer");
   // A daemon may hand over the remote connection itself (DESIGN §15); else this connection is
   // the data path.
+  ++paths_[std::string(ipc::to_string(uri.scheme()))][answer.fd ? "handed_over" : "relayed"];
   ipc::UniqueFd fd = answer.fd ? std::move(answer.fd) : ipc::UniqueFd(daemon->release());
   ipc::make_blocking(fd.get());  // as a fresh socket is (DESIGN §15): the original client reads with recv()
   co_return fd;
@@ -458,7 +459,8 @@ asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc:
 
 nlohmann::json Broker::status() const {
   const auto uptime = std::chrono::duration<double>(Clock::now() - started_).count();
-  nlohmann::json counters{{"lookups", lookups_}, {"inbound", inbound_}, {"delegations", delegations_}};
+  nlohmann::json counters{{"lookups", lookups_}, {"inbound", inbound_}, {"delegations", delegations_},
+                          {"paths", paths_}};
   nlohmann::json out{{"version", ipc::version()},
                      {"pid", ::getpid()},
                      {"uptime_seconds", uptime},

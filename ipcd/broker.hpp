@@ -92,6 +92,9 @@ class Broker {
   std::map<std::string, std::uint64_t> lookups_;      // by result: "ok", "denied", ...
   std::map<std::string, std::uint64_t> inbound_;      // "allowed", "denied", ...
   std::map<std::string, std::uint64_t> delegations_;  // by scheme
+  // Connections opened, by scheme and path: "handed_over" (the socket itself went to the client
+  // or service, DESIGN §15) or "relayed" (a protocol daemon stays in the data path).
+  std::map<std::string, std::map<std::string, std::uint64_t>> paths_;
   std::uint64_t reloads_ = 0;
 };
 

@@ -9,6 +9,7 @@
 #include <ipc/broker.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
+#include <ipc/tcp_socket.hpp>
 #include <optional>
 
 #include "handshake.hpp"
@@ -61,7 +62,7 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, ipc::SessionTicket ticket,
     if (!tls) tell(fd, why);
     co_return;
   }
-  tune(socket);
+  ipc::tune_tcp(socket.native_handle(), settings_.keepalive);
   std::optional<RemoteStream> remote;
   if (tls)
     remote.emplace(std::move(socket), server_tls_->native_handle(), TlsRole::server);

@@ -84,6 +84,9 @@ int main(int argc, char* argv[]) {
       ("listen-tls", ipc::po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
        "accept remote tcpd's over TLS on HOST:PORT (repeatable; needs --tls-cert/--tls-key or --psk)")
       ("no-listen", "outbound only: accept no remote connections")
+      ("no-handoff",
+       "relay plain tcp:// connections instead of handing their TCP socket to the client (the default: "
+       "tcpd then keeps nothing of the connection; tls:// is always relayed)")
       ("tls-cert", ipc::po::value<std::string>()->value_name("FILE"),
        "PEM certificate (chain) this tcpd presents: as the server on --listen-tls, as the client on tls://")
       ("tls-key", ipc::po::value<std::string>()->value_name("FILE"), "PEM private key of --tls-cert")
@@ -112,6 +115,7 @@ int main(int argc, char* argv[]) {
        "the user ipcd runs as, the only one besides root whose CONNECT is taken on RUNDIR/tcp and RUNDIR/tls "
        "(repeatable; default: the user ipcd if it exists, and tcpd's own user)");
   ipc::add_session_flags(command_line);
+  ipc::add_keepalive_flag(command_line);
   const auto flags = command_line.parse(argc, argv);
   if (flags.count("hash-password")) return hash_password(flags["hash-password"].as<std::string>());
 
@@ -121,6 +125,8 @@ int main(int argc, char* argv[]) {
   settings.connect_timeout = ipc::seconds_flag(command_line, flags, "connect-timeout");
   settings.handshake_timeout = ipc::seconds_flag(command_line, flags, "handshake-timeout");
   settings.max_connections = flags["max-connections"].as<std::size_t>();
+  settings.keepalive = ipc::keepalive_flag(command_line, flags);
+  settings.handoff = !flags.count("no-handoff");
   settings.max_per_peer = flags["max-per-peer"].as<std::size_t>();
   settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
   if (settings.max_connections == 0) command_line.fail("--max-connections must be at least 1");

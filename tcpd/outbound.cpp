@@ -1,10 +1,14 @@
 // The outbound side: ipcd's CONNECT on RUNDIR/tcp or RUNDIR/tls (DESIGN §6) becomes a TCP
 // connection to the remote tcpd, for tls:// the TLS handshake (§14: the server's certificate
 // checked against the trust and the URI's host, or a pre-shared key), the remote handshake (§7),
-// ipcd's answer, then the relay.
+// ipcd's answer: for tcp:// with the TCP socket attached (DESIGN §15: the client writes its frames
+// straight onto TCP and tcpd keeps nothing), for tls:// followed by the relay.
 #include <ipc/delegation.hpp>
 #include <ipc/error.hpp>
+#include <ipc/fd.hpp>
+#include <ipc/fd_async.hpp>
 #include <ipc/log.hpp>
+#include <ipc/tcp_socket.hpp>
 #include <optional>
 
 #include "handshake.hpp"
@@ -19,15 +23,31 @@ using ipc::ErrorCode;
 
 asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd, ipc::Scheme scheme) {
   // This frame lives as long as the relay: everything else lives in connect_for()'s, gone by now.
-  std::optional<RemoteStream> remote = co_await connect_for(ipcd, scheme);
-  if (!remote) co_return;
+  std::optional<Connected> connected = co_await connect_for(ipcd, scheme);
+  if (!connected) co_return;
+  RemoteStream& remote = connected->remote;
+  // ipcd sends nothing after its request, so the Connection holds no byte past it; one that did
+  // would lose those bytes in a handoff, and gets the relay, which sends them first.
+  if (scheme == ipc::Scheme::tcp && settings_.handoff && ipcd.held() == 0) {
+    // The TCP socket goes to ipcd, and from there to the client, with the ok: nothing of this
+    // connection stays here. The handshake's answer was read exactly, so the socket holds
+    // nothing but what the remote sends from now on. Blocking, as a fresh socket is (§15).
+    auto released = ipcd.release();
+    const int fd = remote.socket().native_handle();
+    ipc::make_blocking(fd);
+    co_await ipc::async_send_frame_with_fd(released.socket, ipc::Message::data("ok"), fd, settings_.handshake_timeout);
+    ipc::log_debug("CONNECT ", connected->uri, ": handed over");
+    co_return;
+  }
+  if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return;
+  ipc::log_debug("CONNECT ", connected->uri, ": relaying");
   // The relay reads the socket itself from now on; whatever the client wrote right after its
   // lookup may already have been received, and goes first.
   auto [socket, pending] = ipcd.release();
-  co_await relay(*ipcd.session(), std::move(socket), std::move(*remote), std::move(pending), Side::outbound);
+  co_await relay(*ipcd.session(), std::move(socket), std::move(remote), std::move(pending), Side::outbound);
 }
 
-asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& ipcd, ipc::Scheme scheme) {
+asio::awaitable<std::optional<Tcpd::Connected>> Tcpd::connect_for(ipc::Connection& ipcd, ipc::Scheme scheme) {
   ipc::Message request;
   if (!co_await ipcd.receive(request, settings_.handshake_timeout)) co_return std::nullopt;
   const ipc::ConnectRequest connect = ipc::parse_connect_request(request);
@@ -45,7 +65,7 @@ asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& 
   // (Not `c ? co_await a : co_await b`: GCC 12 runs both arms of such a conditional.)
   // Resolved once, checked with ipcd when its rules name addresses (ipc::open_tcp).
   TcpSocket connected = co_await ipc::open_tcp(ipcd, connect, settings_.connect_timeout);
-  tune(connected);
+  ipc::tune_tcp(connected.native_handle(), settings_.keepalive);
   std::optional<RemoteStream> opened;
   if (scheme == ipc::Scheme::tls)
     opened.emplace(co_await secure(std::move(connected), uri));
@@ -75,9 +95,9 @@ asio::awaitable<std::optional<RemoteStream>> Tcpd::connect_for(ipc::Connection& 
   }
   if (answer.type != ipc::MessageType::data || answer.payload != "ok")
     throw Error(ErrorCode::unreachable, uri.authority() + " does not speak the ipc protocol");
-  if (!co_await ipcd.send(ipc::Message::data("ok"))) co_return std::nullopt;
-  ipc::log_debug("CONNECT ", uri.str(), ": relaying");
-  co_return std::optional<RemoteStream>(std::move(remote));
+  // (Named, not a temporary in the co_return: see above.)
+  Connected done{std::move(remote), uri.str()};
+  co_return std::optional<Connected>(std::move(done));
 }
 
 asio::awaitable<RemoteStream> Tcpd::secure(TcpSocket socket, const ipc::Uri& uri) {

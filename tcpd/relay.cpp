@@ -79,12 +79,6 @@ std::string tls_reason(const RemoteStream& side) { return side.tls_failure().emp
 
 }  // namespace
 
-void tune(TcpSocket& socket) {
-  boost::system::error_code ignored;
-  socket.set_option(asio::ip::tcp::no_delay(true), ignored);
-  socket.set_option(asio::socket_base::keep_alive(true), ignored);
-}
-
 Relay::Relay(ipc::UnixSocket unix_side, RemoteStream remote, std::chrono::milliseconds write_timeout)
     : unix_side_(std::move(unix_side)), remote_(std::move(remote)), write_timeout_(write_timeout) {}
 

@@ -49,7 +49,4 @@ class Relay {
   std::chrono::milliseconds write_timeout_;
 };
 
-// TCP_NODELAY (frames are small and latency matters) and SO_KEEPALIVE (notice dead peers).
-void tune(TcpSocket& socket);
-
 }  // namespace tcpd

@@ -1,8 +1,9 @@
 // Tcpd: the TCP protocol daemon's job (DESIGN §6, §7, §8, §14).
 //   outbound  ipcd's CONNECT on RUNDIR/tcp and RUNDIR/tls (outbound.cpp): connect to the remote
 //             tcpd (for tls:// the TLS handshake: the server verified, a PSK or our certificate
-//             presented), the remote handshake, answer ipcd, then relay between ipcd's (now the
-//             client's) Unix connection and the remote.
+//             presented), the remote handshake, answer ipcd; for tcp:// the answer carries the
+//             TCP socket itself and tcpd keeps nothing (DESIGN §15), for tls:// tcpd relays
+//             between ipcd's (now the client's) Unix connection and the remote.
 //   inbound   remote tcpd's on --listen and --listen-tls (inbound.cpp): (TLS handshake,) read the
 //             handshake, authenticate (certificate, PSK, password), ask the local ipcd (INBOUND),
 //             answer, then relay between the remote and the local service's connection.
@@ -41,6 +42,9 @@ struct Settings {
   std::chrono::milliseconds connect_timeout{10000};
   std::chrono::milliseconds handshake_timeout{10000};
   std::chrono::milliseconds write_timeout{60000};  // a relay's side that takes nothing for this long is dropped
+  std::chrono::seconds keepalive{60};  // --keepalive: every remote connection's (ipc::tune_tcp)
+  // Hand plain tcp:// connections over instead of relaying them (--no-handoff turns it off).
+  bool handoff = true;
   std::size_t max_connections = 4096;
   std::size_t max_per_peer = 0;  // inbound TCP connections one remote address may hold (0: no limit)
   // Who may send CONNECT on RUNDIR/tcp and RUNDIR/tls (--broker-user): ipcd, never a local
@@ -71,10 +75,14 @@ class Tcpd {
 
   // outbound.cpp
   ipc::asio::awaitable<void> outbound(ipc::Connection& ipcd, ipc::Scheme scheme);
-  // Everything before the relay: ipcd's request, the connection, the handshakes, ipcd's answer.
-  // The connection once ipcd has its ok; nullopt when the answer was the remote's ERROR or
-  // ipcd went away. Throws ipc::Error for everything else.
-  ipc::asio::awaitable<std::optional<RemoteStream>> connect_for(ipc::Connection& ipcd, ipc::Scheme scheme);
+  // Everything before ipcd's answer: ipcd's request, the connection, the handshakes. The
+  // connection once the remote said ok; nullopt when it said ERROR (passed on to ipcd) or ipcd
+  // went away. Throws ipc::Error for everything else.
+  struct Connected {
+    RemoteStream remote;
+    std::string uri;  // for the log
+  };
+  ipc::asio::awaitable<std::optional<Connected>> connect_for(ipc::Connection& ipcd, ipc::Scheme scheme);
   // For tls://: the TLS session for `uri` (server name, PSK), its handshake. Throws ipc::Error.
   ipc::asio::awaitable<RemoteStream> secure(TcpSocket socket, const ipc::Uri& uri);
   // inbound.cpp

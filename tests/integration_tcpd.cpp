@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <poll.h>
 #include <sys/socket.h>
 
@@ -13,6 +15,7 @@
 #include <unistd.h>
 #include <ipc/client.hpp>
 #include <ipc/error.hpp>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
 
@@ -75,6 +78,12 @@ class Tcpd : public ::testing::Test {
     options.network = service + " tcp://127.0.0.1:" + std::to_string(port) + "/" + service;
     return Client(ipc::connect(ServiceName(service), options));
   }
+  // ipcctl status's count of connections by scheme and path (handed over, relayed).
+  nlohmann::json paths(const std::filesystem::path& rundir) {
+    const auto status = run(program("ipcctl"), {"--rundir", rundir.string(), "status"});
+    EXPECT_EQ(status.status, 0) << status.err;
+    return status.status == 0 ? nlohmann::json::parse(status.out)["counters"]["paths"] : nlohmann::json();
+  }
   static std::string route(int port) { return "pong tcp://127.0.0.1:" + std::to_string(port) + "/pong"; }
 };
 
@@ -116,6 +125,95 @@ TEST_F(Tcpd, ServesFiftyConcurrentClients) {
   }
   for (auto& t : threads) t.join();
   EXPECT_EQ(ok.load(), 50);
+}
+
+int socket_option(int fd, int level, int name) {
+  int value = -1;
+  socklen_t length = sizeof value;
+  if (::getsockopt(fd, level, name, &value, &length) != 0) return -1;
+  return value;
+}
+
+TEST_F(Tcpd, HandsTheClientTheTcpSocketItselfBlockingWithKeepalive) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a({"--no-listen", "--keepalive", "7"});
+  auto c = client(hb.port);
+  // The fd is the TCP connection to B, as a freshly connected socket would be.
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  ASSERT_EQ(::getsockname(c.fd(), reinterpret_cast<sockaddr*>(&local), &length), 0);
+  EXPECT_EQ(local.ss_family, AF_INET);
+  EXPECT_EQ(socket_option(c.fd(), SOL_SOCKET, SO_TYPE), SOCK_STREAM);
+  EXPECT_EQ(::fcntl(c.fd(), F_GETFL) & O_NONBLOCK, 0);
+  EXPECT_EQ(socket_option(c.fd(), IPPROTO_TCP, TCP_NODELAY), 1);
+  EXPECT_EQ(socket_option(c.fd(), SOL_SOCKET, SO_KEEPALIVE), 1);
+  EXPECT_EQ(socket_option(c.fd(), IPPROTO_TCP, TCP_KEEPIDLE), 7);
+  EXPECT_GT(socket_option(c.fd(), IPPROTO_TCP, TCP_USER_TIMEOUT), 0);
+  // The original C libipc's way: plain blocking send() and recv() on it.
+  const std::string frame = encode(Message::data("plain recv", 9));
+  ASSERT_EQ(::send(c.fd(), frame.data(), frame.size(), MSG_NOSIGNAL), static_cast<ssize_t>(frame.size()));
+  std::string echoed(frame.size(), '\0');
+  std::size_t got = 0;
+  while (got < echoed.size()) {
+    const ssize_t n = ::recv(c.fd(), echoed.data() + got, echoed.size() - got, 0);
+    ASSERT_GT(n, 0);
+    got += static_cast<std::size_t>(n);
+  }
+  EXPECT_EQ(echoed, frame);
+  // A's ipcd counts the path it took.
+  const auto counted = paths(a);
+  EXPECT_EQ(counted["tcp"]["handed_over"], 1) << counted;
+  EXPECT_FALSE(counted["tcp"].contains("relayed")) << counted;
+}
+
+TEST_F(Tcpd, CarriesEverySizeOfFrameAcrossTheHandoffWrittenTheMomentTheFdArrives) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a();
+  // Everything in one write, the moment the client has the fd: the frames land on the TCP
+  // socket at once, before B has anything but its handshake answer out.
+  std::string burst;
+  std::vector<std::size_t> sizes{0, 1, 5, 6, 63, 64, 1400, 65535, 65536, 65537, 1 << 20, (4 << 20) + 3};
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    burst += encode(Message::data(std::string(sizes[i], static_cast<char>('a' + i)), static_cast<std::uint8_t>(i)));
+  for (int round = 0; round < 3; ++round) {
+    auto c = client(hb.port);
+    std::thread writer([&] { write_all(c.fd(), burst); });
+    const std::string echoed = read_until(c.fd(), [&](const std::string& got) { return got.size() >= burst.size(); }, 30s);
+    writer.join();
+    EXPECT_EQ(echoed.size(), burst.size());
+    EXPECT_TRUE(echoed == burst) << "round " << round << ": the echo differs";
+  }
+  EXPECT_EQ(paths(a)["tcp"]["handed_over"], 3) << paths(a);
+}
+
+TEST_F(Tcpd, KeepsNothingOfHandedOverConnectionsAndTheyOutliveTheCallingDaemons) {
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto ha = start_a({"--no-listen", "--max-connections", "20"});
+  // Room for the connections in this process (B's daemons raise their own limits).
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  if (limit.rlim_cur < 4096 && limit.rlim_max >= 4096) {
+    limit.rlim_cur = 4096;
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
+  }
+  const long idle_fds = fd_count(ha.tcpd.pid());
+  const long idle_ipcd_fds = fd_count(ha.ipcd.pid());
+  ASSERT_GT(idle_fds, 0);
+  // Many more than A's tcpd would take at once were it holding them (--max-connections 20).
+  std::vector<Client> clients;
+  for (int i = 0; i < 1000; ++i) clients.push_back(client(hb.port));
+  // (The last sessions may still be ending as the clients get their fds: waited for, briefly.)
+  EXPECT_TRUE(wait_until([&] { return fd_count(ha.tcpd.pid()) == idle_fds; }, 5s)) << fd_count(ha.tcpd.pid());
+  EXPECT_TRUE(wait_until([&] { return fd_count(ha.ipcd.pid()) == idle_ipcd_fds; }, 5s)) << fd_count(ha.ipcd.pid());
+  // Host A's daemons may go: the connections are the clients' own.
+  ha.tcpd.signal(SIGKILL);
+  ha.ipcd.signal(SIGKILL);
+  ha.tcpd.wait();
+  ha.ipcd.wait();
+  for (std::size_t i = 0; i < clients.size(); i += 97) {
+    clients[i].send(Message::data("still " + std::to_string(i)));
+    EXPECT_EQ(clients[i].receive().payload, "still " + std::to_string(i));
+  }
 }
 
 TEST_F(Tcpd, DeniesInboundByDefaultAndAllowsByRule) {
@@ -329,7 +427,8 @@ TEST_F(Tcpd, PassesAHalfCloseOnBothWays) {
 
 TEST_F(Tcpd, EndsAnIdleOutboundRelayAtOnceOnSigterm) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
-  auto ha = start_a({"--no-listen", "--drain", "30"});
+  // (Relayed, not handed over: the relay's drain is what is tested.)
+  auto ha = start_a({"--no-listen", "--no-handoff", "--drain", "30"});
   auto c = client(hb.port);
   c.send(Message::data("before"));
   EXPECT_EQ(c.receive().payload, "before");
@@ -364,7 +463,7 @@ TEST_F(Tcpd, StopsCleanlyWithManyInboundRelaysOpenClosingThemAfterTheDrain) {
 
 TEST_F(Tcpd, LetsInFlightRoundTripsFinishWhenBothHostsStop) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
-  auto ha = start_a();
+  auto ha = start_a({"--no-listen", "--no-handoff"});
   constexpr int count = 16;
   std::vector<Client> clients;
   for (int i = 0; i < count; ++i) clients.push_back(client(hb.port));
@@ -384,7 +483,7 @@ TEST_F(Tcpd, LetsInFlightRoundTripsFinishWhenBothHostsStop) {
 
 TEST_F(Tcpd, DropsARelayWhoseReaderStoppedAtTheWriteTimeoutAndKeepsASlowOne) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
-  auto ha = start_a({"--no-listen", "--write-timeout", "1"});
+  auto ha = start_a({"--no-listen", "--no-handoff", "--write-timeout", "1"});
   // A reader that stopped: it sends and never reads.
   auto stopped = client(hb.port);
   const long before = rss_kib(ha.tcpd.pid());
@@ -463,7 +562,8 @@ TEST_F(Tcpd, DropsGarbageAndStalledHandshakesWhileServingOthers) {
 
 TEST_F(Tcpd, StopsReadingAFastServiceWhenTheClientStopsReading) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
-  auto ha = start_a();
+  // Both sides relayed: their backpressure is what is tested.
+  auto ha = start_a({"--no-listen", "--no-handoff"});
   auto c = client(hb.port);
   c.send(Message::data("warm up"));
   (void)c.receive();
@@ -492,6 +592,7 @@ class NetworkNamespaces {
     const int subnet = static_cast<int>(::getpid() % 200) + 20;
     a_ = "ipc-test-a" + id;
     b_ = "ipc-test-b" + id;
+    link_b_ = "vb" + id;
     address_a_ = "10.231." + std::to_string(subnet) + ".1";
     address_b_ = "10.231." + std::to_string(subnet) + ".2";
     ok_ = ip({"netns", "add", a_}) && ip({"netns", "add", b_}) &&
@@ -512,6 +613,8 @@ class NetworkNamespaces {
   [[nodiscard]] const std::string& b() const { return b_; }
   [[nodiscard]] const std::string& address_b() const { return address_b_; }
   [[nodiscard]] const std::string& address_a() const { return address_a_; }
+  // Host B drops off the network without a word (no FIN, no reset): its end of the link goes down.
+  bool cut_b() { return ip({"-n", b_, "link", "set", link_b_, "down"}); }
   static std::filesystem::path ip_program() {
     for (const char* path : {"/usr/sbin/ip", "/sbin/ip", "/usr/bin/ip", "/bin/ip"}) {
       if (::access(path, X_OK) == 0) return path;
@@ -525,7 +628,7 @@ class NetworkNamespaces {
     if (r.status != 0) std::cerr << "ip " << args[0] << " " << args[1] << ": " << r.err;
     return r.status == 0;
   }
-  std::string a_, b_, address_a_, address_b_;
+  std::string a_, b_, address_a_, address_b_, link_b_;
   bool ok_ = false;
 };
 
@@ -560,6 +663,41 @@ TEST_F(Tcpd, CarriesPongAcrossTwoNetworkNamespaces) {
   EXPECT_EQ(unreachable.status, 1);
   EXPECT_NE(unreachable.err.find("unreachable: 198.51.100.7:9000"), std::string::npos) << unreachable.err;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
+}
+
+TEST_F(Tcpd, TellsTheClientOfAHandedOverConnectionThatItsHostVanishedWithinTheKeepalive) {
+  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root: skipped";
+  if (NetworkNamespaces::ip_program().empty()) GTEST_SKIP() << "the ip command (iproute2) is missing: skipped";
+  NetworkNamespaces namespaces;
+  if (!namespaces.ok()) GTEST_SKIP() << "cannot create network namespaces here: skipped";
+  auto in = [&](const std::string& ns, const std::string& name, std::vector<std::string> args,
+                const std::filesystem::path& rundir) {
+    args.insert(args.begin(), {"netns", "exec", ns, program(name).string(), "--rundir", rundir.string()});
+    Process p(NetworkNamespaces::ip_program(), args, dir.path());
+    EXPECT_TRUE(p.ready()) << name << " in " << ns << ": " << p.log();
+    return p;
+  };
+  auto ipcd_b = in(namespaces.b(), "ipcd", {"--allow", "in", "pong", "tcp:" + namespaces.address_a()}, b);
+  auto tcpd_b = in(namespaces.b(), "tcpd", {"--listen", namespaces.address_b() + ":9000"}, b);
+  auto pongd_b = in(namespaces.b(), "pongd", {}, b);
+  auto ipcd_a = in(namespaces.a(), "ipcd", {}, a);
+  auto tcpd_a = in(namespaces.a(), "tcpd", {"--no-listen", "--keepalive", "1"}, a);
+  ConnectOptions options;
+  options.rundir = a;
+  options.network = "pong tcp://" + namespaces.address_b() + ":9000/pong";
+  Client c(ipc::connect(ServiceName("pong"), options));
+  c.send(Message::data("before"));
+  EXPECT_EQ(c.receive().payload, "before");
+  ASSERT_TRUE(namespaces.cut_b());
+  // Nobody relays this connection: only the client's kernel can notice, by keepalive (1 s idle,
+  // about 2 s in all), long before the client's own 30 s would run out.
+  c.set_timeout(30s);
+  try {
+    (void)c.receive();
+    FAIL() << "an answer from a host that is gone";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ErrorCode::unavailable) << e.what();
+  }
 }
 
 TEST_F(Tcpd, RemovesItsSocketsOnSigterm) {

@@ -14,7 +14,7 @@
 #include <ipc/deadline.hpp>
 #include <ipc/log.hpp>
 #include <ipc/run_both.hpp>
-#include <ipc/tcp_progress.hpp>
+#include <ipc/tcp_socket.hpp>
 #include <ipc/text.hpp>
 
 namespace websocketd {

@@ -280,4 +280,18 @@ SessionFlags session_flags(const CommandLine& command_line, const po::variables_
   return {seconds_flag(command_line, flags, "drain", true), seconds_flag(command_line, flags, "write-timeout", true)};
 }
 
+void add_keepalive_flag(CommandLine& command_line) {
+  command_line.options().add_options()
+      ("keepalive", po::value<double>()->value_name("SECONDS")->default_value(60),
+       "probe a remote connection silent for this long, and end it when the peer has not answered "
+       "(or acknowledged data sent to it) for about twice that; also for connections handed over to a "
+       "client or service (0: the kernel's timing, net.ipv4.tcp_keepalive_*)");
+}
+
+std::chrono::seconds keepalive_flag(const CommandLine& command_line, const po::variables_map& flags) {
+  const auto value = seconds_flag(command_line, flags, "keepalive", true);
+  if (value.count() % 1000 != 0) command_line.fail("--keepalive: whole seconds");
+  return std::chrono::duration_cast<std::chrono::seconds>(value);
+}
+
 }  // namespace ipc

@@ -304,6 +304,18 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+long fd_count(pid_t pid) {
+  std::error_code ec;
+  std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);
+  if (ec) return -1;
+  long count = 0;
+  for (; it != std::filesystem::directory_iterator(); it.increment(ec)) {
+    if (ec) return -1;
+    ++count;
+  }
+  return count;
+}
+
 int logged_port(const Process& daemon, const std::string& what) {
   std::smatch match;
   const std::string log = daemon.log();

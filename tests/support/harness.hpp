@@ -127,6 +127,8 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 
 // A process's resident memory (VmRSS), in KiB; -1 when it cannot be read.
 [[nodiscard]] long rss_kib(pid_t pid);
+// How many file descriptors a process has open (/proc/PID/fd); -1 when it cannot be read.
+[[nodiscard]] long fd_count(pid_t pid);
 
 // Whether the peer closed `fd` (EOF or reset) within `timeout`; what it sent first is read and
 // dropped.

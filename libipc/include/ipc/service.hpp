@@ -76,6 +76,12 @@ struct SessionFlags {
 void add_session_flags(CommandLine& command_line);
 [[nodiscard]] SessionFlags session_flags(const CommandLine& command_line, const po::variables_map& flags);
 
+// --keepalive SECONDS, for the daemons that carry TCP connections (ipc::tune_tcp): how long a
+// remote connection may be silent before its peer is probed; the peer is declared gone after
+// about twice that (default 60; 0: the kernel's own timing).
+void add_keepalive_flag(CommandLine& command_line);
+[[nodiscard]] std::chrono::seconds keepalive_flag(const CommandLine& command_line, const po::variables_map& flags);
+
 class Service {
  public:
   using Handler = std::function<asio::awaitable<void>(Connection&)>;
