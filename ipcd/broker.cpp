@@ -2,10 +2,12 @@
 #include "broker.hpp"
 
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
 #include <ipc/address.hpp>
+#include <ipc/adopt.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/client.hpp>
 #include <ipc/command_line.hpp>
@@ -188,8 +190,8 @@ std::vector<std::string> Broker::allowed_addresses(const Plan& plan, const Clien
   return allowed;
 }
 
-asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, const ClientCredentials& client,
-                                                    Clock::time_point deadline) {
+asio::awaitable<Broker::Opened> Broker::open_inbound(const std::string& payload, const ClientCredentials& client,
+                                                     Clock::time_point deadline) {
   if (!trusted(client))
     throw Error(ErrorCode::denied, "INBOUND is only taken from the protocol daemons' users (" +
                                        settings_.inbound_trust.describe() + "), not from uid " +
@@ -235,10 +237,17 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
   }
   ++inbound_["allowed"];
   ipc::log_info("inbound ", requested.str(), " from ", who, " allowed by ", decision.because);
+  const std::string scheme(ipc::to_string(peer.scheme));
+  auto& paths = paths_["in"][scheme];
+  if (request.replaces_adoption && paths["handed_over"] > 0) --paths["handed_over"];
+  Opened opened;
+  if (request.adopt) {
+    opened.fd = co_await connect_adoption(resolved.service, deadline);
+    opened.adoption = opened.fd.valid();
+  }
   std::optional<Error> failure;
-  ipc::UniqueFd fd;
   try {
-    fd = co_await connect_local(resolved.service, deadline);
+    if (!opened.adoption) opened.fd = co_await connect_local(resolved.service, deadline);
   } catch (const Error& e) {
     failure = e;
   }
@@ -248,6 +257,33 @@ asio::awaitable<ipc::UniqueFd> Broker::open_inbound(const std::string& payload, 
     ipc::log_info("inbound ", requested.str(), " from ", who, ": ", failure->what());
     throw Error(failure->code(), requested.str());
   }
+  ++paths[opened.adoption ? "handed_over" : "relayed"];
+  co_return opened;
+}
+
+asio::awaitable<ipc::UniqueFd> Broker::connect_adoption(const ipc::ServiceName& service, Clock::time_point deadline) {
+  const auto adoption = ipc::adoption_socket_path(settings_.rundir, service);
+  // RUNDIR lets anybody create a name nobody holds: an adoption socket counts only when the
+  // service's own socket's owner made it, else a local user could take remote peers meant for
+  // a service that adopts nothing.
+  struct stat own{};
+  struct stat beside{};
+  if (::lstat(adoption.c_str(), &beside) != 0) co_return ipc::UniqueFd();
+  if (::lstat(ipc::socket_path(settings_.rundir, service).c_str(), &own) != 0 || !S_ISSOCK(beside.st_mode) ||
+      own.st_uid != beside.st_uid) {
+    ipc::log_warn("ignoring ", adoption.string(), ": not a socket of the owner of ", service.str(),
+                  "'s (uid ", own.st_uid, "; it is uid ", beside.st_uid, "'s)");
+    co_return ipc::UniqueFd();
+  }
+  std::optional<Error> failure;
+  ipc::UniqueFd fd;
+  try {
+    // Half of what is left at most: a service that does not answer here still gets its relay.
+    fd = co_await ipc::async_connect_unix_fd(adoption, left(deadline) / 2);
+  } catch (const Error& e) {
+    failure = e;
+  }
+  if (failure) ipc::log_debug("adoption socket of ", service.str(), ": ", failure->what(), ": relaying");
   co_return fd;
 }
 
@@ -311,7 +347,7 @@ asio::awaitable<ipc::UniqueFd> Broker::delegate(const Plan& plan, const ClientCr
     throw Error(ErrorCode::internal, std::string("the ") + name + " daemon gave an unexpected answer");
   // A daemon may hand over the remote connection itself (DESIGN §15); else this connection is
   // the data path.
-  ++paths_[std::string(ipc::to_string(uri.scheme()))][answer.fd ? "handed_over" : "relayed"];
+  ++paths_["out"][std::string(ipc::to_string(uri.scheme()))][answer.fd ? "handed_over" : "relayed"];
   ipc::UniqueFd fd = answer.fd ? std::move(answer.fd) : ipc::UniqueFd(daemon->release());
   ipc::make_blocking(fd.get());  // as a fresh socket is (DESIGN §15): the original client reads with recv()
   co_return fd;
@@ -327,13 +363,13 @@ asio::awaitable<void> Broker::serve(ipc::Connection& client) {
     case ipc::MessageType::inbound: {
       const bool lookup = request->type == ipc::MessageType::lookup;
       std::optional<Error> failure;
-      ipc::UniqueFd fd;
+      Opened opened;
       try {
         // (Not a ?: with co_await in both arms: GCC 12 evaluates both.)
         if (lookup) {
-          fd = co_await open_lookup(request->payload, who, deadline);
+          opened.fd = co_await open_lookup(request->payload, who, deadline);
         } else {
-          fd = co_await open_inbound(request->payload, who, deadline);
+          opened = co_await open_inbound(request->payload, who, deadline);
         }
       } catch (const Error& e) {
         failure = e;
@@ -344,8 +380,10 @@ asio::awaitable<void> Broker::serve(ipc::Connection& client) {
         throw *failure;  // sent to the client as ERROR by the service
       }
       // The answer and the fd in one sendmsg (DESIGN §5.1). The fd is blocking, as a fresh socket
-      // is (§15): connect_local and delegate give it so.
-      co_await ipc::async_send_frame_with_fd(client.socket(), ok, fd.get(), settings_.timeout);
+      // is (§15): connect_local and delegate give it so. "adopt": the fd is the service's
+      // adoption socket, for the daemon's ADOPT (§15).
+      const ipc::Message answer = opened.adoption ? ipc::Message::data("adopt") : ok;
+      co_await ipc::async_send_frame_with_fd(client.socket(), answer, opened.fd.get(), settings_.timeout);
       co_return;
     }
     case ipc::MessageType::status:

@@ -72,8 +72,17 @@ class Broker {
   // Each gives the fd for the client blocking, as a freshly connected socket is (DESIGN §15).
   ipc::asio::awaitable<ipc::UniqueFd> open_lookup(const std::string& payload, const ClientCredentials& client,
                                                   Clock::time_point deadline);
-  ipc::asio::awaitable<ipc::UniqueFd> open_inbound(const std::string& payload, const ClientCredentials& client,
-                                                   Clock::time_point deadline);
+  // INBOUND's connection: to the service's adoption socket (`adoption` true) when the daemon
+  // can adopt and the service has one, else to the service.
+  struct Opened {
+    ipc::UniqueFd fd;
+    bool adoption = false;
+  };
+  ipc::asio::awaitable<Opened> open_inbound(const std::string& payload, const ClientCredentials& client,
+                                            Clock::time_point deadline);
+  // A connection to SERVICE@adopt; invalid when there is none to use (no socket, nobody
+  // answering, or a file of another owner than SERVICE's: never a squatter's).
+  ipc::asio::awaitable<ipc::UniqueFd> connect_adoption(const ipc::ServiceName& service, Clock::time_point deadline);
   ipc::asio::awaitable<ipc::UniqueFd> connect_local(const ipc::ServiceName& service, Clock::time_point deadline);
   ipc::asio::awaitable<ipc::UniqueFd> delegate(const Plan& plan, const ClientCredentials& client,
                                                Clock::time_point deadline);
@@ -92,9 +101,10 @@ class Broker {
   std::map<std::string, std::uint64_t> lookups_;      // by result: "ok", "denied", ...
   std::map<std::string, std::uint64_t> inbound_;      // "allowed", "denied", ...
   std::map<std::string, std::uint64_t> delegations_;  // by scheme
-  // Connections opened, by scheme and path: "handed_over" (the socket itself went to the client
-  // or service, DESIGN §15) or "relayed" (a protocol daemon stays in the data path).
-  std::map<std::string, std::map<std::string, std::uint64_t>> paths_;
+  // Connections opened, by direction ("out", "in"), scheme and path: "handed_over" (the socket
+  // itself went to the client or service, DESIGN §15) or "relayed" (a protocol daemon stays in
+  // the data path).
+  std::map<std::string, std::map<std::string, std::map<std::string, std::uint64_t>>> paths_;
   std::uint64_t reloads_ = 0;
 };
 

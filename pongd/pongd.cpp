@@ -4,6 +4,7 @@
 // the rest: the socket at RUNDIR/NAME (or the one systemd passes), one coroutine per client,
 // the frame parser and its size limit, a bounded write queue, sd_notify readiness, and a clean
 // shutdown on SIGTERM that removes the socket file.
+#include <ipc/adopt.hpp>
 #include <ipc/command_line.hpp>
 #include <ipc/log.hpp>
 #include <ipc/service.hpp>
@@ -16,6 +17,10 @@ namespace {
 // A CLOSE frame ends the session. Returning closes the connection; an ipc::Error thrown here
 // (or by receive(), e.g. too-large) reaches the client as an ERROR frame first.
 ipc::asio::awaitable<void> echo(ipc::Connection& client) {
+  // A remote peer's connection handed over by tcpd or websocketd (DESIGN §15) says whose it is.
+  if (const ipc::Adoption* remote = client.remote())
+    ipc::log_debug("echoing for ", ipc::to_string(remote->peer.scheme), " peer ", remote->peer.peer,
+                   remote->peer.identity.empty() ? "" : " (" + remote->peer.identity + ")");
   ipc::Message message;
   while (co_await client.receive(message)) {
     if (message.type == ipc::MessageType::close) co_return;

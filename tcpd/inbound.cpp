@@ -1,11 +1,14 @@
 // The inbound side: remote tcpd's connect to --listen (or --listen-tls, and complete a TLS
 // handshake first), send their handshake (DESIGN §7); tcpd authenticates them (§14: a verified
 // client certificate, a pre-shared key, a password from --users); the local ipcd decides with
-// INBOUND (§8); tcpd answers ok and relays to the local service, or answers ERROR and closes.
+// INBOUND (§8); tcpd answers ok and, for plain tcp:// into a service that adopts, hands it the TCP
+// socket (§15: ADOPT, nothing kept), else relays to the local service; or answers ERROR and closes.
+#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <boost/asio/thread_pool.hpp>
 #include <ipc/address.hpp>
+#include <ipc/adopt.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
@@ -69,14 +72,53 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, ipc::SessionTicket ticket,
   else
     remote.emplace(std::move(socket));
   // This frame lives as long as the relay: the handshake's state lives in accept_from()'s.
-  std::optional<ipc::UnixSocket> local = co_await accept_from(*remote, session, peer_text);
-  if (!local) co_return;
+  std::optional<Accepted> accepted = co_await accept_from(*remote, session, peer_text);
+  if (!accepted) co_return;
+  std::optional<ipc::UnixSocket> local;
+  if (accepted->adoption) {
+    local = co_await hand_over(*accepted, *remote, peer_text);
+    if (!local) co_return;
+  } else {
+    local.emplace(std::move(accepted->local));
+  }
   ipc::log_debug("inbound from ", peer_text, ": relaying");
   co_await relay(session, std::move(*local), std::move(*remote), std::string(), Side::inbound);
 }
 
-asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& remote, ipc::Session& session,
-                                                                  const std::string& peer_text) {
+asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::hand_over(Accepted& accepted, RemoteStream& remote,
+                                                                const std::string& peer_text) {
+  // The handshake's ok is out, and nothing past the peer's handshake has been read: the socket
+  // holds only what the peer sends from now on. Blocking, as a fresh socket is (DESIGN §15).
+  const int fd = remote.socket().native_handle();
+  ipc::make_blocking(fd);
+  ipc::Adoption adoption{accepted.request};
+  const ipc::HandOverResult result =
+      co_await ipc::async_hand_over(accepted.local, adoption, fd, settings_.handshake_timeout);
+  if (result.outcome == ipc::HandOver::taken) {
+    ipc::log_debug("inbound from ", peer_text, ": handed over to ", accepted.request.service);
+    co_return std::nullopt;
+  }
+  if (result.outcome == ipc::HandOver::lost) {
+    ipc::log_info("inbound from ", peer_text, ": ", result.why, ": closed");
+    co_return std::nullopt;
+  }
+  // Refused: the socket is still ours alone, so the relay can take over without losing a byte.
+  ipc::log_info("inbound from ", peer_text, ": ", result.why, "; relaying instead");
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);  // Asio's socket expects it
+  ipc::InboundRequest again = accepted.request;
+  again.adopt = false;
+  again.replaces_adoption = true;
+  std::optional<ipc::UnixSocket> local;
+  try {
+    local.emplace(co_await ipc::async_inbound(settings_.rundir, again, settings_.handshake_timeout));
+  } catch (const Error& e) {
+    ipc::log_info("inbound from ", peer_text, ": ", e.what(), ": closed");
+  }
+  co_return local;
+}
+
+asio::awaitable<std::optional<Tcpd::Accepted>> Tcpd::accept_from(RemoteStream& remote, ipc::Session& session,
+                                                                 const std::string& peer_text) {
   // The TLS handshake, the remote handshake and ipcd's decision, each under --handshake-timeout.
   std::optional<ErrorCode> tls_failed;
   try {
@@ -102,7 +144,7 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
   }
   if (tls_failed) co_return std::nullopt;
   std::optional<Error> failure;
-  std::optional<ipc::UnixSocket> local;
+  std::optional<Accepted> accepted;
   try {
     const Handshake handshake =
         parse_handshake(co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the handshake"));
@@ -125,8 +167,12 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
       }
     } else if (handshake.password) {
       throw Error(ErrorCode::bad_request, "passwords are not accepted over plain tcp://");
+    } else {
+      // Plain TCP can go to the service itself (TLS lives in this process: no kTLS here).
+      request.adopt = settings_.handoff;
     }
-    local.emplace(co_await ipc::async_inbound(settings_.rundir, request, settings_.handshake_timeout));
+    ipc::InboundAnswer answer = co_await ipc::async_inbound_answer(settings_.rundir, request, settings_.handshake_timeout);
+    accepted.emplace(Accepted{std::move(answer.socket), answer.adoption, request});
   } catch (const Error& e) {
     failure = e;
   } catch (const std::exception& e) {
@@ -148,7 +194,7 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::accept_from(RemoteStream& 
     ipc::log_info("inbound from ", peer_text, ": ", e.what());
     co_return std::nullopt;
   }
-  co_return local;
+  co_return accepted;
 }
 
 namespace {

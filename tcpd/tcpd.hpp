@@ -6,7 +6,8 @@
 //             between ipcd's (now the client's) Unix connection and the remote.
 //   inbound   remote tcpd's on --listen and --listen-tls (inbound.cpp): (TLS handshake,) read the
 //             handshake, authenticate (certificate, PSK, password), ask the local ipcd (INBOUND),
-//             answer, then relay between the remote and the local service's connection.
+//             answer; for tcp:// hand the TCP socket to the service in ADOPT when it adopts
+//             (DESIGN §15), else relay between the remote and the local service's connection.
 // The relays themselves are relay.hpp; the connection to the remote, plain or TLS, is
 // remote_stream.hpp; pre-shared keys and the users file are credentials.hpp.
 #pragma once
@@ -87,10 +88,20 @@ class Tcpd {
   ipc::asio::awaitable<RemoteStream> secure(TcpSocket socket, const ipc::Uri& uri);
   // inbound.cpp
   ipc::asio::awaitable<void> inbound(TcpSocket socket, ipc::SessionTicket ticket, bool tls);
-  // The peer's (TLS and remote) handshake, ipcd's decision and the answer to the peer: the local
-  // service's connection after ok, nullopt after an ERROR (sent) or a failed write.
-  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> accept_from(RemoteStream& remote, ipc::Session& session,
-                                                                   const std::string& peer_text);
+  // The peer's (TLS and remote) handshake, ipcd's decision and the answer to the peer: after ok,
+  // the local service's connection or its adoption socket; nullopt after an ERROR (sent) or a
+  // failed write.
+  struct Accepted {
+    ipc::UnixSocket local;
+    bool adoption = false;  // `local` is the service's adoption socket
+    ipc::InboundRequest request;
+  };
+  ipc::asio::awaitable<std::optional<Accepted>> accept_from(RemoteStream& remote, ipc::Session& session,
+                                                            const std::string& peer_text);
+  // ADOPT with the TCP socket: nullopt when the service took it (or may have: nothing of it is
+  // touched again); the service's own connection, to relay to, when it refused.
+  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> hand_over(Accepted& accepted, RemoteStream& remote,
+                                                                 const std::string& peer_text);
   // Whether PASSWORD is USER's (--users), checked on password_checks_ so that PBKDF2 does not
   // stall the relays.
   ipc::asio::awaitable<bool> check_password(std::string user, std::string password);

@@ -3,6 +3,7 @@
 #include <csignal>
 #include <poll.h>
 #include <grp.h>
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,7 +14,9 @@
 #include <ipc/error.hpp>
 #include <ipc/message.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -503,6 +506,104 @@ TEST_F(Pongd, VersionAndHelpDescribeEveryFlag) {
   EXPECT_EQ(r.status, 0);
   for (const char* flag : {"--count", "--size", "--user-type", "--timeout", "--rundir"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+// Sends `frame` with each of `fds` attached (SCM_RIGHTS) in one sendmsg; whether it all went.
+bool send_with_fds(int socket, const Message& frame, const std::vector<int>& fds) {
+  const std::string bytes = encode(frame);
+  iovec iov{const_cast<char*>(bytes.data()), bytes.size()};
+  std::vector<char> control(CMSG_SPACE(sizeof(int) * std::max<std::size_t>(fds.size(), 1)));
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  if (!fds.empty()) {
+    msg.msg_control = control.data();
+    msg.msg_controllen = CMSG_SPACE(sizeof(int) * fds.size());
+    cmsghdr* header = CMSG_FIRSTHDR(&msg);
+    header->cmsg_level = SOL_SOCKET;
+    header->cmsg_type = SCM_RIGHTS;
+    header->cmsg_len = CMSG_LEN(sizeof(int) * fds.size());
+    std::memcpy(CMSG_DATA(header), fds.data(), sizeof(int) * fds.size());
+  }
+  return ::sendmsg(socket, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(bytes.size());
+}
+
+// The answer to one ADOPT on a fresh connection to pong@adopt.
+std::string adopt_answer(const std::filesystem::path& rundir, const Message& frame, const std::vector<int>& fds) {
+  auto daemon = connect_raw(rundir / "pong@adopt");
+  EXPECT_TRUE(send_with_fds(daemon.get(), frame, fds)) << std::strerror(errno);
+  const auto answer = recv_frame_with_fd(daemon.get(), 65536, 10000);
+  return std::string(to_string(answer.message.type)) + " " + answer.message.payload;
+}
+
+TEST_F(Pongd, AdoptsAConnectionHandedOverOnItsAdoptionSocketAndServesIt) {
+  auto daemon = start_pongd({"--log-level", "debug"});
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  const Message adopt{MessageType::adopt, 0, R"({"service":"pong","scheme":"tcp","peer":"192.0.2.7:51234"})"};
+  EXPECT_EQ(adopt_answer(rundir, adopt, {theirs.get()}), "DATA ok");
+  theirs.reset();
+  write_all(ours.get(), encode(Message::data("adopted", 4)));
+  EXPECT_EQ(read_until(ours.get(), [](const std::string& got) { return got.size() >= header_size + 7; }),
+            encode(Message::data("adopted", 4)));
+  EXPECT_TRUE(wait_until([&] { return daemon.log().find("echoing for tcp peer 192.0.2.7:51234") != std::string::npos; }))
+      << daemon.log();
+}
+
+TEST_F(Pongd, RefusesBadAdoptionsAndAdoptionsFromOtherUsersAndServesOnUnharmed) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to connect as another uid";
+  ::chmod(dir.path().c_str(), 0755);  // nobody must reach the run directory
+  auto daemon = start_pongd();
+  auto steady = client();
+  steady.send(Message::data("before"));
+  EXPECT_EQ(steady.receive().payload, "before");
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  const Message adopt{MessageType::adopt, 0, R"({"service":"pong","scheme":"tcp","peer":"192.0.2.7:1"})"};
+  // A service's user (or anybody's) may not hand pongd a connection with a made-up description.
+  {
+    auto as_nobody = connect_as(65534, rundir / "pong@adopt", 1);
+    ASSERT_EQ(as_nobody.size(), 1u);
+    // (It may fail: pongd answers and closes without reading a byte.)
+    (void)send_with_fds(as_nobody[0].get(), adopt, {theirs.get()});
+    const auto answer = recv_frame_with_fd(as_nobody[0].get(), 65536, 10000);
+    EXPECT_EQ(answer.message.payload.rfind("denied: ADOPT is only taken from root", 0), 0u) << answer.message.payload;
+    EXPECT_NE(answer.message.payload.find("not from uid 65534"), std::string::npos) << answer.message.payload;
+  }
+  EXPECT_EQ(adopt_answer(rundir, adopt, {}).rfind("ERROR bad-request: ADOPT without a connection", 0), 0u);
+  int pipe_fds[2];
+  ASSERT_EQ(::pipe2(pipe_fds, O_CLOEXEC), 0);
+  UniqueFd pipe_read(pipe_fds[0]), pipe_write(pipe_fds[1]);
+  EXPECT_EQ(adopt_answer(rundir, adopt, {pipe_read.get()}).rfind("ERROR bad-request: ADOPT's file descriptor is not", 0),
+            0u);
+  EXPECT_EQ(adopt_answer(rundir, adopt, {theirs.get(), pipe_read.get()}).rfind("ERROR bad-request:", 0), 0u);
+  EXPECT_EQ(adopt_answer(rundir, Message{MessageType::adopt, 0, "{not json"}, {theirs.get()}).rfind("ERROR bad-request:", 0),
+            0u);
+  EXPECT_EQ(adopt_answer(rundir, Message{MessageType::adopt, 0, R"({"service":"pong","scheme":"unix"})"}, {theirs.get()})
+                .rfind("ERROR bad-request: ADOPT: unknown scheme", 0),
+            0u);
+  EXPECT_EQ(adopt_answer(rundir, Message::data("hello"), {theirs.get()}).rfind("ERROR bad-request: the adoption socket takes ADOPT", 0),
+            0u);
+  // None of those was adopted: the far end of the pair was never answered by pongd.
+  theirs.reset();
+  EXPECT_EQ(read_until_eof(ours.get(), 2s), "");
+  // The clients it had are served on.
+  steady.send(Message::data("after"));
+  EXPECT_EQ(steady.receive().payload, "after");
+  EXPECT_TRUE(daemon.running());
+}
+
+TEST_F(Pongd, OpensNoAdoptionSocketWithNoAdoptAndRemovesItsOwnAtStop) {
+  {
+    auto daemon = start_pongd({"--no-adopt"});
+    EXPECT_FALSE(std::filesystem::exists(rundir / "pong@adopt"));
+  }
+  auto daemon = start_pongd();
+  EXPECT_TRUE(std::filesystem::exists(rundir / "pong@adopt"));
+  EXPECT_EQ(daemon.stop(), 0);
+  EXPECT_FALSE(std::filesystem::exists(rundir / "pong@adopt"));
 }
 
 }  // namespace

@@ -7,8 +7,11 @@
 #include <sys/resource.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 
 #include <atomic>
+#include <cstring>
+#include <optional>
 #include <csignal>
 #include <fstream>
 #include <iostream>
@@ -78,11 +81,13 @@ class Tcpd : public ::testing::Test {
     options.network = service + " tcp://127.0.0.1:" + std::to_string(port) + "/" + service;
     return Client(ipc::connect(ServiceName(service), options));
   }
-  // ipcctl status's count of connections by scheme and path (handed over, relayed).
-  nlohmann::json paths(const std::filesystem::path& rundir) {
+  // ipcctl status's count of connections of `direction` ("out", "in") by scheme and path
+  // (handed over, relayed), as {"tcp": {"handed_over": 3}}.
+  nlohmann::json paths(const std::filesystem::path& rundir, const std::string& direction) {
     const auto status = run(program("ipcctl"), {"--rundir", rundir.string(), "status"});
     EXPECT_EQ(status.status, 0) << status.err;
-    return status.status == 0 ? nlohmann::json::parse(status.out)["counters"]["paths"] : nlohmann::json();
+    if (status.status != 0) return nlohmann::json::object();
+    return nlohmann::json::parse(status.out)["counters"]["paths"].value(direction, nlohmann::json::object());
   }
   static std::string route(int port) { return "pong tcp://127.0.0.1:" + std::to_string(port) + "/pong"; }
 };
@@ -161,7 +166,7 @@ TEST_F(Tcpd, HandsTheClientTheTcpSocketItselfBlockingWithKeepalive) {
   }
   EXPECT_EQ(echoed, frame);
   // A's ipcd counts the path it took.
-  const auto counted = paths(a);
+  const auto counted = paths(a, "out");
   EXPECT_EQ(counted["tcp"]["handed_over"], 1) << counted;
   EXPECT_FALSE(counted["tcp"].contains("relayed")) << counted;
 }
@@ -183,12 +188,13 @@ TEST_F(Tcpd, CarriesEverySizeOfFrameAcrossTheHandoffWrittenTheMomentTheFdArrives
     EXPECT_EQ(echoed.size(), burst.size());
     EXPECT_TRUE(echoed == burst) << "round " << round << ": the echo differs";
   }
-  EXPECT_EQ(paths(a)["tcp"]["handed_over"], 3) << paths(a);
+  EXPECT_EQ(paths(a, "out")["tcp"]["handed_over"], 3) << paths(a, "out");
 }
 
-TEST_F(Tcpd, KeepsNothingOfHandedOverConnectionsAndTheyOutliveTheCallingDaemons) {
+TEST_F(Tcpd, KeepsNothingOfHandedOverConnectionsAndTheyOutliveEveryDaemon) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
   auto ha = start_a({"--no-listen", "--max-connections", "20"});
+  EXPECT_TRUE(std::filesystem::exists(b / "pong@adopt"));
   // Room for the connections in this process (B's daemons raise their own limits).
   rlimit limit{};
   ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
@@ -196,24 +202,162 @@ TEST_F(Tcpd, KeepsNothingOfHandedOverConnectionsAndTheyOutliveTheCallingDaemons)
     limit.rlim_cur = 4096;
     ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &limit), 0);
   }
-  const long idle_fds = fd_count(ha.tcpd.pid());
-  const long idle_ipcd_fds = fd_count(ha.ipcd.pid());
+  // One connection first: what the daemons open once for good (the resolver's thread) is in the
+  // idle counts.
+  {
+    auto first = client(hb.port);
+    first.send(Message::data("warm up"));
+    EXPECT_EQ(first.receive().payload, "warm up");
+  }
+  long idle_fds = 0, idle_ipcd_fds = 0, idle_b_fds = 0;
+  // Settled: the same counts twice in a row.
+  ASSERT_TRUE(wait_until([&] {
+    const long t = fd_count(ha.tcpd.pid()), i = fd_count(ha.ipcd.pid()), bt = fd_count(hb.tcpd.pid());
+    const bool same = t == idle_fds && i == idle_ipcd_fds && bt == idle_b_fds;
+    idle_fds = t, idle_ipcd_fds = i, idle_b_fds = bt;
+    return same;
+  }));
   ASSERT_GT(idle_fds, 0);
+  ASSERT_GT(idle_b_fds, 0);
   // Many more than A's tcpd would take at once were it holding them (--max-connections 20).
   std::vector<Client> clients;
   for (int i = 0; i < 1000; ++i) clients.push_back(client(hb.port));
   // (The last sessions may still be ending as the clients get their fds: waited for, briefly.)
   EXPECT_TRUE(wait_until([&] { return fd_count(ha.tcpd.pid()) == idle_fds; }, 5s)) << fd_count(ha.tcpd.pid());
   EXPECT_TRUE(wait_until([&] { return fd_count(ha.ipcd.pid()) == idle_ipcd_fds; }, 5s)) << fd_count(ha.ipcd.pid());
-  // Host A's daemons may go: the connections are the clients' own.
-  ha.tcpd.signal(SIGKILL);
-  ha.ipcd.signal(SIGKILL);
-  ha.tcpd.wait();
-  ha.ipcd.wait();
+  // B's tcpd handed each one to pongd, which adopted it.
+  EXPECT_TRUE(wait_until([&] { return fd_count(hb.tcpd.pid()) == idle_b_fds; }, 5s)) << fd_count(hb.tcpd.pid());
+  EXPECT_EQ(paths(b, "in")["tcp"]["handed_over"], 1001) << paths(b, "in");
+  EXPECT_EQ(paths(a, "out")["tcp"]["handed_over"], 1001) << paths(a, "out");
+  // Both hosts' daemons may go: the connections are the client's and pongd's own.
+  for (Process* p : {&ha.tcpd, &ha.ipcd, &hb.tcpd, &hb.ipcd}) p->signal(SIGKILL);
+  for (Process* p : {&ha.tcpd, &ha.ipcd, &hb.tcpd, &hb.ipcd}) p->wait();
   for (std::size_t i = 0; i < clients.size(); i += 97) {
     clients[i].send(Message::data("still " + std::to_string(i)));
     EXPECT_EQ(clients[i].receive().payload, "still " + std::to_string(i));
   }
+}
+
+TEST_F(Tcpd, LosesNothingWhenTheServiceWritesFirstAndTheClientWritesAtOnce) {
+  auto ipcd_b = start(b, "ipcd", {"--allow", "in", "greeter", "tcp:127.0.0.1"});
+  auto tcpd_b = start(b, "tcpd", {"--listen", "127.0.0.1:0"});
+  auto greeter = start(b, "greeter", {"--log-level", "debug"});
+  const int port = logged_port(tcpd_b);
+  auto ha = start_a();
+  const std::string burst = encode(Message::data("first", 1)) + encode(Message::data(std::string(300000, 'z'), 2));
+  for (int round = 0; round < 20; ++round) {
+    auto c = client(port, "greeter");
+    write_all(c.fd(), burst);  // at once, before reading the greeting
+    const Message hello = c.receive();
+    // The greeting names the remote peer as B's tcpd saw it: the description reached the service.
+    EXPECT_EQ(hello.payload.rfind("hello tcp 127.0.0.1:", 0), 0u) << hello.payload;
+    EXPECT_EQ(c.receive().payload, "first");
+    const Message big = c.receive();
+    EXPECT_EQ(big.user_type, 2);
+    EXPECT_TRUE(big.payload == std::string(300000, 'z'));
+  }
+  EXPECT_EQ(paths(b, "in")["tcp"]["handed_over"], 20) << paths(b, "in");
+}
+
+TEST_F(Tcpd, RelaysToAServiceWithoutAnAdoptionSocketAsToTheOriginalCServices) {
+  auto ipcd_b = start(b, "ipcd", {"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto tcpd_b = start(b, "tcpd", {"--listen", "127.0.0.1:0"});
+  // The original C libipc's services open no RUNDIR/NAME@adopt: neither does this one.
+  auto pongd = start(b, "pongd", {"--no-adopt"});
+  EXPECT_FALSE(std::filesystem::exists(b / "pong@adopt"));
+  auto ha = start_a();
+  const auto r = pong(route(logged_port(tcpd_b)), {"-n", "50"});
+  EXPECT_EQ(r.status, 0) << r.err << tcpd_b.log();
+  EXPECT_EQ(paths(b, "in")["tcp"]["relayed"], 1) << paths(b, "in");
+  EXPECT_FALSE(paths(b, "in")["tcp"].contains("handed_over")) << paths(b, "in");
+}
+
+// A stand-in for a service's adoption socket at RUNDIR/pong@adopt that answers every ADOPT with
+// `answer` (nullopt: reads it and closes without a word).
+class FakeAdopter {
+ public:
+  FakeAdopter(const std::filesystem::path& path, std::optional<Message> answer) : answer_(std::move(answer)) {
+    listener_ = UniqueFd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+    if (::bind(listener_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 || ::listen(listener_.get(), 8) != 0)
+      throw std::runtime_error("cannot listen on " + path.string());
+    thread_ = std::thread([this] {
+      UniqueFd daemon(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!daemon) return;
+      try {
+        got_ = recv_frame_with_fd(daemon.get(), 65536, 10000).message;
+        if (answer_) send_frame_with_fd(daemon.get(), *answer_, -1);
+      } catch (const std::exception&) {
+      }
+    });
+  }
+  ~FakeAdopter() { join(); }
+  // Ends its thread (waiting for the exchange in progress).
+  void join() {
+    ::shutdown(listener_.get(), SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+  }
+  // The ADOPT it was sent (after join()).
+  [[nodiscard]] const Message& got() const { return got_; }
+
+ private:
+  UniqueFd listener_;
+  std::optional<Message> answer_;
+  Message got_;
+  std::thread thread_;
+};
+
+TEST_F(Tcpd, FallsBackToTheRelayWithoutLosingAByteWhenTheServiceRefusesTheAdoption) {
+  auto ipcd_b = start(b, "ipcd", {"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto tcpd_b = start(b, "tcpd", {"--listen", "127.0.0.1:0"});
+  auto pongd = start(b, "pongd", {"--no-adopt"});
+  FakeAdopter adopter(b / "pong@adopt", Message::error("unavailable: not now"));
+  auto ha = start_a();
+  auto c = client(logged_port(tcpd_b));
+  c.send(Message::data("through the relay"));
+  EXPECT_EQ(c.receive().payload, "through the relay");
+  adopter.join();
+  EXPECT_EQ(adopter.got().type, MessageType::adopt);
+  EXPECT_NE(tcpd_b.log().find("the service refused it: unavailable: not now; relaying instead"), std::string::npos)
+      << tcpd_b.log();
+  // Counted once, as what it became.
+  EXPECT_EQ(paths(b, "in")["tcp"]["relayed"], 1) << paths(b, "in");
+  EXPECT_EQ(paths(b, "in")["tcp"]["handed_over"], 0) << paths(b, "in");
+}
+
+TEST_F(Tcpd, SendsTheServiceTheRemotePeersDescriptionAndNeverTouchesAnUnansweredAdoptionAgain) {
+  auto ipcd_b = start(b, "ipcd", {"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto tcpd_b = start(b, "tcpd", {"--listen", "127.0.0.1:0"});
+  auto pongd = start(b, "pongd", {"--no-adopt"});
+  FakeAdopter adopter(b / "pong@adopt", std::nullopt);
+  auto ha = start_a();
+  auto c = client(logged_port(tcpd_b));
+  // The service may have the connection: tcpd lets go of it, and the client sees it end.
+  EXPECT_TRUE(closed_within(c.fd(), 20s));
+  adopter.join();
+  ASSERT_EQ(adopter.got().type, MessageType::adopt);
+  const auto adopt = nlohmann::json::parse(adopter.got().payload);
+  EXPECT_EQ(adopt["service"], "pong");
+  EXPECT_EQ(adopt["scheme"], "tcp");
+  EXPECT_EQ(adopt["peer"].get<std::string>().rfind("127.0.0.1:", 0), 0u) << adopt;
+  EXPECT_NE(tcpd_b.log().find("no answer to ADOPT"), std::string::npos) << tcpd_b.log();
+}
+
+TEST_F(Tcpd, IgnoresAnAdoptionSocketThatIsNotTheServiceOwnersAndRelays) {
+  auto ipcd_b = start(b, "ipcd", {"--allow", "in", "pong", "tcp:127.0.0.1"});
+  auto tcpd_b = start(b, "tcpd", {"--listen", "127.0.0.1:0"});
+  auto pongd = start(b, "pongd", {"--no-adopt"});
+  // A local user squats pong@adopt, hoping for pong's remote peers.
+  FakeAdopter squatter(b / "pong@adopt", Message::data("ok"));
+  ASSERT_EQ(::chown((b / "pong@adopt").c_str(), 65534, 65534), 0);
+  auto ha = start_a();
+  auto c = client(logged_port(tcpd_b));
+  c.send(Message::data("not yours"));
+  EXPECT_EQ(c.receive().payload, "not yours");
+  EXPECT_NE(ipcd_b.log().find("ignoring " + (b / "pong@adopt").string()), std::string::npos) << ipcd_b.log();
+  EXPECT_EQ(paths(b, "in")["tcp"]["relayed"], 1) << paths(b, "in");
 }
 
 TEST_F(Tcpd, DeniesInboundByDefaultAndAllowsByRule) {
@@ -396,7 +540,8 @@ TEST_F(Tcpd, RefusesAPasswordOverPlainTcpBeforeConnecting) {
 }
 
 TEST_F(Tcpd, EndsTheClientWithAnErrorWhenTheRemoteTcpdDies) {
-  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
+  // B relays (a handed-over connection does not need B's tcpd once it is up).
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--no-handoff"});
   auto ha = start_a();
   auto c = client(hb.port);
   c.send(Message::data("before"));
@@ -446,7 +591,7 @@ TEST_F(Tcpd, StopsCleanlyWithManyInboundRelaysOpenClosingThemAfterTheDrain) {
   // The answering tcpd stopped first, with its relays idle and open: they run through the drain
   // and are closed at its end; their coroutines may still be pending when the daemon's objects
   // go (a crash at exit before, found by scripts/bench).
-  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--drain", "0.5"});
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--drain", "0.5", "--no-handoff"});
   auto ha = start_a();
   std::vector<Client> clients;
   for (int i = 0; i < 50; ++i) {

@@ -552,7 +552,7 @@ TEST_F(Websocketd, AnswersABadFirstFrameOnItsOutboundSocketsAtOnce) {
   for (const char* socket : {"ws", "wss"}) {
     const std::pair<std::string, std::string> cases[] = {
         {std::string("\x04\xff\xff\xff\xff\x00", 6), "too-large"},
-        {std::string("\x07\x00\x00\x00\x00\x00", 6), "bad-request: unknown message type 7"},
+        {std::string("\x08\x00\x00\x00\x00\x00", 6), "bad-request: unknown message type 8"},
     };
     for (const auto& [bytes, says] : cases) {
       auto fd = connect_raw(host.rundir / socket);

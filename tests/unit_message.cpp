@@ -85,8 +85,8 @@ TEST(Frame, RoundTripsEveryKnownType) {
   }
 }
 
-TEST(Frame, KnowsExactlyTheTypesZeroToSix) {
-  for (int t = 0; t <= 255; ++t) EXPECT_EQ(ipc::is_known_type(static_cast<std::uint8_t>(t)), t <= 6) << t;
+TEST(Frame, KnowsExactlyTheTypesZeroToSeven) {
+  for (int t = 0; t <= 255; ++t) EXPECT_EQ(ipc::is_known_type(static_cast<std::uint8_t>(t)), t <= 7) << t;
   EXPECT_EQ(ipc::to_string(MessageType::close), "CLOSE");
   EXPECT_EQ(ipc::to_string(MessageType::error), "ERROR");
   EXPECT_EQ(ipc::to_string(MessageType::data), "DATA");
@@ -94,6 +94,7 @@ TEST(Frame, KnowsExactlyTheTypesZeroToSix) {
   EXPECT_EQ(ipc::to_string(MessageType::connect), "CONNECT");
   EXPECT_EQ(ipc::to_string(MessageType::inbound), "INBOUND");
   EXPECT_EQ(ipc::to_string(MessageType::status), "STATUS");
+  EXPECT_EQ(ipc::to_string(MessageType::adopt), "ADOPT");
 }
 
 TEST(Frame, TypeValuesMatchTheDesignTable) {
@@ -104,6 +105,7 @@ TEST(Frame, TypeValuesMatchTheDesignTable) {
   EXPECT_EQ(static_cast<int>(MessageType::connect), 4);
   EXPECT_EQ(static_cast<int>(MessageType::inbound), 5);
   EXPECT_EQ(static_cast<int>(MessageType::status), 6);
+  EXPECT_EQ(static_cast<int>(MessageType::adopt), 7);
 }
 
 TEST(Frame, EncodesTheHeaderByteForByte) {

@@ -1,6 +1,11 @@
-// Client side of ipcd's LOOKUP and INBOUND (DESIGN §5.1, §8).
+// Client side of ipcd's LOOKUP and INBOUND (DESIGN §5.1, §8), and the peer description INBOUND
+// and ADOPT (§15) share.
 #include "ipc/broker.hpp"
 
+#include "ipc/adopt.hpp"
+
+#include <algorithm>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 
 #include "ipc/client.hpp"
@@ -20,28 +25,34 @@ const ServiceName& broker_name() {
   return name;
 }
 
-// ipcd's answer: DATA "ok" with an fd, or ERROR.
-UniqueFd take_answer(FrameWithFd answer) {
+// ipcd's answer: DATA "ok" (or, to an INBOUND that may adopt, "adopt") with an fd, or ERROR.
+// Whether it was "adopt".
+bool check_answer(const FrameWithFd& answer, bool adopt_allowed) {
   if (answer.message.type == MessageType::error) throw Error::from_payload(answer.message.payload);
-  if (answer.message.type != MessageType::data || answer.message.payload != "ok")
+  const bool adopt = adopt_allowed && answer.message.payload == "adopt";
+  if (answer.message.type != MessageType::data || (answer.message.payload != "ok" && !adopt))
     throw Error(ErrorCode::internal, "unexpected answer from ipcd (type " +
                                          std::to_string(static_cast<int>(answer.message.type)) + ")");
   if (!answer.fd) throw Error(ErrorCode::internal, "ipcd answered ok without a file descriptor");
+  return adopt;
+}
+
+UniqueFd take_answer(FrameWithFd answer) {
+  (void)check_answer(answer, false);
   return std::move(answer.fd);
 }
 
-UnixSocket take_service(const asio::any_io_executor& executor, FrameWithFd answer) {
-  UniqueFd fd = take_answer(std::move(answer));
-  UnixSocket service(executor);
-  service.assign(asio::local::stream_protocol(), fd.release());
-  return service;
+UnixSocket as_socket(const asio::any_io_executor& executor, UniqueFd fd) {
+  UnixSocket socket(executor);
+  socket.assign(asio::local::stream_protocol(), fd.release());
+  return socket;
 }
 
 // One request on a connection to ipcd, and the service's connection it answers with.
 asio::awaitable<UnixSocket> async_ask(UnixSocket broker, Message request, std::chrono::milliseconds timeout) {
   co_await async_send_frame_with_fd(broker, request, -1, timeout);
   auto answer = co_await async_recv_frame_with_fd(broker, max_request_payload, timeout);
-  co_return take_service(broker.get_executor(), std::move(answer));
+  co_return as_socket(broker.get_executor(), take_answer(std::move(answer)));
 }
 
 }  // namespace
@@ -89,8 +100,8 @@ asio::awaitable<UnixSocket> async_lookup(UnixSocket broker, ServiceName service,
   co_return co_await async_ask(std::move(broker), std::move(request), timeout);
 }
 
-asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
-                                          std::chrono::milliseconds timeout) {
+asio::awaitable<InboundAnswer> async_inbound_answer(std::filesystem::path rundir, InboundRequest request,
+                                                    std::chrono::milliseconds timeout) {
   Message message{MessageType::inbound, 0, encode_inbound_request(request)};  // a named local: see async_lookup
   auto broker = co_await async_connect_broker(rundir, timeout);
   if (!broker) {
@@ -99,31 +110,87 @@ asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundR
              socket_path(rundir, broker_name()).string(), ")");
     throw Error(ErrorCode::unavailable, "ipcd is not running on this host");
   }
-  co_return co_await async_ask(std::move(*broker), std::move(message), timeout);
+  co_await async_send_frame_with_fd(*broker, message, -1, timeout);
+  auto answer = co_await async_recv_frame_with_fd(*broker, max_request_payload, timeout);
+  const bool adoption = check_answer(answer, request.adopt);
+  co_return InboundAnswer{as_socket(broker->get_executor(), std::move(answer.fd)), adoption};
 }
 
-std::string encode_inbound_request(const InboundRequest& request) {
+asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
+                                          std::chrono::milliseconds timeout) {
+  request.adopt = false;
+  InboundAnswer answer = co_await async_inbound_answer(std::move(rundir), std::move(request), timeout);
+  co_return std::move(answer.socket);
+}
+
+namespace {
+
+// The peer description INBOUND and ADOPT share: {"service", "scheme", "peer", "identity",
+// "certificate"}.
+nlohmann::json inbound_json(const InboundRequest& request) {
   nlohmann::json body{{"service", request.service}, {"scheme", to_string(request.scheme)}, {"peer", request.peer}};
   if (!request.identity.empty()) body["identity"] = request.identity;
   if (!request.certificate.empty()) body["certificate"] = request.certificate;
+  return body;
+}
+
+}  // namespace
+
+std::string encode_inbound_request(const InboundRequest& request) {
+  nlohmann::json body = inbound_json(request);
+  if (request.adopt) body["adopt"] = true;
+  if (request.replaces_adoption) body["replaces_adoption"] = true;
   return body.dump();
 }
 
-InboundRequest parse_inbound_request(const Message& frame) {
-  const nlohmann::json body = parse_json_object(frame, MessageType::inbound, "INBOUND");
+namespace {
+
+InboundRequest inbound_from_json(const nlohmann::json& body, const char* what,
+                                 std::initializer_list<std::string_view> other_keys) {
   for (const auto& [key, value] : body.items()) {
-    if (key != "service" && key != "scheme" && key != "peer" && key != "identity" && key != "certificate")
-      throw Error(ErrorCode::bad_request, "INBOUND: unknown key '" + printable(key) + "'");
-    if (!value.is_string()) throw Error(ErrorCode::bad_request, "INBOUND: '" + key + "' must be a string");
+    const bool text = key == "service" || key == "scheme" || key == "peer" || key == "identity" || key == "certificate";
+    if (!text && std::find(other_keys.begin(), other_keys.end(), key) == other_keys.end())
+      throw Error(ErrorCode::bad_request, std::string(what) + ": unknown key '" + printable(key) + "'");
+    if (text && !value.is_string())
+      throw Error(ErrorCode::bad_request, std::string(what) + ": '" + key + "' must be a string");
   }
   if (!body.contains("service") || !body.contains("scheme"))
-    throw Error(ErrorCode::bad_request, "INBOUND: 'service' and 'scheme' are required");
+    throw Error(ErrorCode::bad_request, std::string(what) + ": 'service' and 'scheme' are required");
   const auto scheme_text = body["scheme"].get<std::string>();
   const auto scheme = parse_scheme(scheme_text);
   if (!scheme || *scheme == Scheme::unix_socket)
-    throw Error(ErrorCode::bad_request, "INBOUND: unknown scheme '" + printable(scheme_text) + "'");
-  return {body["service"].get<std::string>(), *scheme, body.value("peer", ""), body.value("identity", ""),
-          body.value("certificate", "")};
+    throw Error(ErrorCode::bad_request, std::string(what) + ": unknown scheme '" + printable(scheme_text) + "'");
+  InboundRequest request;
+  request.service = body["service"].get<std::string>();
+  request.scheme = *scheme;
+  request.peer = body.value("peer", "");
+  request.identity = body.value("identity", "");
+  request.certificate = body.value("certificate", "");
+  return request;
+}
+
+}  // namespace
+
+InboundRequest parse_inbound_request(const Message& frame) {
+  const nlohmann::json body = parse_json_object(frame, MessageType::inbound, "INBOUND");
+  InboundRequest request = inbound_from_json(body, "INBOUND", {"adopt", "replaces_adoption"});
+  for (const char* flag : {"adopt", "replaces_adoption"}) {
+    if (body.contains(flag) && !body[flag].is_boolean())
+      throw Error(ErrorCode::bad_request, std::string("INBOUND: '") + flag + "' must be true or false");
+  }
+  request.adopt = body.value("adopt", false);
+  request.replaces_adoption = body.value("replaces_adoption", false);
+  return request;
+}
+
+// ADOPT (adopt.hpp) carries the same description.
+Message encode_adopt(const Adoption& adoption) {
+  return Message{MessageType::adopt, 0, inbound_json(adoption.peer).dump()};
+}
+
+Adoption parse_adopt(const Message& frame) {
+  const nlohmann::json body = parse_json_object(frame, MessageType::adopt, "ADOPT");
+  return Adoption{inbound_from_json(body, "ADOPT", {})};
 }
 
 }  // namespace ipc

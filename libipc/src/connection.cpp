@@ -7,6 +7,7 @@
 #include <tuple>
 #include <boost/asio/buffer.hpp>
 
+#include "ipc/adopt.hpp"
 #include "ipc/log.hpp"
 #include "ipc/stream_write.hpp"
 #include "ipc/text.hpp"
@@ -22,6 +23,12 @@ Connection::Connection(UnixSocket socket, ConnectionLimits limits)
   if (::getsockopt(socket_.native_handle(), SOL_SOCKET, SO_PEERCRED, &peer_, &len) != 0) {
     peer_ = ucred{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
   }
+}
+
+void Connection::set_remote(std::unique_ptr<const Adoption> remote) noexcept {
+  remote_ = std::move(remote);
+  // A TCP socket's SO_PEERCRED is the kernel's "nobody": no uid must be believed for it.
+  peer_ = ucred{0, static_cast<uid_t>(-1), static_cast<gid_t>(-1)};
 }
 
 Connection::~Connection() {

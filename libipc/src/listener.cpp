@@ -34,11 +34,15 @@ sockaddr_un make_address(const std::filesystem::path& path) {
 }  // namespace
 
 ListeningSocket ListeningSocket::bind(const std::filesystem::path& rundir, const ServiceName& name, int backlog) {
+  return bind_file(rundir, socket_path(rundir, name), backlog);
+}
+
+ListeningSocket ListeningSocket::bind_file(const std::filesystem::path& rundir, const std::filesystem::path& path,
+                                           int backlog) {
   std::error_code ec;
   std::filesystem::create_directories(rundir, ec);
   if (ec) throw std::runtime_error("cannot create run directory " + rundir.string() + ": " + ec.message());
 
-  const auto path = socket_path(rundir, name);
   const sockaddr_un addr = make_address(path);
   UniqueFd fd(::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd) fail("cannot create a socket for", path);

@@ -6,7 +6,7 @@
 
 namespace ipc {
 
-bool is_known_type(std::uint8_t type) noexcept { return type <= static_cast<std::uint8_t>(MessageType::status); }
+bool is_known_type(std::uint8_t type) noexcept { return type <= static_cast<std::uint8_t>(MessageType::adopt); }
 
 std::string_view to_string(MessageType type) noexcept {
   switch (type) {
@@ -17,6 +17,7 @@ std::string_view to_string(MessageType type) noexcept {
     case MessageType::connect: return "CONNECT";
     case MessageType::inbound: return "INBOUND";
     case MessageType::status: return "STATUS";
+    case MessageType::adopt: return "ADOPT";
   }
   return "UNKNOWN";
 }

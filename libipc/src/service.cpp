@@ -15,6 +15,8 @@
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "ipc/fd_async.hpp"
+#include "ipc/broker.hpp"
 #include "ipc/log.hpp"
 #include "ipc/rundir.hpp"
 #include "ipc/text.hpp"
@@ -28,6 +30,8 @@ Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOpti
       options_(options),
       server_(io.get_executor(), options.drain, options.shutdown_grace),
       clients_(server_.group({options.max_connections, options.shed_idle_after, "--max-connections"})),
+      // Each holds a slot for one frame's exchange with a trusted daemon (10 s at most).
+      adopters_(server_.group({64, std::chrono::milliseconds(0), "the adoption socket's cap"})),
       per_peer_(options.max_per_peer),
       signals_(io, SIGINT, SIGTERM, SIGHUP) {
   // Writes to a peer that went away must fail with EPIPE, not kill the process.
@@ -52,35 +56,53 @@ Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOpti
 
 Service::~Service() = default;
 
-void Service::listen(const ServiceName& name, Handler handler) {
+ListeningSocket Service::inherited(const std::string& name, const std::filesystem::path& path, bool only_one) {
   if (!inherited_taken_) {
     inherited_ = systemd::take_listen_fds();
     inherited_taken_ = true;
   }
-  ListeningSocket socket;
   // systemd passes sockets named after the service (FileDescriptorName=), or one unnamed one.
   for (auto it = inherited_.begin(); it != inherited_.end(); ++it) {
-    if (it->name == name.str() || (inherited_.size() == 1 && (it->name.empty() || it->name == "unknown"))) {
-      socket = ListeningSocket::adopt(std::move(it->fd), socket_path(rundir_, name));
+    if (it->name == name || (only_one && inherited_.size() == 1 && (it->name.empty() || it->name == "unknown"))) {
+      ListeningSocket socket = ListeningSocket::adopt(std::move(it->fd), path);
       inherited_.erase(it);
-      log_info("serving ", name.str(), " on a socket passed by systemd");
-      break;
+      log_info("serving ", name, " on a socket passed by systemd");
+      return socket;
     }
   }
+  return {};
+}
+
+void Service::listen(const ServiceName& name, Handler handler) {
+  ListeningSocket socket = inherited(name.str(), socket_path(rundir_, name), true);
   if (socket.fd() < 0) {
     socket = ListeningSocket::bind(rundir_, name);
     log_info("serving ", name.str(), " on ", socket.path().string());
   }
-  UnixAcceptor acceptor(io_);
-  acceptor.assign(asio::local::stream_protocol(), socket.fd());
-  // The acceptor now owns the descriptor; the ListeningSocket keeps only the file to remove.
-  (void)socket.release_fd();
-  const std::string where = socket.path().string();
-  sockets_.push_back(std::move(socket));
-  server_.accept(std::move(acceptor), where, clients_,
-                 [this, handler = std::move(handler)](UnixSocket client, SessionTicket ticket) {
-                   return this->session(std::move(client), std::move(ticket), handler);
-                 });
+  ListeningSocket adoption;
+  if (options_.adopt) {
+    const auto path = adoption_socket_path(rundir_, name);
+    adoption = inherited(path.filename().string(), path, false);
+    if (adoption.fd() < 0) adoption = ListeningSocket::bind_file(rundir_, path);
+    log_debug("adopting connections for ", name.str(), " on ", adoption.path().string());
+  }
+  const auto serve = [this](ListeningSocket listening, Server::Group& group, Server::Handler<UnixSocket> run) {
+    UnixAcceptor acceptor(io_);
+    acceptor.assign(asio::local::stream_protocol(), listening.fd());
+    // The acceptor now owns the descriptor; the ListeningSocket keeps only the file to remove.
+    (void)listening.release_fd();
+    const std::string where = listening.path().string();
+    sockets_.push_back(std::move(listening));
+    server_.accept(std::move(acceptor), where, group, std::move(run));
+  };
+  serve(std::move(socket), clients_, [this, handler](UnixSocket client, SessionTicket ticket) {
+    return this->session(std::move(client), std::move(ticket), handler);
+  });
+  if (adoption.fd() >= 0) {
+    serve(std::move(adoption), adopters_, [this, handler](UnixSocket daemon, SessionTicket ticket) {
+      return this->adoption(std::move(daemon), std::move(ticket), handler);
+    });
+  }
 }
 
 void Service::adopt(UnixSocket socket, Handler handler) {
@@ -104,11 +126,21 @@ bool Service::take_peer_slot(Connection& connection, std::optional<PeerLimit::Sl
   return false;
 }
 
-asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, const Handler& handler) {
+asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, const Handler& handler,
+                                       std::unique_ptr<const Adoption> remote) {
   Session& session = *ticket;
   Connection connection(std::move(socket), options_.limits);
   std::optional<PeerLimit::Slot> slot;
-  if (!take_peer_slot(connection, slot)) co_return;
+  // A remote peer has no uid here: the protocol daemon counted it by address (its --max-per-peer).
+  std::string who;
+  if (remote) {
+    who = std::string(to_string(remote->peer.scheme)) + " peer " + remote->peer.peer +
+          (remote->peer.identity.empty() ? "" : " (" + remote->peer.identity + ")");
+    connection.set_remote(std::move(remote));
+  } else {
+    if (!take_peer_slot(connection, slot)) co_return;
+    who = "client pid " + std::to_string(connection.peer().pid);
+  }
   session.connection = &connection;
   connection.set_session(&session);
   session.close = [&connection](const Error* why) {
@@ -123,21 +155,102 @@ asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, 
     session.idle_since = [&connection]() -> std::optional<Session::Clock::time_point> {
       return connection.last_activity();
     };
-  const auto pid = connection.peer().pid;
-  log_debug("client pid ", pid, " connected");
+  log_debug(who, " connected");
   std::optional<Error> failure;
   try {
     co_await handler(connection);
   } catch (const Error& e) {
-    log_info("client pid ", pid, ": ", e.what());
+    log_info(who, ": ", e.what());
     failure = e;
   } catch (const std::exception& e) {
-    log_error("client pid ", pid, ": internal error: ", e.what());
+    log_error(who, ": internal error: ", e.what());
     failure = Error(ErrorCode::internal, "internal error in the service");
   }
   if (failure) co_await connection.send_error(*failure);
   connection.close();
-  log_debug("client pid ", pid, " done");
+  log_debug(who, " done");
+}
+
+namespace {
+
+// The adopted connection, on its way from the adoption session to its own.
+struct Adopted {
+  UnixSocket socket;
+  std::unique_ptr<const Adoption> remote;
+};
+
+// Whether `fd` is a connected stream socket (TCP, or a Unix one in tests), the only kind a
+// session can run on.
+bool is_stream_socket(int fd) {
+  int type = 0;
+  socklen_t length = sizeof type;
+  if (::getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) != 0 || type != SOCK_STREAM) return false;
+  sockaddr_storage peer{};
+  socklen_t peer_length = sizeof peer;
+  return ::getpeername(fd, reinterpret_cast<sockaddr*>(&peer), &peer_length) == 0;
+}
+
+}  // namespace
+
+asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler) {
+  Session& session = *ticket;
+  // Ended at once by a stop or the end of the drain: nothing is adopted any more then.
+  const int fd = socket.native_handle();
+  session.close = [fd](const Error*) { ::shutdown(fd, SHUT_RDWR); };
+  session.drain = [fd] { ::shutdown(fd, SHUT_RDWR); };
+  ucred daemon{};
+  socklen_t length = sizeof daemon;
+  if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &daemon, &length) != 0) co_return;
+  constexpr std::chrono::seconds answer_timeout(2);
+  const auto& trusted = options_.adopt_from;
+  if (std::find(trusted.begin(), trusted.end(), daemon.uid) == trusted.end()) {
+    // The peer description would be believed as it stands: from nobody else (DESIGN §15).
+    const Error why(ErrorCode::denied, "ADOPT is only taken from root, ipcd's user and the protocol daemons' "
+                                       "users (--adopt-from), not from uid " + std::to_string(daemon.uid));
+    log_warn("adoption socket: pid ", daemon.pid, ": ", why.text());
+    try {
+      co_await async_send_frame_with_fd(socket, Message::error(why.payload()), -1, answer_timeout);
+    } catch (const Error&) {
+      // It went away first: nothing more to say.
+    }
+    co_return;
+  }
+  std::optional<Error> failure;
+  FrameWithFd got;
+  std::optional<Adoption> adopted;
+  try {
+    got = co_await async_recv_frame_with_fd(socket, max_request_payload, std::chrono::seconds(10));
+    if (got.message.type != MessageType::adopt)
+      throw Error(ErrorCode::bad_request, "the adoption socket takes ADOPT, not " + std::string(to_string(got.message.type)));
+    if (!got.fd) throw Error(ErrorCode::bad_request, "ADOPT without a connection (no file descriptor came with it)");
+    if (!is_stream_socket(got.fd.get()))
+      throw Error(ErrorCode::bad_request, "ADOPT's file descriptor is not a connected stream socket");
+    adopted = parse_adopt(got.message);
+  } catch (const Error& e) {
+    failure = e;
+  }
+  if (failure) {
+    log_info("adoption socket: pid ", daemon.pid, ": ", failure->what());
+    try {
+      co_await async_send_frame_with_fd(socket, Message::error(failure->payload()), -1, answer_timeout);
+    } catch (const Error&) {
+      // Gone first.
+    }
+    co_return;
+  }
+  // Said before the session starts: the daemon lets go of the connection once it hears ok.
+  try {
+    co_await async_send_frame_with_fd(socket, Message::data("ok"), -1, answer_timeout);
+  } catch (const Error& e) {
+    log_info("adoption socket: pid ", daemon.pid, ": the ok was not delivered (", e.what(), "): the connection is dropped");
+    co_return;
+  }
+  UnixSocket connection(io_);
+  connection.assign(asio::local::stream_protocol(), got.fd.release());
+  auto handed = std::make_shared<Adopted>(Adopted{std::move(connection), std::make_unique<const Adoption>(std::move(*adopted))});
+  server_.start(clients_, [this, handed, handler](SessionTicket client) {
+    return this->session(std::move(handed->socket), std::move(client), handler, std::move(handed->remote));
+  });
 }
 
 asio::awaitable<void> Service::watch_signals() {
@@ -243,7 +356,14 @@ void add_service_flags(CommandLine& command_line) {
        "bytes all clients together may hold in frames not yet received whole (0: no bound); over it "
        "the client holding the most gets ERROR too-large and is closed")
       ("idle-timeout", po::value<double>()->value_name("SECONDS")->default_value(0),
-       "close a client that sends and receives nothing for this long, with ERROR timeout (0: never)");
+       "close a client that sends and receives nothing for this long, with ERROR timeout (0: never)")
+      ("no-adopt",
+       "open no adoption socket (RUNDIR/NAME@adopt): remote peers' connections are then relayed by the "
+       "protocol daemon instead of handed to the service")
+      ("adopt-from", po::value<std::vector<std::string>>()->value_name("USER")->composing(),
+       "a user whose ADOPT (a remote peer's connection, with its description) is taken on the adoption "
+       "socket, besides root (repeatable; default: the users ipcd, ipc-tcpd, ipc-websocketd and ipc-udpd "
+       "where they exist, and the service's own user)");
   add_session_flags(command_line);
 }
 
@@ -257,6 +377,9 @@ ServiceOptions service_options(const CommandLine& command_line, const po::variab
   options.per_peer_exempt = TrustedUsers::defaults({broker_user}).uids();
   options.max_buffered = flags["max-buffered"].as<std::size_t>();
   options.shed_idle_after = std::chrono::milliseconds(1000);
+  options.adopt = !flags.count("no-adopt");
+  options.adopt_from =
+      trusted_users_flag(command_line, flags, "adopt-from", {broker_user, "ipc-tcpd", "ipc-websocketd", "ipc-udpd"}).uids();
   options.idle_timeout = seconds_flag(command_line, flags, "idle-timeout", true);
   const SessionFlags session = session_flags(command_line, flags);
   options.drain = session.drain;

@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <filesystem>
+
 #include <optional>
 #include <string>
 #include <string_view>
@@ -55,17 +56,32 @@ struct InboundRequest {
   // identity so that ipcd lets only a certificate stand for a host name in its rules (a PSK
   // identity or a user name must not pass for "tls:example.com").
   std::string certificate;
+  // The daemon can give the connection itself to the service (DESIGN §15): ipcd answers with a
+  // connection to the service's adoption socket ("adopt") when it has one, else as usual ("ok").
+  bool adopt = false;
+  // This request follows an adoption the service refused: ipcd counts the connection as relayed
+  // instead of handed over (ipcctl status).
+  bool replaces_adoption = false;
 };
 
-// The INBOUND payload: {"service", "scheme", "peer", and "identity", "certificate" when set}.
+// The INBOUND payload: {"service", "scheme", "peer", and "identity", "certificate", "adopt",
+// "replaces_adoption" when set}.
 [[nodiscard]] std::string encode_inbound_request(const InboundRequest& request);
 // Parses it back. Throws ipc::Error(bad_request) saying what is wrong: not a JSON object, an
-// unknown key, a value that is not a string, no service or scheme, a scheme that is not remote.
+// unknown key, a value of the wrong type, no service or scheme, a scheme that is not remote.
 // The service name and the peer address are the receiver's to check.
 [[nodiscard]] InboundRequest parse_inbound_request(const Message& frame);
 
-// INBOUND on RUNDIR/ipc. Returns the fd of the local service's connection.
+// INBOUND on RUNDIR/ipc. Returns the local service's connection.
 [[nodiscard]] asio::awaitable<UnixSocket> async_inbound(std::filesystem::path rundir, InboundRequest request,
                                                         std::chrono::milliseconds timeout);
+// The same for a request with `adopt` set: the connection is to the service's adoption socket
+// when `adoption` is true (send it ADOPT, ipc/adopt.hpp), else to the service itself.
+struct InboundAnswer {
+  UnixSocket socket;
+  bool adoption = false;
+};
+[[nodiscard]] asio::awaitable<InboundAnswer> async_inbound_answer(std::filesystem::path rundir, InboundRequest request,
+                                                                  std::chrono::milliseconds timeout);
 
 }  // namespace ipc

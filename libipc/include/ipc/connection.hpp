@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstddef>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -24,6 +25,7 @@ namespace ipc {
 
 class Connection;
 class Session;
+struct Adoption;
 
 // A budget for the bytes all connections of a server hold in frames they have not received
 // whole yet (--max-buffered): a few peers each sending most of a 16 MiB frame must not take
@@ -87,8 +89,13 @@ class Connection {
   [[nodiscard]] std::size_t held() const noexcept { return decoder_.buffered(); }
   [[nodiscard]] bool is_open() const noexcept { return socket_.is_open(); }
 
-  // The peer's uid, gid and pid (SO_PEERCRED), read once at construction.
+  // The peer's uid, gid and pid (SO_PEERCRED), read once at construction. For a remote peer's
+  // connection adopted from a protocol daemon (below) it says nothing: pid 0, uid and gid -1.
   [[nodiscard]] const ucred& peer() const noexcept { return peer_; }
+  // The remote peer of a connection the service adopted (DESIGN §15: scheme, address, identity,
+  // certificate name, as the protocol daemon saw them), nullptr for a local client.
+  [[nodiscard]] const Adoption* remote() const noexcept { return remote_.get(); }
+  void set_remote(std::unique_ptr<const Adoption> remote) noexcept;
   [[nodiscard]] UnixSocket& socket() noexcept { return socket_; }
   // Gives up the socket, for a handler that relays its bytes from now on: the socket, and what
   // was received past the last frame taken out (it must go on first). The connection is closed
@@ -113,6 +120,7 @@ class Connection {
   ConnectionLimits limits_;
   FrameDecoder decoder_;
   ucred peer_{};
+  std::unique_ptr<const Adoption> remote_;
   // Bytes read between frames (see receive()): a small frame fits, an idle connection holds no
   // larger buffer.
   static constexpr std::size_t small_read = 256;

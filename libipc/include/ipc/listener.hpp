@@ -19,6 +19,9 @@ class ListeningSocket {
   // Binds RUNDIR/NAME (creating RUNDIR when missing), mode 0666: every local user may connect,
   // and the rules, not file modes, decide who gets what. Throws std::runtime_error saying why.
   static ListeningSocket bind(const std::filesystem::path& rundir, const ServiceName& name, int backlog = 1024);
+  // The same for a socket file in RUNDIR that is not a service's (RUNDIR/NAME@adopt).
+  static ListeningSocket bind_file(const std::filesystem::path& rundir, const std::filesystem::path& path,
+                                   int backlog = 1024);
   // A socket inherited from systemd (not removed on close: systemd owns the file).
   static ListeningSocket adopt(UniqueFd fd, std::filesystem::path path);
 

@@ -28,6 +28,7 @@ enum class MessageType : std::uint8_t {
   connect = 4,  // JSON, ipcd -> protocol daemon (§6) and daemon -> remote daemon (§7)
   inbound = 5,  // JSON, protocol daemon -> ipcd (§8)
   status = 6,   // empty request; the answer is DATA with a JSON document
+  adopt = 7,    // JSON describing a remote peer, with its connection's fd, daemon -> service (§15)
 };
 
 inline constexpr std::size_t header_size = 6;

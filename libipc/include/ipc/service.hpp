@@ -24,6 +24,7 @@
 
 #include <boost/asio/signal_set.hpp>
 
+#include "ipc/adopt.hpp"
 #include "ipc/asio.hpp"
 #include "ipc/command_line.hpp"
 #include "ipc/connection.hpp"
@@ -58,10 +59,16 @@ struct ServiceOptions {
   // service_options() sets 1 s: a service's client that says nothing holds its slot for nothing.
   // Not for servers whose sessions wait on others (ipcd's lookups, relays).
   std::chrono::milliseconds shed_idle_after{0};
+  // Open the adoption socket RUNDIR/NAME@adopt beside RUNDIR/NAME (DESIGN §15), so that a remote
+  // peer's connection can be handed to the service itself; service_options() sets it unless
+  // --no-adopt. ADOPT is taken from the uids in adopt_from only (--adopt-from).
+  bool adopt = false;
+  std::vector<uid_t> adopt_from;
 };
 
 // The flags of a libipc service, for pongd and every service made from it: --max-message,
-// --max-connections, --max-per-peer, --max-buffered, --idle-timeout, --drain, --write-timeout. service_options() checks
+// --max-connections, --max-per-peer, --max-buffered, --idle-timeout, --no-adopt, --adopt-from,
+// --drain, --write-timeout. service_options() checks
 // them (a bad value exits 2 through command_line.fail).
 void add_service_flags(CommandLine& command_line);
 [[nodiscard]] ServiceOptions service_options(const CommandLine& command_line, const po::variables_map& flags);
@@ -92,7 +99,10 @@ class Service {
   Service& operator=(const Service&) = delete;
 
   // Serves NAME with `handler`. Uses a socket inherited from systemd when one is named NAME
-  // (or is the only one), else binds RUNDIR/NAME. Throws std::runtime_error saying why not.
+  // (or is the only one), else binds RUNDIR/NAME. With options.adopt, also RUNDIR/NAME@adopt
+  // (inherited when one is named so): each connection adopted there is served by `handler` as
+  // a client's, with Connection::remote() saying who the remote peer is. Throws
+  // std::runtime_error saying why not.
   void listen(const ServiceName& name, Handler handler);
 
   // Starts a session on an already connected stream socket (e.g. one passed by another daemon).
@@ -117,8 +127,15 @@ class Service {
   [[nodiscard]] const std::filesystem::path& rundir() const noexcept { return rundir_; }
 
  private:
-  // One client: its Connection, the hooks the Server ends it by, the handler.
-  asio::awaitable<void> session(UnixSocket socket, SessionTicket ticket, const Handler& handler);
+  // One client: its Connection, the hooks the Server ends it by, the handler. `remote` for a
+  // connection adopted from a protocol daemon.
+  asio::awaitable<void> session(UnixSocket socket, SessionTicket ticket, const Handler& handler,
+                                std::unique_ptr<const Adoption> remote = nullptr);
+  // One connection on the adoption socket: who sent it, its ADOPT, the answer; then the adopted
+  // connection becomes a session of the clients' group.
+  asio::awaitable<void> adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler);
+  // The socket systemd passed for `name` (or the only unnamed one, when `only_one` allows it).
+  ListeningSocket inherited(const std::string& name, const std::filesystem::path& path, bool only_one);
   // The client's place in its uid's count (--max-per-peer); false when it is over (it has been
   // told why and closed).
   bool take_peer_slot(Connection& connection, std::optional<PeerLimit::Slot>& slot);
@@ -133,6 +150,7 @@ class Service {
   ServiceOptions options_;
   Server server_;
   Server::Group& clients_;
+  Server::Group& adopters_;  // connections on adoption sockets, each until its ADOPT is answered
   std::list<ListeningSocket> sockets_;  // the files to remove at stop
   BufferBudget budget_;
   PeerLimit per_peer_;

@@ -1,0 +1,55 @@
+// ADOPT (DESIGN §3 type 7, §15): a protocol daemon gives a remote peer's connection itself to
+// the service that serves it, so that no daemon stays in the data path.
+//
+//   daemon -> service   ADOPT {"service", "scheme", "peer", "identity", "certificate"} with the
+//                       connection's fd attached, on a connection to RUNDIR/NAME@adopt
+//   service -> daemon   DATA "ok" (the service has it: the daemon closes its copy and forgets
+//                       it) or ERROR (refused: the connection is still the daemon's alone)
+//
+// A service takes ADOPT only from root, ipcd's user and the protocol daemons' users
+// (SO_PEERCRED of whoever opened the adoption connection: ipcd, answering INBOUND), since the
+// peer description is believed as it stands. libipc services open the adoption socket by
+// default (ipc::Service; --no-adopt).
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <string>
+
+#include "ipc/asio.hpp"
+#include "ipc/broker.hpp"
+#include "ipc/message.hpp"
+#include "ipc/service_name.hpp"
+
+namespace ipc {
+
+// The adoption socket's name in the run directory: "NAME@adopt" (never a service name).
+[[nodiscard]] std::filesystem::path adoption_socket_path(const std::filesystem::path& rundir, const ServiceName& name);
+inline constexpr const char* adoption_suffix = "@adopt";
+
+// What a service learns of an adopted connection's peer.
+struct Adoption {
+  InboundRequest peer;  // the service asked for, scheme, address, identity, certificate
+};
+
+[[nodiscard]] Message encode_adopt(const Adoption& adoption);
+// Throws ipc::Error(bad_request) saying what is wrong: not ADOPT, not a JSON object, an unknown
+// key, a value of the wrong type, no service or scheme.
+[[nodiscard]] Adoption parse_adopt(const Message& frame);
+
+// The daemon's side: sends ADOPT with `fd` on `adopter` and waits for the service's answer
+// within `timeout`.
+enum class HandOver {
+  taken,    // the service has the connection
+  refused,  // it said ERROR (`why`): the connection was not taken, the daemon may still serve it
+  lost,     // no answer (the adoption connection failed or timed out after ADOPT went out): the
+            // service may or may not have it, so the daemon must not touch it again
+};
+struct HandOverResult {
+  HandOver outcome = HandOver::lost;
+  std::string why;  // for the log, when not taken
+};
+[[nodiscard]] asio::awaitable<HandOverResult> async_hand_over(UnixSocket& adopter, const Adoption& adoption, int fd,
+                                                              std::chrono::milliseconds timeout);
+
+}  // namespace ipc
