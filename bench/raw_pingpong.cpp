@@ -5,7 +5,12 @@
 // With -r N, N relay processes sit between them, each copying bytes both ways with poll(),
 // read() and write() (a 64 KiB buffer per direction, nothing else): the floor for a path with
 // N daemons in the middle (websocketd's is one, tcpd on two hosts is two).
-//   raw_pingpong [-n COUNT] [-s SIZE] [-r RELAYS]
+//
+// With -t, the two processes talk over a loopback TCP connection (TCP_NODELAY) instead: what a
+// remote round trip costs with no daemon in the data path (the handoff's floor).
+//   raw_pingpong [-n COUNT] [-s SIZE] [-r RELAYS | -t]
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -56,31 +61,57 @@ bool read_all(int fd, char* data, std::size_t size) {
   }
 }
 
+// A loopback TCP connection: both ends, TCP_NODELAY. False when it cannot be made.
+bool tcp_pair(std::array<int, 2>& ends) {
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  if (listener < 0 || ::bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::listen(listener, 1) != 0 || ::getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length) != 0)
+    return false;
+  ends[0] = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (ends[0] < 0 || ::connect(ends[0], reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return false;
+  ends[1] = ::accept(listener, nullptr, nullptr);
+  ::close(listener);
+  const int on = 1;
+  for (const int fd : ends) {
+    if (fd < 0 || ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on) != 0) return false;
+  }
+  return true;
+}
+
+constexpr const char* usage = "usage: raw_pingpong [-n COUNT] [-s SIZE] [-r RELAYS | -t]\n";
+
 }  // namespace
 
 int main(int argc, char* argv[]) {
   long count = 10000;
   std::size_t size = 4;
   int relays = 0;
-  if (argc % 2 == 0) {
-    std::fprintf(stderr, "usage: raw_pingpong [-n COUNT] [-s SIZE] [-r RELAYS]\n");
-    return 2;
+  bool tcp = false;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "-t") == 0) { tcp = true; continue; }
+    if (i + 1 >= argc) { std::fprintf(stderr, "%s", usage); return 2; }
+    if (std::strcmp(argv[i], "-n") == 0) count = std::atol(argv[++i]);
+    else if (std::strcmp(argv[i], "-s") == 0) size = static_cast<std::size_t>(std::atol(argv[++i]));
+    else if (std::strcmp(argv[i], "-r") == 0) relays = std::atoi(argv[++i]);
+    else { std::fprintf(stderr, "%s", usage); return 2; }
   }
-  for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "-n") == 0) count = std::atol(argv[i + 1]);
-    else if (std::strcmp(argv[i], "-s") == 0) size = static_cast<std::size_t>(std::atol(argv[i + 1]));
-    else if (std::strcmp(argv[i], "-r") == 0) relays = std::atoi(argv[i + 1]);
-    else { std::fprintf(stderr, "usage: raw_pingpong [-n COUNT] [-s SIZE] [-r RELAYS]\n"); return 2; }
-  }
-  if (count < 1 || relays < 0 || relays > 8 || size > (1u << 30)) {
-    std::fprintf(stderr, "raw_pingpong: -n at least 1, -r from 0 to 8, -s at most 1 GiB\n");
+  if (count < 1 || relays < 0 || relays > 8 || size > (1u << 30) || (tcp && relays > 0)) {
+    std::fprintf(stderr, "raw_pingpong: -n at least 1, -r from 0 to 8 (and not with -t), -s at most 1 GiB\n");
     return 2;
   }
   // A chain of socketpairs: us = pairs[0][0] ... relay k joins pairs[k][1] and pairs[k+1][0]
   // ... the echo side holds pairs[relays][1].
   std::vector<std::array<int, 2>> pairs(static_cast<std::size_t>(relays) + 1);
-  for (auto& p : pairs)
-    if (::socketpair(AF_UNIX, SOCK_STREAM, 0, p.data()) != 0) return 1;
+  if (tcp) {
+    if (!tcp_pair(pairs[0])) return 1;
+  } else {
+    for (auto& p : pairs)
+      if (::socketpair(AF_UNIX, SOCK_STREAM, 0, p.data()) != 0) return 1;
+  }
   const std::size_t frame = 6 + size;
   std::vector<pid_t> children;
   for (int k = 0; k < relays; ++k) {
@@ -123,8 +154,8 @@ int main(int argc, char* argv[]) {
   ::close(us);  // the first relay (or the echo side) sees EOF, and so on down the chain
   for (const pid_t pid : children) ::waitpid(pid, nullptr, 0);
   std::sort(micros.begin(), micros.end());
-  std::printf("raw_pingpong: %ld round trips of %zu bytes through %d relays in %.3f s: median %.1f us, p99 %.1f us, max %.1f us\n",
-              count, size, relays, seconds, micros[micros.size() / 2], micros[static_cast<std::size_t>(0.99 * (micros.size() - 1))],
+  std::printf("raw_pingpong: %ld round trips of %zu bytes %s in %.3f s: median %.1f us, p99 %.1f us, max %.1f us\n",
+              count, size, tcp ? "over loopback TCP" : ("through " + std::to_string(relays) + " relays").c_str(), seconds, micros[micros.size() / 2], micros[static_cast<std::size_t>(0.99 * (micros.size() - 1))],
               micros.back());
   return 0;
 }

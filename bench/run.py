@@ -207,6 +207,10 @@ class Bench:
     def n(self, full, quick):
         return quick if self.quick else full
 
+    def raw_tcp(self, count, size):
+        """The median round trip of raw_pingpong -t: two processes over loopback TCP, no daemon."""
+        return median_us(run([self.b("raw_pingpong"), "-n", str(count), "-s", str(size), "-t"]))
+
     def raw(self, count, size, relays=0):
         """The median round trip of raw_pingpong: the physical limit, or with `relays` plain relay
         processes in the middle, the floor for a path with that many daemons between."""
@@ -278,13 +282,14 @@ class Bench:
                         "direct connect + 1 round trip", direct)
 
     # -- two hosts on loopback ---------------------------------------------------------------
-    def two_hosts(self, procs, max_connections=4096):
+    def two_hosts(self, procs, max_connections=4096, handoff=True):
         a, b, s = (os.path.join(self.tmp, d) for d in ("a", "b", "socat"))
         for d in (a, b, s):
             os.makedirs(d, exist_ok=True)
         port, socat_port, ws_port = free_port(), free_port(), free_port()
         common = ["--log-level", "warn"]
         mc = str(max_connections)
+        relay = [] if handoff else ["--no-handoff"]
         hosts = {"a": a, "b": b, "socat": s, "port": port, "ws_port": ws_port}
         hosts["ipcd_b"] = procs.start("ipcd-b", [self.b("ipcd"), "--rundir", b, *common, "--allow", "in", "pong",
                                                  "tcp:127.0.0.1", "--allow", "in", "pong", "ws:127.0.0.1"],
@@ -293,7 +298,7 @@ class Bench:
                                                    str(2 * max_connections + 16)],
                                        ready=lambda: answers(f"{b}/pong"))
         hosts["tcpd_b"] = procs.start("tcpd-b", [self.b("tcpd"), "--rundir", b, *common, "--listen",
-                                                 f"127.0.0.1:{port}", "--max-connections", mc],
+                                                 f"127.0.0.1:{port}", "--max-connections", mc, *relay],
                                       ready=lambda: answers(f"{b}/tcp") and listening(port))
         hosts["websocketd_b"] = procs.start(
             "websocketd-b", [self.b("websocketd"), "--rundir", b, *common, "--listen", f"127.0.0.1:{ws_port}",
@@ -301,7 +306,7 @@ class Bench:
         hosts["ipcd_a"] = procs.start("ipcd-a", [self.b("ipcd"), "--rundir", a, *common],
                                       ready=lambda: answers(f"{a}/ipc"))
         hosts["tcpd_a"] = procs.start("tcpd-a", [self.b("tcpd"), "--rundir", a, *common, "--no-listen",
-                                                 "--max-connections", mc], ready=lambda: answers(f"{a}/tcp"))
+                                                 "--max-connections", mc, *relay], ready=lambda: answers(f"{a}/tcp"))
         procs.start("socat-b", ["socat", f"TCP-LISTEN:{socat_port},bind=127.0.0.1,fork,reuseaddr,backlog=1024",
                                 f"UNIX-CONNECT:{b}/pong"], ready=lambda: listening(socat_port), ours=False)
         procs.start("socat-a", ["socat", f"UNIX-LISTEN:{s}/pong,fork,backlog=1024",
@@ -312,13 +317,18 @@ class Bench:
 
     # -- 3. remote ---------------------------------------------------------------------------
     def remote(self):
-        log("remote: pong through ipcd + tcpd on two hosts against a socat chain")
+        log("remote: pong through ipcd + tcpd on two hosts (handed over, then relayed) against a socat chain")
+        for handoff in (True, False):
+            self.remote_path(handoff)
+
+    def remote_path(self, handoff):
+        path = "handed over" if handoff else "relayed (--no-handoff)"
         with Processes(self.tmp) as procs:
-            h = self.two_hosts(procs)
+            h = self.two_hosts(procs, handoff=handoff)
             ours_env = self.env(h["a"], h["route"])
             socat_env = self.env(h["socat"])
             n, nb = self.n(5000, 500), self.n(100, 10)
-            small, small_socat, big, big_socat, floor = [], [], [], [], []
+            small, small_socat, big, big_socat, floor, big_floor = [], [], [], [], [], []
             cpu = {"tcpd_a": [], "tcpd_b": [], "pongd_b": []}
 
             def pong(env, count, size, watch=False):
@@ -329,30 +339,50 @@ class Bench:
                         cpu[k].append((cpu_ns(h[k].pid) - c0[k]) / count / 1000)
                 return us
 
+            # The floor: for the handoff, two processes over loopback TCP; for the relay, two
+            # plain relays between them.
+            def raw_floor(count, size):
+                return self.raw_tcp(count, size) if handoff else self.raw(count, size, relays=2)
+
             for _ in range(self.rounds):
                 o, r, f = self.palindrome(lambda: pong(ours_env, n, 64, watch=True), lambda: pong(socat_env, n, 64),
-                                          lambda: self.raw(n, 64, relays=2))
+                                          lambda: raw_floor(n, 64))
                 small.append(o)
                 small_socat.append(r)
                 floor.append(f)
-                o, r = self.palindrome(lambda: pong(ours_env, nb, 1048576) / 1000,
-                                       lambda: pong(socat_env, nb, 1048576) / 1000)
+                if handoff:
+                    o, r, f = self.palindrome(lambda: pong(ours_env, nb, 1048576) / 1000,
+                                              lambda: pong(socat_env, nb, 1048576) / 1000,
+                                              lambda: raw_floor(nb, 1048576) / 1000)
+                    big_floor.append(f)
+                else:
+                    o, r = self.palindrome(lambda: pong(ours_env, nb, 1048576) / 1000,
+                                           lambda: pong(socat_env, nb, 1048576) / 1000)
                 big.append(o)
                 big_socat.append(r)
             cpu_a, cpu_b, cpu_pongd = cpu["tcpd_a"], cpu["tcpd_b"], cpu["pongd_b"]
-            self.record("remote round trip, 64 B: ipcd + tcpd on both hosts", "us", small,
-                        "socat chain, same pong and pongd", small_socat, target=1.0)
-            self.record("remote round trip, 64 B: ipcd + tcpd on both hosts (vs the floor)", "us", small,
-                        "raw chain of 2 relays over socketpairs (the floor for 2 daemons between)", floor)
-            self.record("remote round trip, 1 MiB frames: ipcd + tcpd on both hosts", "ms", big,
+            self.record(f"remote round trip, 64 B: ipcd + tcpd on both hosts, {path}", "us", small,
+                        "socat chain, same pong and pongd", small_socat, target=0.5 if handoff else 1.0)
+            if handoff:
+                self.record(f"remote round trip, 64 B, {path} (vs raw TCP)", "us", small,
+                            "raw TCP ping-pong between two processes", floor, target=1.3)
+            else:
+                self.record(f"remote round trip, 64 B, {path} (vs the floor)", "us", small,
+                            "raw chain of 2 relays over socketpairs (the floor for 2 daemons between)", floor)
+            self.record(f"remote round trip, 1 MiB frames, {path}", "ms", big,
                         "socat chain, same pong and pongd", big_socat, target=0.7)
-            self.record("remote throughput, 1 MiB frames: ipcd + tcpd on both hosts", "MiB/s",
+            self.record(f"remote throughput, 1 MiB frames, {path}", "MiB/s",
                         [2 / (t / 1000) for t in big], "socat chain", [2 / (t / 1000) for t in big_socat],
                         lower_is_better=False)
-            self.record("CPU per round trip in the calling tcpd, 64 B", "us", cpu_a)
-            self.record("CPU per round trip in the answering tcpd, 64 B", "us", cpu_b)
-            self.record("CPU per round trip in pongd, 64 B, remote", "us", cpu_pongd)
-            self.scale_rtt("remote through ipcd + tcpd", h["a"], h["route"], socat=h["socat"])
+            if handoff:
+                self.record(f"remote throughput, 1 MiB frames, {path} (vs raw TCP)", "MiB/s",
+                            [2 / (t / 1000) for t in big], "raw TCP ping-pong, 1 MiB",
+                            [2 / (t / 1000) for t in big_floor], target=0.85, lower_is_better=False)
+            self.record(f"CPU per round trip in the calling tcpd, 64 B, {path}", "us", cpu_a)
+            self.record(f"CPU per round trip in the answering tcpd, 64 B, {path}", "us", cpu_b)
+            self.record(f"CPU per round trip in pongd, 64 B, remote, {path}", "us", cpu_pongd)
+            if handoff:
+                self.scale_rtt("remote through ipcd + tcpd, handed over", h["a"], h["route"], socat=h["socat"])
 
     # -- 5b. round trips per second with 1, 16 and 256 clients -------------------------------
     def scale_rtt(self, label, rundir, network, socat=None):
@@ -421,19 +451,25 @@ class Bench:
         # needs CAP_SYS_RESOURCE, which a container may not give even to root.
         limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         n = min(self.n(10000, 500), (limit - 300) // 2)
-        log(f"scale: {n} idle relayed connections (RLIMIT_NOFILE {limit})")
+        for handoff in (True, False):
+            self.idle_path(n, limit, handoff)
+
+    def idle_path(self, n, limit, handoff):
+        path = "handed-over" if handoff else "relayed (--no-handoff)"
+        log(f"scale: {n} idle connections, tcp:// {path} (RLIMIT_NOFILE {limit})")
         with Processes(self.tmp) as procs:
-            h = self.two_hosts(procs, max_connections=n + 100)
+            h = self.two_hosts(procs, max_connections=n + 100, handoff=handoff)
             # Warm the daemons up (a few connections, one round trip each) before the baseline.
             run([self.b("loadgen"), "rtt", "--clients", "16", "--count", "10"], env=self.env(h["a"], h["route"]))
             watched = ("tcpd_a", "tcpd_b", "websocketd_b", "pongd_b")
             before = {k: rss_kib(h[k].pid) for k in watched}
             grown = {}
-            for kind, argv, env in (
-                    ("tcp", [self.b("loadgen"), "hold", "--connections", str(n), "--seconds", "120"],
-                     self.env(h["a"], h["route"])),
-                    ("ws", [self.b("loadgen"), "ws-hold", "--connections", str(n), "--seconds", "120",
-                            f"ws://127.0.0.1:{h['ws_port']}/pong"], self.env(h["b"]))):
+            kinds = [("tcp", [self.b("loadgen"), "hold", "--connections", str(n), "--seconds", "120"],
+                      self.env(h["a"], h["route"]))]
+            if handoff:  # (websocketd's path is the same either way: measured once)
+                kinds.append(("ws", [self.b("loadgen"), "ws-hold", "--connections", str(n), "--seconds", "120",
+                                     f"ws://127.0.0.1:{h['ws_port']}/pong"], self.env(h["b"])))
+            for kind, argv, env in kinds:
                 holder = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True)
                 # Bounded: loadgen ends itself after --seconds (an alarm), and this waits no longer.
@@ -459,13 +495,15 @@ class Bench:
                 holder.wait(timeout=60)
                 before = {k: rss_kib(h[k].pid) for k in watched}
                 log(f"  {kind}: " + ", ".join(f"{k} {v:.2f} KiB/conn" for k, v in grown[kind].items()))
-            self.record(f"RSS per idle relayed connection, calling tcpd ({n} connections)", "KiB",
-                        [grown["tcp"]["tcpd_a"]], target=8)
-            self.record(f"RSS per idle relayed connection, answering tcpd ({n} connections)", "KiB",
-                        [grown["tcp"]["tcpd_b"]], target=8)
-            self.record(f"RSS per idle relayed connection, websocketd ({n} connections)", "KiB",
-                        [grown["ws"]["websocketd_b"]], target=8)
-            self.record(f"RSS per idle connection, pongd ({n} connections through tcpd)", "KiB",
+            target = 0.1 if handoff else 8
+            self.record(f"RSS per idle {path} connection, calling tcpd ({n} connections)", "KiB",
+                        [grown["tcp"]["tcpd_a"]], target=target)
+            self.record(f"RSS per idle {path} connection, answering tcpd ({n} connections)", "KiB",
+                        [grown["tcp"]["tcpd_b"]], target=target)
+            if handoff:
+                self.record(f"RSS per idle relayed connection, websocketd ({n} connections)", "KiB",
+                            [grown["ws"]["websocketd_b"]], target=8)
+            self.record(f"RSS per idle connection, pongd ({n} {path} connections through tcpd)", "KiB",
                         [grown["tcp"]["pongd_b"]])
 
     def table(self):

@@ -11,6 +11,8 @@
 #include <ipc/adopt.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/error.hpp>
+#include <ipc/fd.hpp>
+#include <ipc/fd_async.hpp>
 #include <ipc/log.hpp>
 #include <ipc/tcp_socket.hpp>
 #include <optional>
@@ -94,12 +96,13 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::hand_over(Accepted& accept
   ipc::Adoption adoption{accepted.request};
   const ipc::HandOverResult result =
       co_await ipc::async_hand_over(accepted.local, adoption, fd, settings_.handshake_timeout);
-  if (result.outcome == ipc::HandOver::taken) {
-    ipc::log_debug("inbound from ", peer_text, ": handed over to ", accepted.request.service);
-    co_return std::nullopt;
-  }
-  if (result.outcome == ipc::HandOver::lost) {
-    ipc::log_info("inbound from ", peer_text, ": ", result.why, ": closed");
+  if (result.outcome != ipc::HandOver::refused) {
+    // Out of this process's epoll set before it is closed (see ipc::release_for_handoff).
+    const ipc::UniqueFd gone = ipc::release_for_handoff(remote.socket());
+    if (result.outcome == ipc::HandOver::taken)
+      ipc::log_debug("inbound from ", peer_text, ": handed over to ", accepted.request.service);
+    else
+      ipc::log_info("inbound from ", peer_text, ": ", result.why, ": closed");
     co_return std::nullopt;
   }
   // Refused: the socket is still ours alone, so the relay can take over without losing a byte.

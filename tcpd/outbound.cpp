@@ -33,9 +33,9 @@ asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd, ipc::Scheme scheme) 
     // connection stays here. The handshake's answer was read exactly, so the socket holds
     // nothing but what the remote sends from now on. Blocking, as a fresh socket is (§15).
     auto released = ipcd.release();
-    const int fd = remote.socket().native_handle();
-    ipc::make_blocking(fd);
-    co_await ipc::async_send_frame_with_fd(released.socket, ipc::Message::data("ok"), fd, settings_.handshake_timeout);
+    const ipc::UniqueFd fd = ipc::release_for_handoff(remote.socket());
+    ipc::make_blocking(fd.get());
+    co_await ipc::async_send_frame_with_fd(released.socket, ipc::Message::data("ok"), fd.get(), settings_.handshake_timeout);
     ipc::log_debug("CONNECT ", connected->uri, ": handed over");
     co_return;
   }

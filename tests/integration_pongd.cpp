@@ -595,6 +595,31 @@ TEST_F(Pongd, RefusesBadAdoptionsAndAdoptionsFromOtherUsersAndServesOnUnharmed) 
   EXPECT_TRUE(daemon.running());
 }
 
+TEST_F(Pongd, RefusesAnAdoptionAtItsConnectionCapSoThatTheDaemonRelaysThroughTheBacklog) {
+  auto daemon = start_pongd({"--max-connections", "1"});
+  const Message adopt{MessageType::adopt, 0, R"({"service":"pong","scheme":"tcp","peer":"192.0.2.7:1"})"};
+  int pair[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+  UniqueFd ours(pair[0]), theirs(pair[1]);
+  {
+    auto local = client();
+    local.send(Message::data("holding the one slot"));
+    EXPECT_EQ(local.receive().payload, "holding the one slot");
+    EXPECT_EQ(adopt_answer(rundir, adopt, {theirs.get()}),
+              "ERROR unavailable: the service is at its cap of 1 connections (--max-connections)");
+  }
+  // The slot is free once the local client has gone.
+  std::string answer;
+  ASSERT_TRUE(wait_until([&] {
+    answer = adopt_answer(rundir, adopt, {theirs.get()});
+    return answer == "DATA ok";
+  })) << answer;
+  theirs.reset();
+  write_all(ours.get(), encode(Message::data("in")));
+  EXPECT_EQ(read_until(ours.get(), [](const std::string& got) { return got.size() >= header_size + 2; }),
+            encode(Message::data("in")));
+}
+
 TEST_F(Pongd, OpensNoAdoptionSocketWithNoAdoptAndRemovesItsOwnAtStop) {
   {
     auto daemon = start_pongd({"--no-adopt"});

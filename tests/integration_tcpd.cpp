@@ -209,14 +209,16 @@ TEST_F(Tcpd, KeepsNothingOfHandedOverConnectionsAndTheyOutliveEveryDaemon) {
     first.send(Message::data("warm up"));
     EXPECT_EQ(first.receive().payload, "warm up");
   }
-  long idle_fds = 0, idle_ipcd_fds = 0, idle_b_fds = 0;
-  // Settled: the same counts twice in a row.
+  long idle_fds = 0, idle_ipcd_fds = 0, idle_b_fds = 0, watched_a = 0, watched_b = 0;
+  // Settled (the warm-up's sessions ended): the same counts twice in a row.
   ASSERT_TRUE(wait_until([&] {
     const long t = fd_count(ha.tcpd.pid()), i = fd_count(ha.ipcd.pid()), bt = fd_count(hb.tcpd.pid());
-    const bool same = t == idle_fds && i == idle_ipcd_fds && bt == idle_b_fds;
-    idle_fds = t, idle_ipcd_fds = i, idle_b_fds = bt;
+    const long wa = epoll_watch_count(ha.tcpd.pid()), wb = epoll_watch_count(hb.tcpd.pid());
+    const bool same = t == idle_fds && i == idle_ipcd_fds && bt == idle_b_fds && wa == watched_a && wb == watched_b;
+    idle_fds = t, idle_ipcd_fds = i, idle_b_fds = bt, watched_a = wa, watched_b = wb;
     return same;
   }));
+  ASSERT_GT(watched_a, 0);
   ASSERT_GT(idle_fds, 0);
   ASSERT_GT(idle_b_fds, 0);
   // Many more than A's tcpd would take at once were it holding them (--max-connections 20).
@@ -227,6 +229,11 @@ TEST_F(Tcpd, KeepsNothingOfHandedOverConnectionsAndTheyOutliveEveryDaemon) {
   EXPECT_TRUE(wait_until([&] { return fd_count(ha.ipcd.pid()) == idle_ipcd_fds; }, 5s)) << fd_count(ha.ipcd.pid());
   // B's tcpd handed each one to pongd, which adopted it.
   EXPECT_TRUE(wait_until([&] { return fd_count(hb.tcpd.pid()) == idle_b_fds; }, 5s)) << fd_count(hb.tcpd.pid());
+  // Nor do their epoll sets still watch them (each would wake the daemon for every byte).
+  EXPECT_TRUE(wait_until([&] { return epoll_watch_count(ha.tcpd.pid()) == watched_a; }, 5s))
+      << epoll_watch_count(ha.tcpd.pid()) << " vs " << watched_a;
+  EXPECT_TRUE(wait_until([&] { return epoll_watch_count(hb.tcpd.pid()) == watched_b; }, 5s))
+      << epoll_watch_count(hb.tcpd.pid()) << " vs " << watched_b;
   EXPECT_EQ(paths(b, "in")["tcp"]["handed_over"], 1001) << paths(b, "in");
   EXPECT_EQ(paths(a, "out")["tcp"]["handed_over"], 1001) << paths(a, "out");
   // Both hosts' daemons may go: the connections are the client's and pongd's own.

@@ -226,6 +226,12 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
     if (!is_stream_socket(got.fd.get()))
       throw Error(ErrorCode::bad_request, "ADOPT's file descriptor is not a connected stream socket");
     adopted = parse_adopt(got.message);
+    // Adopted sessions count against --max-connections as accepted ones do. At the cap the
+    // daemon is told so and relays instead: its connection then waits in the backlog as any
+    // client does (and may make room by shedding the idlest).
+    if (clients_.open() >= options_.max_connections)
+      throw Error(ErrorCode::unavailable, "the service is at its cap of " + std::to_string(options_.max_connections) +
+                                              " connections (--max-connections)");
   } catch (const Error& e) {
     failure = e;
   }

@@ -316,6 +316,26 @@ long fd_count(pid_t pid) {
   return count;
 }
 
+long epoll_watch_count(pid_t pid) {
+  const std::filesystem::path proc = "/proc/" + std::to_string(pid);
+  std::error_code ec;
+  long count = 0;
+  bool any = false;
+  for (std::filesystem::directory_iterator it(proc / "fd", ec); !ec && it != std::filesystem::directory_iterator();
+       it.increment(ec)) {
+    if (std::filesystem::read_symlink(it->path(), ec).string() != "anon_inode:[eventpoll]" || ec) {
+      ec.clear();
+      continue;
+    }
+    any = true;
+    std::ifstream info(proc / "fdinfo" / it->path().filename());
+    for (std::string line; std::getline(info, line);) {
+      if (line.rfind("tfd:", 0) == 0) ++count;
+    }
+  }
+  return any ? count : -1;
+}
+
 int logged_port(const Process& daemon, const std::string& what) {
   std::smatch match;
   const std::string log = daemon.log();

@@ -129,6 +129,10 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 [[nodiscard]] long rss_kib(pid_t pid);
 // How many file descriptors a process has open (/proc/PID/fd); -1 when it cannot be read.
 [[nodiscard]] long fd_count(pid_t pid);
+// How many descriptions the process's epoll sets watch (the "tfd:" lines of its eventpoll
+// descriptors' /proc/PID/fdinfo): a connection handed to another process must leave them, which
+// closing the descriptor alone does not do. -1 when it cannot be read.
+[[nodiscard]] long epoll_watch_count(pid_t pid);
 
 // Whether the peer closed `fd` (EOF or reset) within `timeout`; what it sent first is read and
 // dropped.
