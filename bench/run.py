@@ -185,7 +185,7 @@ class Bench:
         value = statistics.median(samples)
         entry = {"name": name, "unit": unit, "value": round(value, 3), "reference": reference,
                  "reference_value": None, "ratio": None, "target": target, "holds": None,
-                 "samples": [round(s, 3) for s in samples]}
+                 "lower_is_better": lower_is_better, "samples": [round(s, 3) for s in samples]}
         if reference_samples:
             ref = statistics.median(reference_samples)
             entry["reference_value"] = round(ref, 3)
@@ -512,7 +512,7 @@ class Bench:
             rows.append((r["name"], f"{r['value']:g} {r['unit']}", r["reference"] or "",
                          "" if r["reference_value"] is None else f"{r['reference_value']:g} {r['unit']}",
                          "" if r["ratio"] is None else f"{r['ratio']:.2f}",
-                         "" if r["target"] is None else (f"≤ {r['target']:g}" + ("×" if r["reference"] else f" {r['unit']}")),
+                         "" if r["target"] is None else (("≤ " if r.get("lower_is_better", True) else "≥ ") + f"{r['target']:g}" + ("×" if r["reference"] else f" {r['unit']}")),
                          {True: "yes", False: "NO", None: ""}[r["holds"]]))
         return "\n".join("| " + " | ".join(row) + " |" + ("\n|" + "---|" * len(row) if i == 0 else "")
                          for i, row in enumerate(rows))
