@@ -277,6 +277,14 @@ TEST_F(Tcpd, RelaysToAServiceWithoutAnAdoptionSocketAsToTheOriginalCServices) {
   EXPECT_EQ(r.status, 0) << r.err << tcpd_b.log();
   EXPECT_EQ(paths(b, "in")["tcp"]["relayed"], 1) << paths(b, "in");
   EXPECT_FALSE(paths(b, "in")["tcp"].contains("handed_over")) << paths(b, "in");
+  // Relayed connections hold descriptors in B's tcpd while open, and give them back when closed.
+  const long idle = fd_count(tcpd_b.pid());
+  {
+    std::vector<Client> clients;
+    for (int i = 0; i < 20; ++i) clients.push_back(client(logged_port(tcpd_b)));
+    EXPECT_GE(fd_count(tcpd_b.pid()), idle + 40);
+  }
+  EXPECT_TRUE(wait_until([&] { return fd_count(tcpd_b.pid()) == idle; })) << fd_count(tcpd_b.pid()) << " vs " << idle;
 }
 
 // A stand-in for a service's adoption socket at RUNDIR/pong@adopt that answers every ADOPT with

@@ -5,6 +5,7 @@
 
 #include <boost/asio/ip/tcp.hpp>
 #include <functional>
+#include <ipc/adopt.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/delegation.hpp>
 #include <ipc/error.hpp>
@@ -97,6 +98,8 @@ TEST(InboundRequest, RefusesWhatIsNotAWellFormedRequest) {
       {R"({"service":"pong","scheme":"gopher"})", "unknown scheme 'gopher'"},
       {R"({"service":"pong","scheme":"tcp","peer":5})", "'peer' must be a string"},
       {R"({"service":"pong","scheme":"tcp","admin":"yes"})", "unknown key 'admin'"},
+      {R"({"service":"pong","scheme":"tcp","adopt":"yes"})", "'adopt' must be true or false"},
+      {R"({"service":"pong","scheme":"tcp","replaces_adoption":1})", "'replaces_adoption' must be true or false"},
   };
   for (const auto& [payload, says] : cases) {
     try {
@@ -108,6 +111,55 @@ TEST(InboundRequest, RefusesWhatIsNotAWellFormedRequest) {
     }
   }
   EXPECT_THROW((void)ipc::parse_inbound_request(ipc::Message::data(R"({"service":"pong","scheme":"tcp"})")), ipc::Error);
+}
+
+TEST(InboundRequest, CarriesTheAdoptionFlagsOnlyWhenSet) {
+  ipc::InboundRequest sent{"pong", ipc::Scheme::tcp, "1.2.3.4:5", "", ""};
+  EXPECT_EQ(ipc::encode_inbound_request(sent).find("adopt"), std::string::npos);
+  sent.adopt = true;
+  auto got = ipc::parse_inbound_request(ipc::Message{ipc::MessageType::inbound, 0, ipc::encode_inbound_request(sent)});
+  EXPECT_TRUE(got.adopt);
+  EXPECT_FALSE(got.replaces_adoption);
+  sent.adopt = false;
+  sent.replaces_adoption = true;
+  got = ipc::parse_inbound_request(ipc::Message{ipc::MessageType::inbound, 0, ipc::encode_inbound_request(sent)});
+  EXPECT_FALSE(got.adopt);
+  EXPECT_TRUE(got.replaces_adoption);
+}
+
+TEST(Adopt, RoundTripsThePeersDescription) {
+  const ipc::Adoption sent{{"pong", ipc::Scheme::tls, "[2001:db8::1]:443", "alice", "client.example"}};
+  const ipc::Message frame = ipc::encode_adopt(sent);
+  EXPECT_EQ(frame.type, ipc::MessageType::adopt);
+  const ipc::Adoption got = ipc::parse_adopt(frame);
+  EXPECT_EQ(got.peer.service, "pong");
+  EXPECT_EQ(got.peer.scheme, ipc::Scheme::tls);
+  EXPECT_EQ(got.peer.peer, "[2001:db8::1]:443");
+  EXPECT_EQ(got.peer.identity, "alice");
+  EXPECT_EQ(got.peer.certificate, "client.example");
+  EXPECT_EQ(ipc::adoption_socket_path("/run/ipc", ipc::ServiceName("pong")), std::filesystem::path("/run/ipc/pong@adopt"));
+}
+
+TEST(Adopt, RefusesWhatIsNotAWellFormedAdoption) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"not json", "ADOPT: not valid JSON"},
+      {"[1]", "ADOPT: expected a JSON object"},
+      {R"({"scheme":"tcp"})", "'service' and 'scheme' are required"},
+      {R"({"service":"pong","scheme":"unix"})", "ADOPT: unknown scheme 'unix'"},
+      {R"({"service":"pong","scheme":"tcp","identity":["a"]})", "'identity' must be a string"},
+      // An INBOUND's flags mean nothing here.
+      {R"({"service":"pong","scheme":"tcp","adopt":true})", "ADOPT: unknown key 'adopt'"},
+  };
+  for (const auto& [payload, says] : cases) {
+    try {
+      (void)ipc::parse_adopt(ipc::Message{ipc::MessageType::adopt, 0, payload});
+      ADD_FAILURE() << payload << " was taken";
+    } catch (const ipc::Error& e) {
+      EXPECT_EQ(e.code(), ipc::ErrorCode::bad_request) << payload;
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << payload << ": " << e.what();
+    }
+  }
+  EXPECT_THROW((void)ipc::parse_adopt(ipc::Message::data(R"({"service":"pong","scheme":"tcp"})")), ipc::Error);
 }
 
 TEST(AddressList, TakesCanonicalAddressesOnly) {
