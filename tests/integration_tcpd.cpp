@@ -792,27 +792,36 @@ class NetworkNamespaces {
   bool ok_ = false;
 };
 
-TEST_F(Tcpd, CarriesPongAcrossTwoNetworkNamespaces) {
-  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root: skipped";
-  if (NetworkNamespaces::ip_program().empty()) GTEST_SKIP() << "the ip command (iproute2) is missing: skipped";
-  NetworkNamespaces namespaces;
-  if (!namespaces.ok()) GTEST_SKIP() << "cannot create network namespaces here: skipped";
-  auto in = [&](const std::string& ns, const std::string& name, std::vector<std::string> args,
-                const std::filesystem::path& rundir) {
+// Host A's daemons in one network namespace, host B's in the other.
+class TcpdAcrossNamespaces : public Tcpd {
+ protected:
+  void SetUp() override {
+    if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root: skipped";
+    if (NetworkNamespaces::ip_program().empty()) GTEST_SKIP() << "the ip command (iproute2) is missing: skipped";
+    namespaces.emplace();
+    if (!namespaces->ok()) GTEST_SKIP() << "cannot create network namespaces here: skipped";
+  }
+  // Program NAME in namespace NS on run directory RUNDIR, ready.
+  Process in(const std::string& ns, const std::string& name, std::vector<std::string> args,
+             const std::filesystem::path& rundir) {
     args.insert(args.begin(), {"netns", "exec", ns, program(name).string(), "--rundir", rundir.string()});
     Process p(NetworkNamespaces::ip_program(), args, dir.path());
     EXPECT_TRUE(p.ready()) << name << " in " << ns << ": " << p.log();
     return p;
-  };
-  auto ipcd_b = in(namespaces.b(), "ipcd", {"--allow", "in", "pong", "tcp:" + namespaces.address_a()}, b);
-  auto tcpd_b = in(namespaces.b(), "tcpd", {"--listen", namespaces.address_b() + ":9000"}, b);
-  auto pongd_b = in(namespaces.b(), "pongd", {}, b);
-  auto ipcd_a = in(namespaces.a(), "ipcd", {}, a);
-  auto tcpd_a = in(namespaces.a(), "tcpd", {"--no-listen", "--connect-timeout", "5"}, a);
-  const auto r = pong("pong tcp://" + namespaces.address_b() + ":9000/pong", {"-n", "200"});
+  }
+  std::optional<NetworkNamespaces> namespaces;
+};
+
+TEST_F(TcpdAcrossNamespaces, CarriesPong) {
+  auto ipcd_b = in(namespaces->b(), "ipcd", {"--allow", "in", "pong", "tcp:" + namespaces->address_a()}, b);
+  auto tcpd_b = in(namespaces->b(), "tcpd", {"--listen", namespaces->address_b() + ":9000"}, b);
+  auto pongd_b = in(namespaces->b(), "pongd", {}, b);
+  auto ipcd_a = in(namespaces->a(), "ipcd", {}, a);
+  auto tcpd_a = in(namespaces->a(), "tcpd", {"--no-listen", "--connect-timeout", "5"}, a);
+  const auto r = pong("pong tcp://" + namespaces->address_b() + ":9000/pong", {"-n", "200"});
   EXPECT_EQ(r.status, 0) << r.err << tcpd_a.log() << tcpd_b.log();
   // B's ipcd saw the peer at A's own address, on the other stack.
-  EXPECT_NE(ipcd_b.log().find("from tcp peer " + namespaces.address_a() + ":"), std::string::npos) << ipcd_b.log();
+  EXPECT_NE(ipcd_b.log().find("from tcp peer " + namespaces->address_a() + ":"), std::string::npos) << ipcd_b.log();
   // From host A's stack, B's loopback is not B: nothing listens on A's 127.0.0.1:9000.
   const auto refused = pong("pong tcp://127.0.0.1:9000/pong");
   EXPECT_EQ(refused.status, 1);
@@ -825,30 +834,19 @@ TEST_F(Tcpd, CarriesPongAcrossTwoNetworkNamespaces) {
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(4));
 }
 
-TEST_F(Tcpd, TellsTheClientOfAHandedOverConnectionThatItsHostVanishedWithinTheKeepalive) {
-  if (::geteuid() != 0) GTEST_SKIP() << "network namespaces need root: skipped";
-  if (NetworkNamespaces::ip_program().empty()) GTEST_SKIP() << "the ip command (iproute2) is missing: skipped";
-  NetworkNamespaces namespaces;
-  if (!namespaces.ok()) GTEST_SKIP() << "cannot create network namespaces here: skipped";
-  auto in = [&](const std::string& ns, const std::string& name, std::vector<std::string> args,
-                const std::filesystem::path& rundir) {
-    args.insert(args.begin(), {"netns", "exec", ns, program(name).string(), "--rundir", rundir.string()});
-    Process p(NetworkNamespaces::ip_program(), args, dir.path());
-    EXPECT_TRUE(p.ready()) << name << " in " << ns << ": " << p.log();
-    return p;
-  };
-  auto ipcd_b = in(namespaces.b(), "ipcd", {"--allow", "in", "pong", "tcp:" + namespaces.address_a()}, b);
-  auto tcpd_b = in(namespaces.b(), "tcpd", {"--listen", namespaces.address_b() + ":9000"}, b);
-  auto pongd_b = in(namespaces.b(), "pongd", {}, b);
-  auto ipcd_a = in(namespaces.a(), "ipcd", {}, a);
-  auto tcpd_a = in(namespaces.a(), "tcpd", {"--no-listen", "--keepalive", "1"}, a);
+TEST_F(TcpdAcrossNamespaces, TellsTheClientOfAHandedOverConnectionThatItsHostVanishedWithinTheKeepalive) {
+  auto ipcd_b = in(namespaces->b(), "ipcd", {"--allow", "in", "pong", "tcp:" + namespaces->address_a()}, b);
+  auto tcpd_b = in(namespaces->b(), "tcpd", {"--listen", namespaces->address_b() + ":9000"}, b);
+  auto pongd_b = in(namespaces->b(), "pongd", {}, b);
+  auto ipcd_a = in(namespaces->a(), "ipcd", {}, a);
+  auto tcpd_a = in(namespaces->a(), "tcpd", {"--no-listen", "--keepalive", "1"}, a);
   ConnectOptions options;
   options.rundir = a;
-  options.network = "pong tcp://" + namespaces.address_b() + ":9000/pong";
+  options.network = "pong tcp://" + namespaces->address_b() + ":9000/pong";
   Client c(ipc::connect(ServiceName("pong"), options));
   c.send(Message::data("before"));
   EXPECT_EQ(c.receive().payload, "before");
-  ASSERT_TRUE(namespaces.cut_b());
+  ASSERT_TRUE(namespaces->cut_b());
   // Nobody relays this connection: only the client's kernel can notice, by keepalive (1 s idle,
   // about 2 s in all), long before the client's own 30 s would run out.
   c.set_timeout(30s);
