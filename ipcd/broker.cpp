@@ -268,9 +268,9 @@ asio::awaitable<ipc::UniqueFd> Broker::connect_adoption(const ipc::ServiceName& 
   // a service that adopts nothing.
   struct stat own{};
   struct stat beside{};
-  if (::lstat(adoption.c_str(), &beside) != 0) co_return ipc::UniqueFd();
-  if (::lstat(ipc::socket_path(settings_.rundir, service).c_str(), &own) != 0 || !S_ISSOCK(beside.st_mode) ||
-      own.st_uid != beside.st_uid) {
+  if (::lstat(adoption.c_str(), &beside) != 0 || ::lstat(ipc::socket_path(settings_.rundir, service).c_str(), &own) != 0)
+    co_return ipc::UniqueFd();  // no adoption socket, or no service to compare it with (it fails below)
+  if (!S_ISSOCK(beside.st_mode) || own.st_uid != beside.st_uid) {
     ipc::log_warn("ignoring ", adoption.string(), ": not a socket of the owner of ", service.str(),
                   "'s (uid ", own.st_uid, "; it is uid ", beside.st_uid, "'s)");
     co_return ipc::UniqueFd();

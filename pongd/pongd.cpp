@@ -8,6 +8,7 @@
 #include <ipc/command_line.hpp>
 #include <ipc/log.hpp>
 #include <ipc/service.hpp>
+#include <ipc/text.hpp>
 
 #include <iostream>
 
@@ -19,8 +20,8 @@ namespace {
 ipc::asio::awaitable<void> echo(ipc::Connection& client) {
   // A remote peer's connection handed over by tcpd or websocketd (DESIGN §15) says whose it is.
   if (const ipc::Adoption* remote = client.remote())
-    ipc::log_debug("echoing for ", ipc::to_string(remote->peer.scheme), " peer ", remote->peer.peer,
-                   remote->peer.identity.empty() ? "" : " (" + remote->peer.identity + ")");
+    ipc::log_debug("echoing for ", ipc::to_string(remote->peer.scheme), " peer ", ipc::printable(remote->peer.peer),
+                   remote->peer.identity.empty() ? "" : " (" + ipc::printable(remote->peer.identity) + ")");
   ipc::Message message;
   while (co_await client.receive(message)) {
     if (message.type == ipc::MessageType::close) co_return;

@@ -134,8 +134,9 @@ asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, 
   // A remote peer has no uid here: the protocol daemon counted it by address (its --max-per-peer).
   std::string who;
   if (remote) {
-    who = std::string(to_string(remote->peer.scheme)) + " peer " + remote->peer.peer +
-          (remote->peer.identity.empty() ? "" : " (" + remote->peer.identity + ")");
+    // (What a remote peer chose, its identity, is written with its control bytes escaped.)
+    who = std::string(to_string(remote->peer.scheme)) + " peer " + printable(remote->peer.peer) +
+          (remote->peer.identity.empty() ? "" : " (" + printable(remote->peer.identity) + ")");
     connection.set_remote(std::move(remote));
   } else {
     if (!take_peer_slot(connection, slot)) co_return;
