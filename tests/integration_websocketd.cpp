@@ -125,6 +125,23 @@ TEST_F(Websocketd, RefusesADnsRebindingShapedUpgradeWith421) {
   EXPECT_EQ(r.status, 0) << r.out << r.err;
 }
 
+TEST_F(Websocketd, ProbesItsTcpConnectionsWithKeepaliveAsToldByKeepalive) {
+  const std::filesystem::path ss = std::filesystem::exists("/usr/bin/ss") ? "/usr/bin/ss" : "/bin/ss";
+  if (!std::filesystem::exists(ss)) GTEST_SKIP() << "ss (iproute2) is missing: skipped";
+  auto host = start_host("a", {"--keepalive", "37"});
+  auto peer = tcp_connect(std::stoi(host.port));
+  // ss -o shows the keepalive timer of websocketd's end of the connection: 37 s, counting down.
+  std::string shown;
+  ASSERT_TRUE(wait_until([&] {
+    shown = run(ss, {"-tno", "state", "established", "( sport = :" + host.port + " )"}).out;
+    return shown.find("timer:(keepalive,") != std::string::npos;
+  })) << shown;
+  const auto at = shown.find("timer:(keepalive,") + std::string("timer:(keepalive,").size();
+  const double seconds = std::stod(shown.substr(at));
+  EXPECT_GT(seconds, 30) << shown;
+  EXPECT_LE(seconds, 37) << shown;
+}
+
 TEST_F(Websocketd, AnswersToTheNamesGivenWithHost) {
   auto host = start_host("a", {"--host", "pong.example", "--host", "*.ipc.example"});
   for (const std::string name : {"pong.example", "PONG.example", "a.ipc.example"}) {

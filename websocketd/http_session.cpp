@@ -4,6 +4,7 @@
 #include <ipc/address.hpp>
 #include <ipc/broker.hpp>
 #include <ipc/log.hpp>
+#include <ipc/tcp_socket.hpp>
 #include <ipc/service_name.hpp>
 #include <ipc/text.hpp>
 
@@ -269,7 +270,8 @@ asio::awaitable<void> http_session(tcp::socket socket, ipc::SessionTicket ticket
   const auto peer = ipc::endpoint_text(remote);
   const std::string address = ipc::canonical_address(remote.address());
   auto per_peer = context.per_peer.take(address);
-  socket.set_option(tcp::no_delay(true), ec);  // messages are small and latency matters
+  // No delay (messages are small and latency matters), keepalive (a vanished peer is noticed).
+  ipc::tune_tcp(socket.native_handle(), context.settings.keepalive);
   beast::tcp_stream stream(std::move(socket));
   if (!per_peer) {
     // Before TLS and before reading a request: told why on plain HTTP, closed either way.

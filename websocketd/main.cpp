@@ -58,6 +58,7 @@ int main(int argc, char* argv[]) {
       "  websocketd --static-dir /usr/share/ipc/www     # then open http://127.0.0.1:8080/\n"
       "  IPC_NETWORK=\"pong ws://host.example:8080/pong\" pong\n");
   ipc::add_session_flags(command_line);
+  ipc::add_keepalive_flag(command_line);
   const auto flags = command_line.parse(argc, argv);
 
   // 2. Configuration checks.
@@ -103,6 +104,7 @@ int main(int argc, char* argv[]) {
   const ipc::SessionFlags session = ipc::session_flags(command_line, flags);
   settings.drain = session.drain;
   settings.write_timeout = session.write_timeout;
+  settings.keepalive = ipc::keepalive_flag(command_line, flags);
   const auto path = [&](const char* name) -> std::optional<std::filesystem::path> {
     if (!flags.count(name)) return std::nullopt;
     return std::filesystem::path(flags[name].as<std::string>());

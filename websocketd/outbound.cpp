@@ -4,6 +4,7 @@
 #include <ipc/delegation.hpp>
 #include <ipc/error.hpp>
 #include <ipc/log.hpp>
+#include <ipc/tcp_socket.hpp>
 #include <ipc/tls.hpp>
 #include <ipc/uri.hpp>
 
@@ -67,12 +68,12 @@ ipc::Error refusal_error(const ipc::Uri& uri, const websocket::response_type& re
 // The TCP connection, within the deadline: resolved once, checked with ipcd when its rules name
 // addresses (ipc::open_tcp).
 asio::awaitable<beast::tcp_stream> connect_tcp(ipc::Connection& ipcd, const ipc::ConnectRequest& request,
-                                               Clock::time_point deadline) {
+                                               Clock::time_point deadline, std::chrono::seconds keepalive) {
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   tcp::socket socket = co_await ipc::open_tcp(ipcd, request, left);
   beast::tcp_stream stream(std::move(socket));
   stream.expires_at(deadline);
-  stream.socket().set_option(tcp::no_delay(true));
+  ipc::tune_tcp(stream.socket().native_handle(), keepalive);
   co_return stream;
 }
 
@@ -158,7 +159,7 @@ asio::awaitable<void> connect_and_relay(ipc::Connection& ipcd, const ipc::Connec
   std::optional<Ws> ws;
   try {
     const auto deadline = Clock::now() + context.settings.timeout;
-    beast::tcp_stream stream = co_await connect_tcp(ipcd, request, deadline);
+    beast::tcp_stream stream = co_await connect_tcp(ipcd, request, deadline, context.settings.keepalive);
     if constexpr (std::is_same_v<Ws, OutboundWssStream>)
       ws.emplace(co_await secure(std::move(stream), uri, context));
     else
