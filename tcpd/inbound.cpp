@@ -93,9 +93,19 @@ asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::hand_over(Accepted& accept
   // holds only what the peer sends from now on. Blocking, as a fresh socket is (DESIGN §15).
   const int fd = remote.socket().native_handle();
   ipc::make_blocking(fd);
-  ipc::Adoption adoption{accepted.request};
+  ipc::Adoption adoption{accepted.request, settings_.max_per_peer};
+  // From now on the service may hold the connection: ending this session (a stop) must never
+  // shut the socket down under it, only stop waiting for the answer.
+  if (ipc::Session* session = accepted.session) {
+    ipc::UnixSocket& adopter = accepted.local;
+    session->close = [&adopter](const Error*) {
+      boost::system::error_code ignored;
+      adopter.close(ignored);
+    };
+  }
   const ipc::HandOverResult result =
       co_await ipc::async_hand_over(accepted.local, adoption, fd, settings_.handshake_timeout);
+  if (accepted.session != nullptr) accepted.session->close = nullptr;  // (the hook refers to this frame)
   if (result.outcome != ipc::HandOver::refused) {
     // Out of this process's epoll set before it is closed (see ipc::release_for_handoff).
     const ipc::UniqueFd gone = ipc::release_for_handoff(remote.socket());
@@ -175,7 +185,7 @@ asio::awaitable<std::optional<Tcpd::Accepted>> Tcpd::accept_from(RemoteStream& r
       request.adopt = settings_.handoff;
     }
     ipc::InboundAnswer answer = co_await ipc::async_inbound_answer(settings_.rundir, request, settings_.handshake_timeout);
-    accepted.emplace(Accepted{std::move(answer.socket), answer.adoption, request});
+    accepted.emplace(Accepted{std::move(answer.socket), answer.adoption, request, &session});
   } catch (const Error& e) {
     failure = e;
   } catch (const std::exception& e) {

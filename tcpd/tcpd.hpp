@@ -95,6 +95,7 @@ class Tcpd {
     ipc::UnixSocket local;
     bool adoption = false;  // `local` is the service's adoption socket
     ipc::InboundRequest request;
+    ipc::Session* session = nullptr;  // the peer's session, whose hooks the hand-over changes
   };
   ipc::asio::awaitable<std::optional<Accepted>> accept_from(RemoteStream& remote, ipc::Session& session,
                                                             const std::string& peer_text);

@@ -484,6 +484,31 @@ TEST_F(Tcpd, LetsOneRemoteAddressHoldOnlyMaxPerPeerConnections) {
   ASSERT_TRUE(wait_until([&] { return pong(route(hb.port)).status == 0; }, 10s));
 }
 
+TEST_F(Tcpd, HoldsMaxPerPeerForHandedOverConnectionsToo) {
+  // tcpd keeps nothing of a connection it hands over: the service holds its count for it. One
+  // address then has at most N connections handed over and N relayed.
+  auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"}, {"--max-per-peer", "2"});
+  auto ha = start_a();
+  std::vector<Client> served;
+  int refused = 0;
+  for (int i = 0; i < 6; ++i) {
+    try {
+      served.push_back(client(hb.port));
+      served.back().send(Message::data("mine"));
+      EXPECT_EQ(served.back().receive().payload, "mine");
+    } catch (const Error& e) {
+      ++refused;
+      if (served.size() < 4) ADD_FAILURE() << "connection " << i << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(served.size(), 4u);
+  EXPECT_EQ(refused, 2);
+  EXPECT_EQ(paths(b, "in")["tcp"]["handed_over"], 2) << paths(b, "in");
+  EXPECT_EQ(paths(b, "in")["tcp"]["relayed"], 2) << paths(b, "in");
+  EXPECT_NE(hb.tcpd.log().find("already holds 2 adopted connections to this service"), std::string::npos)
+      << hb.tcpd.log();
+}
+
 TEST_F(Tcpd, ShowsARemotePeersErrorTextWithItsControlBytesEscaped) {
   // A hostile "remote tcpd" answers the handshake with an ERROR full of terminal escapes.
   int port = 0;

@@ -200,6 +200,27 @@ TEST_F(Trust, TheSuitesOwnSocketsAreNeverServices) {
   EXPECT_EQ(ask(a, "ipc", "lookup", "pong;"), "DATA ok +fd");  // and ipcd serves everybody else
 }
 
+TEST_F(Trust, ASymbolicLinkInTheRunDirectoryLendsNobodyIpcdsUid) {
+  // The run directory lets its members create names, as the shipped one lets the group ipc.
+  ::chmod(a.c_str(), 01777);
+  auto ipcd = start(a, "ipcd", {"--deny", "out", "*", "tcp:*"});
+  auto tcpd = start(a, "tcpd", {"--no-listen"});
+  auto pongd = start(a, "pongd");
+  // Links made by nobody to the daemons' sockets, to a service's adoption socket, to a service:
+  // a lookup of them would be a connection carrying ipcd's uid.
+  for (const std::string target : {"tcp", "ipc", "pong@adopt", "pong"}) {
+    const std::string link = "via-" + std::string(target == "pong@adopt" ? "adopt" : target);
+    const auto made = run("/usr/bin/setpriv", {"--reuid=65534", "--regid=65534", "--clear-groups", "/bin/ln", "-s",
+                                               (a / target).string(), (a / link).string()});
+    ASSERT_EQ(made.status, 0) << made.err;
+    const auto answer = ask(a, "ipc", "lookup", link + ";", "65534");
+    EXPECT_EQ(answer.rfind("ERROR denied: ", 0), 0u) << link << ": " << answer;
+    EXPECT_NE(answer.find("is a symbolic link"), std::string::npos) << link << ": " << answer;
+  }
+  // The services themselves are served on.
+  EXPECT_EQ(ask(a, "ipc", "lookup", "pong;", "65534"), "DATA ok +fd");
+}
+
 TEST_F(Trust, RedirectsRoutesAndOutRulesApplyToAClientWhoseIpcNetworkIsEmpty) {
   auto hb = start_b();
   auto ipcd = start(a, "ipcd", {"--redirect", "authd", "nextversion-authd", "--route", "pong",

@@ -128,7 +128,7 @@ TEST(InboundRequest, CarriesTheAdoptionFlagsOnlyWhenSet) {
 }
 
 TEST(Adopt, RoundTripsThePeersDescription) {
-  const ipc::Adoption sent{{"pong", ipc::Scheme::tls, "[2001:db8::1]:443", "alice", "client.example"}};
+  const ipc::Adoption sent{{"pong", ipc::Scheme::tls, "[2001:db8::1]:443", "alice", "client.example"}, 8};
   const ipc::Message frame = ipc::encode_adopt(sent);
   EXPECT_EQ(frame.type, ipc::MessageType::adopt);
   const ipc::Adoption got = ipc::parse_adopt(frame);
@@ -137,6 +137,7 @@ TEST(Adopt, RoundTripsThePeersDescription) {
   EXPECT_EQ(got.peer.peer, "[2001:db8::1]:443");
   EXPECT_EQ(got.peer.identity, "alice");
   EXPECT_EQ(got.peer.certificate, "client.example");
+  EXPECT_EQ(got.max_per_peer, 8u);
   EXPECT_EQ(ipc::adoption_socket_path("/run/ipc", ipc::ServiceName("pong")), std::filesystem::path("/run/ipc/pong@adopt"));
 }
 
@@ -149,6 +150,8 @@ TEST(Adopt, RefusesWhatIsNotAWellFormedAdoption) {
       {R"({"service":"pong","scheme":"tcp","identity":["a"]})", "'identity' must be a string"},
       // An INBOUND's flags mean nothing here.
       {R"({"service":"pong","scheme":"tcp","adopt":true})", "ADOPT: unknown key 'adopt'"},
+      {R"({"service":"pong","scheme":"tcp","max_per_peer":-1})", "'max_per_peer' must be a whole number"},
+      {R"({"service":"pong","scheme":"tcp","max_per_peer":"8"})", "'max_per_peer' must be a whole number"},
   };
   for (const auto& [payload, says] : cases) {
     try {

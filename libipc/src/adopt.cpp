@@ -18,8 +18,9 @@ asio::awaitable<HandOverResult> async_hand_over(UnixSocket& adopter, const Adopt
   try {
     co_await async_send_frame_with_fd(adopter, request, fd, timeout);
   } catch (const Error& e) {
-    // Nothing went out (one sendmsg carries the fd with the frame's first byte): still ours.
-    co_return HandOverResult{HandOver::refused, std::string("the adoption socket took nothing: ") + e.what()};
+    // The fd rides on the frame's first byte: had part of the frame gone out, the service could
+    // hold the connection, so a failed send is never taken for a refusal.
+    co_return HandOverResult{HandOver::lost, std::string("ADOPT was not sent whole: ") + e.what()};
   }
   FrameWithFd answer;
   try {

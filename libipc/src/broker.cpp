@@ -185,12 +185,20 @@ InboundRequest parse_inbound_request(const Message& frame) {
 
 // ADOPT (adopt.hpp) carries the same description.
 Message encode_adopt(const Adoption& adoption) {
-  return Message{MessageType::adopt, 0, inbound_json(adoption.peer).dump()};
+  nlohmann::json body = inbound_json(adoption.peer);
+  if (adoption.max_per_peer > 0) body["max_per_peer"] = adoption.max_per_peer;
+  return Message{MessageType::adopt, 0, body.dump()};
 }
 
 Adoption parse_adopt(const Message& frame) {
   const nlohmann::json body = parse_json_object(frame, MessageType::adopt, "ADOPT");
-  return Adoption{inbound_from_json(body, "ADOPT", {})};
+  Adoption adoption{inbound_from_json(body, "ADOPT", {"max_per_peer"})};
+  if (body.contains("max_per_peer")) {
+    if (!body["max_per_peer"].is_number_unsigned())
+      throw Error(ErrorCode::bad_request, "ADOPT: 'max_per_peer' must be a whole number");
+    adoption.max_per_peer = body["max_per_peer"].get<std::size_t>();
+  }
+  return adoption;
 }
 
 }  // namespace ipc

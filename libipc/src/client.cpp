@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -72,6 +73,37 @@ int connect_once(int fd, const sockaddr_un& addr) {
   return rc == 0 ? 0 : errno;
 }
 
+// The socket file at `path` itself, never what a symbolic link there points to. ipcd and the
+// daemons connect for others (a connection ipcd opens carries ipcd's uid), and RUNDIR lets its
+// members create names: a link `RUNDIR/x` to `RUNDIR/tcp`, `RUNDIR/ipc`, `RUNDIR/pong@adopt` or a
+// socket elsewhere would lend them ipcd's uid there. So the file is opened without following a
+// link (O_PATH | O_NOFOLLOW), checked to be a socket, and connected through /proc/self/fd/N,
+// which reaches exactly that inode (no window for the name to change in between).
+struct SocketFile {
+  UniqueFd handle;   // O_PATH
+  sockaddr_un address{};
+};
+
+SocketFile open_socket_file(const std::filesystem::path& path) {
+  SocketFile file;
+  file.address = unix_address(path);  // (its length check)
+  file.handle = UniqueFd(::open(path.c_str(), O_PATH | O_NOFOLLOW | O_CLOEXEC));
+  if (!file.handle) {
+    if (errno == ENOENT || errno == ENOTDIR) throw Error(ErrorCode::not_found, "no service answers on " + path.string());
+    throw Error(ErrorCode::unavailable, "cannot open " + path.string() + ": " + std::strerror(errno));
+  }
+  struct stat st{};
+  if (::fstat(file.handle.get(), &st) != 0)
+    throw Error(ErrorCode::unavailable, "cannot stat " + path.string() + ": " + std::strerror(errno));
+  if (S_ISLNK(st.st_mode))
+    throw Error(ErrorCode::denied, path.string() + " is a symbolic link: only a socket file itself is connected to");
+  if (!S_ISSOCK(st.st_mode)) throw Error(ErrorCode::not_found, path.string() + " is not a socket");
+  // Without /proc (a chroot), the path itself: checked above, if not atomically.
+  const std::string through = "/proc/self/fd/" + std::to_string(file.handle.get());
+  if (::access("/proc/self/fd", F_OK) == 0) file.address = unix_address(through);
+  return file;
+}
+
 // What a failed connect() to `path` means to the caller (EAGAIN: the listener's backlog stayed
 // full for the whole timeout).
 Error connect_failure(const std::filesystem::path& path, int error) {
@@ -83,12 +115,12 @@ Error connect_failure(const std::filesystem::path& path, int error) {
 }  // namespace
 
 UniqueFd connect_unix(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
-  const sockaddr_un addr = unix_address(path);
+  const SocketFile file = open_socket_file(path);
   UniqueFd fd = unix_socket(0);
   // A Unix connect() only blocks while the listener's backlog is full, and for that wait the
   // kernel honours SO_SNDTIMEO (a non-blocking connect would just fail with EAGAIN).
   set_send_timeout(fd.get(), timeout);
-  if (const int error = connect_once(fd.get(), addr); error != 0) throw connect_failure(path, error);
+  if (const int error = connect_once(fd.get(), file.address); error != 0) throw connect_failure(path, error);
   clear_send_timeout(fd.get());
   return fd;
 }
@@ -144,7 +176,8 @@ namespace {
 // progress" and reports success on a socket that is not connected). So it tries again, after
 // 1 ms, then twice as long each time up to 50 ms, until the timeout.
 asio::awaitable<UniqueFd> connect_nonblocking(const std::filesystem::path& path, std::chrono::milliseconds timeout) {
-  const sockaddr_un addr = unix_address(path);
+  const SocketFile file = open_socket_file(path);
+  const sockaddr_un& addr = file.address;
   const auto deadline = Clock::now() + timeout;
   std::optional<asio::steady_timer> pause;
   auto backoff = std::chrono::milliseconds(1);

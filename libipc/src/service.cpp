@@ -16,6 +16,7 @@
 #include <boost/asio/signal_set.hpp>
 
 #include "ipc/fd_async.hpp"
+#include "ipc/address.hpp"
 #include "ipc/broker.hpp"
 #include "ipc/log.hpp"
 #include "ipc/rundir.hpp"
@@ -127,11 +128,14 @@ bool Service::take_peer_slot(Connection& connection, std::optional<PeerLimit::Sl
 }
 
 asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, const Handler& handler,
-                                       std::unique_ptr<const Adoption> remote) {
+                                       std::unique_ptr<const Adoption> remote,
+                                       std::optional<PeerLimit::Slot> remote_slot) {
   Session& session = *ticket;
   Connection connection(std::move(socket), options_.limits);
   std::optional<PeerLimit::Slot> slot;
-  // A remote peer has no uid here: the protocol daemon counted it by address (its --max-per-peer).
+  (void)remote_slot;  // held as long as the session runs
+  // A remote peer has no uid here: it is counted by address (remote_slot, the daemon's
+  // --max-per-peer).
   std::string who;
   if (remote) {
     // (What a remote peer chose, its identity, is written with its control bytes escaped.)
@@ -178,7 +182,17 @@ namespace {
 struct Adopted {
   UnixSocket socket;
   std::unique_ptr<const Adoption> remote;
+  std::optional<PeerLimit::Slot> slot;
 };
+
+// The address part of a peer "192.0.2.7:51234" / "[2001:db8::1]:443", what --max-per-peer counts.
+std::string peer_address(const std::string& peer) {
+  try {
+    return split_host_port(peer).host;
+  } catch (const std::invalid_argument&) {
+    return peer;
+  }
+}
 
 // Whether `fd` is a connected stream socket (TCP, or a Unix one in tests), the only kind a
 // session can run on.
@@ -219,6 +233,7 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
   std::optional<Error> failure;
   FrameWithFd got;
   std::optional<Adoption> adopted;
+  std::optional<PeerLimit::Slot> slot;
   try {
     got = co_await async_recv_frame_with_fd(socket, max_request_payload, std::chrono::seconds(10));
     if (got.message.type != MessageType::adopt)
@@ -233,6 +248,13 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
     if (clients_.open() >= options_.max_connections)
       throw Error(ErrorCode::unavailable, "the service is at its cap of " + std::to_string(options_.max_connections) +
                                               " connections (--max-connections)");
+    // The daemon keeps nothing of what it hands over: its per-address limit is held here.
+    const std::string address = "address " + peer_address(adopted->peer.peer);
+    if (adopted->max_per_peer > 0 && remote_peers_.held(address) >= adopted->max_per_peer)
+      throw Error(ErrorCode::unavailable, printable(peer_address(adopted->peer.peer)) + " already holds " +
+                                              std::to_string(adopted->max_per_peer) +
+                                              " adopted connections to this service (the daemon's --max-per-peer)");
+    slot = remote_peers_.take(address);
   } catch (const Error& e) {
     failure = e;
   }
@@ -254,9 +276,11 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
   }
   UnixSocket connection(io_);
   connection.assign(asio::local::stream_protocol(), got.fd.release());
-  auto handed = std::make_shared<Adopted>(Adopted{std::move(connection), std::make_unique<const Adoption>(std::move(*adopted))});
+  auto handed = std::make_shared<Adopted>(
+      Adopted{std::move(connection), std::make_unique<const Adoption>(std::move(*adopted)), std::move(slot)});
   server_.start(clients_, [this, handed, handler](SessionTicket client) {
-    return this->session(std::move(handed->socket), std::move(client), handler, std::move(handed->remote));
+    return this->session(std::move(handed->socket), std::move(client), handler, std::move(handed->remote),
+                         std::move(handed->slot));
   });
 }
 

@@ -1,7 +1,8 @@
 // ADOPT (DESIGN §3 type 7, §15): a protocol daemon gives a remote peer's connection itself to
 // the service that serves it, so that no daemon stays in the data path.
 //
-//   daemon -> service   ADOPT {"service", "scheme", "peer", "identity", "certificate"} with the
+//   daemon -> service   ADOPT {"service", "scheme", "peer", "identity", "certificate",
+//                       "max_per_peer"} with the
 //                       connection's fd attached, on a connection to RUNDIR/NAME@adopt
 //   service -> daemon   DATA "ok" (the service has it: the daemon closes its copy and forgets
 //                       it) or ERROR (refused: the connection is still the daemon's alone)
@@ -30,6 +31,10 @@ inline constexpr const char* adoption_suffix = "@adopt";
 // What a service learns of an adopted connection's peer.
 struct Adoption {
   InboundRequest peer;  // the service asked for, scheme, address, identity, certificate
+  // The daemon's --max-per-peer (0: none): how many adopted connections the peer's address may
+  // hold in the service at once. The daemon keeps nothing of a connection it hands over, so the
+  // service counts them for it.
+  std::size_t max_per_peer = 0;
 };
 
 [[nodiscard]] Message encode_adopt(const Adoption& adoption);
@@ -42,7 +47,7 @@ struct Adoption {
 enum class HandOver {
   taken,    // the service has the connection
   refused,  // it said ERROR (`why`): the connection was not taken, the daemon may still serve it
-  lost,     // no answer (the adoption connection failed or timed out after ADOPT went out): the
+  lost,     // no answer, or ADOPT not sent whole (the adoption connection failed or timed out): the
             // service may or may not have it, so the daemon must not touch it again
 };
 struct HandOverResult {

@@ -130,7 +130,8 @@ class Service {
   // One client: its Connection, the hooks the Server ends it by, the handler. `remote` for a
   // connection adopted from a protocol daemon.
   asio::awaitable<void> session(UnixSocket socket, SessionTicket ticket, const Handler& handler,
-                                std::unique_ptr<const Adoption> remote = nullptr);
+                                std::unique_ptr<const Adoption> remote = nullptr,
+                                std::optional<PeerLimit::Slot> remote_slot = std::nullopt);
   // One connection on the adoption socket: who sent it, its ADOPT, the answer; then the adopted
   // connection becomes a session of the clients' group.
   asio::awaitable<void> adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler);
@@ -154,6 +155,7 @@ class Service {
   std::list<ListeningSocket> sockets_;  // the files to remove at stop
   BufferBudget budget_;
   PeerLimit per_peer_;
+  PeerLimit remote_peers_;  // adopted connections by remote address (each ADOPT says its maximum)
   int exit_status_ = 0;
   bool inherited_taken_ = false;
   std::vector<systemd::ListenFd> inherited_;
