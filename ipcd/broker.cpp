@@ -270,7 +270,8 @@ asio::awaitable<ipc::UniqueFd> Broker::connect_adoption(const ipc::ServiceName& 
   struct stat beside{};
   if (::lstat(adoption.c_str(), &beside) != 0 || ::lstat(ipc::socket_path(settings_.rundir, service).c_str(), &own) != 0)
     co_return ipc::UniqueFd();  // no adoption socket, or no service to compare it with (it fails below)
-  if (!S_ISSOCK(beside.st_mode) || own.st_uid != beside.st_uid) {
+  // (That it is a socket file, not a link, the connect checks: ipc::async_connect_unix_fd.)
+  if (own.st_uid != beside.st_uid) {
     ipc::log_warn("ignoring ", adoption.string(), ": not a socket of the owner of ", service.str(),
                   "'s (uid ", own.st_uid, "; it is uid ", beside.st_uid, "'s)");
     co_return ipc::UniqueFd();

@@ -31,10 +31,10 @@ asio::awaitable<void> Tcpd::outbound(ipc::Connection& ipcd, ipc::Scheme scheme) 
   if (scheme == ipc::Scheme::tcp && settings_.handoff && ipcd.held() == 0) {
     // The TCP socket goes to ipcd, and from there to the client, with the ok: nothing of this
     // connection stays here. The handshake's answer was read exactly, so the socket holds
-    // nothing but what the remote sends from now on. Blocking, as a fresh socket is (§15).
+    // nothing but what the remote sends from now on. (ipcd makes it blocking, as a fresh socket
+    // is, before the client gets it: §15.)
     auto released = ipcd.release();
     const ipc::UniqueFd fd = ipc::release_for_handoff(remote.socket());
-    ipc::make_blocking(fd.get());
     co_await ipc::async_send_frame_with_fd(released.socket, ipc::Message::data("ok"), fd.get(), settings_.handshake_timeout);
     ipc::log_debug("CONNECT ", connected->uri, ": handed over");
     co_return;

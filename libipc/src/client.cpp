@@ -99,8 +99,8 @@ SocketFile open_socket_file(const std::filesystem::path& path) {
     throw Error(ErrorCode::denied, path.string() + " is a symbolic link: only a socket file itself is connected to");
   if (!S_ISSOCK(st.st_mode)) throw Error(ErrorCode::not_found, path.string() + " is not a socket");
   // Without /proc (a chroot), the path itself: checked above, if not atomically.
-  const std::string through = "/proc/self/fd/" + std::to_string(file.handle.get());
-  if (::access("/proc/self/fd", F_OK) == 0) file.address = unix_address(through);
+  static const bool have_proc = ::access("/proc/self/fd", F_OK) == 0;  // asked once per process
+  if (have_proc) file.address = unix_address("/proc/self/fd/" + std::to_string(file.handle.get()));
   return file;
 }
 

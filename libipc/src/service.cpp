@@ -217,24 +217,17 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
   socklen_t length = sizeof daemon;
   if (::getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &daemon, &length) != 0) co_return;
   constexpr std::chrono::seconds answer_timeout(2);
-  const auto& trusted = options_.adopt_from;
-  if (std::find(trusted.begin(), trusted.end(), daemon.uid) == trusted.end()) {
-    // The peer description would be believed as it stands: from nobody else (DESIGN §15).
-    const Error why(ErrorCode::denied, "ADOPT is only taken from root, ipcd's user and the protocol daemons' "
-                                       "users (--adopt-from), not from uid " + std::to_string(daemon.uid));
-    log_warn("adoption socket: pid ", daemon.pid, ": ", why.text());
-    try {
-      co_await async_send_frame_with_fd(socket, Message::error(why.payload()), -1, answer_timeout);
-    } catch (const Error&) {
-      // It went away first: nothing more to say.
-    }
-    co_return;
-  }
   std::optional<Error> failure;
   FrameWithFd got;
   std::optional<Adoption> adopted;
   std::optional<PeerLimit::Slot> slot;
   try {
+    // The peer description would be believed as it stands: from nobody else (DESIGN §15), and
+    // not a byte of theirs is read.
+    const auto& trusted = options_.adopt_from;
+    if (std::find(trusted.begin(), trusted.end(), daemon.uid) == trusted.end())
+      throw Error(ErrorCode::denied, "ADOPT is only taken from root, ipcd's user and the protocol daemons' "
+                                     "users (--adopt-from), not from uid " + std::to_string(daemon.uid));
     got = co_await async_recv_frame_with_fd(socket, max_request_payload, std::chrono::seconds(10));
     if (got.message.type != MessageType::adopt)
       throw Error(ErrorCode::bad_request, "the adoption socket takes ADOPT, not " + std::string(to_string(got.message.type)));
@@ -249,21 +242,24 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
       throw Error(ErrorCode::unavailable, "the service is at its cap of " + std::to_string(options_.max_connections) +
                                               " connections (--max-connections)");
     // The daemon keeps nothing of what it hands over: its per-address limit is held here.
-    const std::string address = "address " + peer_address(adopted->peer.peer);
+    const std::string address = peer_address(adopted->peer.peer);
     if (adopted->max_per_peer > 0 && remote_peers_.held(address) >= adopted->max_per_peer)
-      throw Error(ErrorCode::unavailable, printable(peer_address(adopted->peer.peer)) + " already holds " +
+      throw Error(ErrorCode::unavailable, printable(address) + " already holds " +
                                               std::to_string(adopted->max_per_peer) +
                                               " adopted connections to this service (the daemon's --max-per-peer)");
-    slot = remote_peers_.take(address);
+    slot = remote_peers_.take(address);  // (its own map: an address never meets a "uid N")
   } catch (const Error& e) {
     failure = e;
   }
   if (failure) {
-    log_info("adoption socket: pid ", daemon.pid, ": ", failure->what());
+    if (failure->code() == ErrorCode::denied)
+      log_warn("adoption socket: pid ", daemon.pid, ": ", failure->text());
+    else
+      log_info("adoption socket: pid ", daemon.pid, ": ", failure->what());
     try {
       co_await async_send_frame_with_fd(socket, Message::error(failure->payload()), -1, answer_timeout);
     } catch (const Error&) {
-      // Gone first.
+      // Gone first: nothing more to say.
     }
     co_return;
   }
