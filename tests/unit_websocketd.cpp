@@ -8,12 +8,17 @@
 #include <ipc/message.hpp>
 
 #include "host_names.hpp"
-#include "mapping.hpp"
+#include <ipc/ws/mapping.hpp>
+#include <ipc/ws/budget.hpp>
 #include "origin.hpp"
 #include "static_path.hpp"
 #include "support/harness.hpp"
 
 namespace websocketd {
+using ipc::ws::choose_subprotocol;
+using ipc::ws::frame_from_message;
+using ipc::ws::Subprotocol;
+using ipc::ws::is_valid_utf8;
 namespace {
 
 boost::asio::ip::address ip(const char* text) { return boost::asio::ip::make_address(text); }

@@ -1,15 +1,12 @@
-// The Boost.Beast names websocketd uses, in one place. Beast is compiled once, in
-// beast_impl.cpp (BOOST_BEAST_SEPARATE_COMPILATION), as libipc compiles Asio once.
+// The Boost.Beast names and libipc's WebSocket side (ipc::ws: the DESIGN §11 mapping, its relay,
+// the message budget) as websocketd's code spells them.
 #pragma once
 
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
-#include <boost/beast/ssl.hpp>
-#include <boost/beast/websocket/ssl.hpp>
-#include <boost/asio/ip/tcp.hpp>
-
-#include <ipc/asio.hpp>
+#include <ipc/ws/beast.hpp>
+#include <ipc/ws/budget.hpp>
+#include <ipc/ws/capped_stream.hpp>
+#include <ipc/ws/mapping.hpp>
+#include <ipc/ws/relay.hpp>
 
 namespace websocketd {
 
@@ -20,9 +17,21 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using ipc::use_nothrow;
 
-using WsStream = websocket::stream<beast::tcp_stream>;
-// wss://: the same over TLS (contexts from libipc's ipc::tls).
-using TlsStream = beast::ssl_stream<beast::tcp_stream>;
-using WssStream = websocket::stream<TlsStream>;
+using ipc::ws::choose_subprotocol;
+using ipc::ws::frame_from_message;
+using ipc::ws::is_valid_utf8;
+using ipc::ws::MessageBudget;
+using ipc::ws::OutboundWssStream;
+using ipc::ws::OutboundWsStream;
+using ipc::ws::relay;
+using ipc::ws::RelayOptions;
+using ipc::ws::Subprotocol;
+using ipc::ws::TlsStream;
+using ipc::ws::to_string;
+using ipc::ws::WssStream;
+using ipc::ws::WsStream;
+using ipc::ws::CappedStream;
+using ipc::ws::subprotocol_frame;
+using ipc::ws::subprotocol_text;
 
 }  // namespace websocketd

@@ -8,8 +8,8 @@
 #include <ipc/service_name.hpp>
 #include <ipc/text.hpp>
 
-#include "mapping.hpp"
-#include "relay.hpp"
+#include "beast.hpp"
+
 #include "static_files.hpp"
 
 namespace websocketd {

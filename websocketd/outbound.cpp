@@ -8,9 +8,9 @@
 #include <ipc/tls.hpp>
 #include <ipc/uri.hpp>
 
-#include "capped_stream.hpp"
-#include "mapping.hpp"
-#include "relay.hpp"
+
+#include "beast.hpp"
+
 
 namespace websocketd {
 namespace {

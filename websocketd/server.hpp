@@ -17,7 +17,7 @@
 
 #include "beast.hpp"
 #include "host_names.hpp"
-#include "message_budget.hpp"
+
 #include "origin.hpp"
 
 namespace websocketd {

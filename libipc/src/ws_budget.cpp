@@ -1,9 +1,9 @@
-// The budget for unfinished WebSocket messages (see message_budget.hpp).
-#include "message_budget.hpp"
+// The budget for unfinished WebSocket messages (see ipc/ws/budget.hpp).
+#include "ipc/ws/budget.hpp"
 
 #include <algorithm>
 
-namespace websocketd {
+namespace ipc::ws {
 
 MessageBudget::MessageBudget(std::size_t limit) : state_(std::make_shared<State>()) { state_->limit = limit; }
 
@@ -42,4 +42,4 @@ bool MessageBudget::Holder::hold(std::size_t bytes) {
   return true;
 }
 
-}  // namespace websocketd
+}  // namespace ipc::ws

@@ -9,7 +9,7 @@
 #include <list>
 #include <memory>
 
-namespace websocketd {
+namespace ipc::ws {
 
 class MessageBudget {
  public:
@@ -55,4 +55,4 @@ class MessageBudget {
   std::shared_ptr<State> state_;
 };
 
-}  // namespace websocketd
+}  // namespace ipc::ws

@@ -1,9 +1,9 @@
-// WebSocket messages <-> libipc frames (see mapping.hpp).
-#include "mapping.hpp"
+// WebSocket messages <-> libipc frames (see ipc/ws/mapping.hpp).
+#include "ipc/ws/mapping.hpp"
 
 #include <cctype>
 
-namespace websocketd {
+namespace ipc::ws {
 namespace {
 
 std::string_view trim(std::string_view s) noexcept {
@@ -59,4 +59,4 @@ std::optional<ipc::Message> frame_from_message(std::string_view bytes, std::size
                       std::string(bytes.substr(ipc::header_size))};
 }
 
-}  // namespace websocketd
+}  // namespace ipc::ws

@@ -12,9 +12,9 @@
 #include <limits>
 #include <string>
 
-#include "beast.hpp"
+#include "ipc/ws/beast.hpp"
 
-namespace websocketd {
+namespace ipc::ws {
 
 template <class NextLayer>
 class CappedStream {
@@ -120,4 +120,4 @@ void async_teardown(beast::role_type role, CappedStream<NextLayer>& stream, Hand
 using OutboundWsStream = websocket::stream<CappedStream<beast::tcp_stream>>;
 using OutboundWssStream = websocket::stream<CappedStream<TlsStream>>;
 
-}  // namespace websocketd
+}  // namespace ipc::ws

@@ -1,4 +1,5 @@
-// How WebSocket messages and libipc frames map onto each other (DESIGN §11).
+// How WebSocket messages and libipc frames map onto each other (DESIGN §11), wherever a
+// WebSocket meets a libipc session: websocketd, or a service that adopted a ws:// connection.
 //
 //   ipc.frame   every binary message is exactly one whole frame (header and payload), both
 //               ways; what two websocketd's speak between hosts for ws:// URIs.
@@ -12,10 +13,10 @@
 #include <string>
 #include <string_view>
 
-#include <ipc/message.hpp>
-#include <ipc/text.hpp>
+#include "ipc/message.hpp"
+#include "ipc/text.hpp"
 
-namespace websocketd {
+namespace ipc::ws {
 
 enum class Subprotocol { none, text, frame };
 
@@ -35,4 +36,4 @@ using ipc::is_valid_utf8;
 [[nodiscard]] std::optional<ipc::Message> frame_from_message(std::string_view bytes, std::size_t max_payload,
                                                              std::string& why);
 
-}  // namespace websocketd
+}  // namespace ipc::ws

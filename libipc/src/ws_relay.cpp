@@ -1,7 +1,7 @@
-// WebSocket <-> libipc relay (see relay.hpp).
-#include "relay.hpp"
+// WebSocket <-> libipc relay (see ipc/ws/relay.hpp).
+#include "ipc/ws/relay.hpp"
 
-#include "capped_stream.hpp"
+#include "ipc/ws/capped_stream.hpp"
 
 #include <sys/socket.h>
 
@@ -11,13 +11,13 @@
 #include <tuple>
 #include <type_traits>
 
-#include <ipc/deadline.hpp>
-#include <ipc/log.hpp>
-#include <ipc/run_both.hpp>
-#include <ipc/tcp_socket.hpp>
-#include <ipc/text.hpp>
+#include "ipc/deadline.hpp"
+#include "ipc/log.hpp"
+#include "ipc/run_both.hpp"
+#include "ipc/tcp_socket.hpp"
+#include "ipc/text.hpp"
 
-namespace websocketd {
+namespace ipc::ws {
 namespace {
 
 // Close reasons are limited to 123 bytes by the protocol (125 minus the code).
@@ -80,7 +80,7 @@ asio::awaitable<void> websocket_to_local(Ws& ws, ipc::Connection& local, const R
     const auto ec = co_await read_message(ws, bytes, budget ? &*budget : nullptr);
     if (budget) (void)budget->hold(0);
     if (ec == beast::http::error::buffer_overflow) {
-      const std::string why = "over websocketd's budget for unfinished messages (" +
+      const std::string why = "over " + options.program + "'s budget for unfinished messages (" +
                               std::to_string(options.budget->limit()) + " bytes, --max-buffered)";
       ipc::log_info(options.label, ": ", bytes.size(), " bytes held ", why, "; closed");
       shared.close_with = make_reason(websocket::close_code::too_big, why);
@@ -196,7 +196,7 @@ asio::awaitable<void> local_to_websocket(Ws& ws, ipc::Connection& local, const R
   }
   local.close();
   if (shared.close_with) reason = *shared.close_with;
-  else if (options.server != nullptr && options.server->stopping()) reason = make_reason(websocket::close_code::going_away, "websocketd is shutting down");
+  else if (options.server != nullptr && options.server->stopping()) reason = make_reason(websocket::close_code::going_away, options.program + " is shutting down");
   if (ws.is_open()) {
     auto [ec] = co_await ws.async_close(reason, use_nothrow);
     if (ec) ipc::log_debug(options.label, ": close: ", ec.message());
@@ -243,4 +243,4 @@ template asio::awaitable<void> relay(WssStream&, ipc::Connection&, RelayOptions)
 template asio::awaitable<void> relay(OutboundWsStream&, ipc::Connection&, RelayOptions);
 template asio::awaitable<void> relay(OutboundWssStream&, ipc::Connection&, RelayOptions);
 
-}  // namespace websocketd
+}  // namespace ipc::ws
