@@ -3,7 +3,6 @@
 // client certificate, a pre-shared key, a password from --users); the local ipcd decides with
 // INBOUND (§8); tcpd answers ok and, for plain tcp:// into a service that adopts, hands it the TCP
 // socket (§15: ADOPT, nothing kept), else relays to the local service; or answers ERROR and closes.
-#include <fcntl.h>
 #include <sys/socket.h>
 
 #include <boost/asio/thread_pool.hpp>
@@ -78,56 +77,16 @@ asio::awaitable<void> Tcpd::inbound(TcpSocket socket, ipc::SessionTicket ticket,
   if (!accepted) co_return;
   std::optional<ipc::UnixSocket> local;
   if (accepted->adoption) {
-    local = co_await hand_over(*accepted, *remote, peer_text);
+    const ipc::Adoption adoption{accepted->request, settings_.max_per_peer, {}, {}};
+    local = co_await ipc::async_adopt_or_relay(remote->socket(), accepted->local, adoption, settings_.rundir,
+                                               settings_.handshake_timeout, accepted->session,
+                                               "inbound from " + peer_text);
     if (!local) co_return;
   } else {
     local.emplace(std::move(accepted->local));
   }
   ipc::log_debug("inbound from ", peer_text, ": relaying");
   co_await relay(session, std::move(*local), std::move(*remote), std::string(), Side::inbound);
-}
-
-asio::awaitable<std::optional<ipc::UnixSocket>> Tcpd::hand_over(Accepted& accepted, RemoteStream& remote,
-                                                                const std::string& peer_text) {
-  // The handshake's ok is out, and nothing past the peer's handshake has been read: the socket
-  // holds only what the peer sends from now on. Blocking, as a fresh socket is (DESIGN §15).
-  const int fd = remote.socket().native_handle();
-  ipc::make_blocking(fd);
-  ipc::Adoption adoption{accepted.request, settings_.max_per_peer};
-  // From now on the service may hold the connection: ending this session (a stop) must never
-  // shut the socket down under it, only stop waiting for the answer.
-  if (ipc::Session* session = accepted.session) {
-    ipc::UnixSocket& adopter = accepted.local;
-    session->close = [&adopter](const Error*) {
-      boost::system::error_code ignored;
-      adopter.close(ignored);
-    };
-  }
-  const ipc::HandOverResult result =
-      co_await ipc::async_hand_over(accepted.local, adoption, fd, settings_.handshake_timeout);
-  if (accepted.session != nullptr) accepted.session->close = nullptr;  // (the hook refers to this frame)
-  if (result.outcome != ipc::HandOver::refused) {
-    // Out of this process's epoll set before it is closed (see ipc::release_for_handoff).
-    const ipc::UniqueFd gone = ipc::release_for_handoff(remote.socket());
-    if (result.outcome == ipc::HandOver::taken)
-      ipc::log_debug("inbound from ", peer_text, ": handed over to ", accepted.request.service);
-    else
-      ipc::log_info("inbound from ", peer_text, ": ", result.why, ": closed");
-    co_return std::nullopt;
-  }
-  // Refused: the socket is still ours alone, so the relay can take over without losing a byte.
-  ipc::log_info("inbound from ", peer_text, ": ", result.why, "; relaying instead");
-  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);  // Asio's socket expects it
-  ipc::InboundRequest again = accepted.request;
-  again.adopt = false;
-  again.replaces_adoption = true;
-  std::optional<ipc::UnixSocket> local;
-  try {
-    local.emplace(co_await ipc::async_inbound(settings_.rundir, again, settings_.handshake_timeout));
-  } catch (const Error& e) {
-    ipc::log_info("inbound from ", peer_text, ": ", e.what(), ": closed");
-  }
-  co_return local;
 }
 
 asio::awaitable<std::optional<Tcpd::Accepted>> Tcpd::accept_from(RemoteStream& remote, ipc::Session& session,

@@ -99,10 +99,6 @@ class Tcpd {
   };
   ipc::asio::awaitable<std::optional<Accepted>> accept_from(RemoteStream& remote, ipc::Session& session,
                                                             const std::string& peer_text);
-  // ADOPT with the TCP socket: nullopt when the service took it (or may have: nothing of it is
-  // touched again); the service's own connection, to relay to, when it refused.
-  ipc::asio::awaitable<std::optional<ipc::UnixSocket>> hand_over(Accepted& accepted, RemoteStream& remote,
-                                                                 const std::string& peer_text);
   // Whether PASSWORD is USER's (--users), checked on password_checks_ so that PBKDF2 does not
   // stall the relays.
   ipc::asio::awaitable<bool> check_password(std::string user, std::string password);

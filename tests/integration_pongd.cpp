@@ -21,6 +21,8 @@
 #include <random>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include "support/harness.hpp"
 
 namespace ipc::test {
@@ -586,6 +588,29 @@ TEST_F(Pongd, RefusesBadAdoptionsAndAdoptionsFromOtherUsersAndServesOnUnharmed) 
             0u);
   EXPECT_EQ(adopt_answer(rundir, Message::data("hello"), {theirs.get()}).rfind("ERROR bad-request: the adoption socket takes ADOPT", 0),
             0u);
+  // A ws:// adoption needs a TCP connection and a whole WebSocket upgrade request.
+  const auto ws_adopt = [](const std::string& request) {
+    return Message{MessageType::adopt, 0,
+                   nlohmann::json{{"service", "pong"}, {"scheme", "ws"}, {"peer", "192.0.2.7:1"}, {"request", request}}
+                       .dump()};
+  };
+  const std::string upgrade = "GET /pong HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  EXPECT_EQ(adopt_answer(rundir, ws_adopt(upgrade), {theirs.get()}),
+            "ERROR bad-request: ADOPT: a ws:// connection must be a TCP socket");
+  int port = 0;
+  const UniqueFd listener = silent_listener(4, port);
+  const UniqueFd tcp = tcp_connect(port);
+  for (const auto& [request, says] : std::vector<std::pair<std::string, std::string>>{
+           {"not http at all\r\n\r\n", "the upgrade request is not HTTP"},
+           {"GET /pong HTTP/1.1\r\nHost: h\r\n", "the upgrade request is not whole"},
+           {upgrade + "GET / HTTP/1.1\r\n\r\n", "is followed by 18 more bytes"},
+           {"GET /pong HTTP/1.1\r\nHost: h\r\n\r\n", "does not ask for a WebSocket upgrade"},
+           {"GET /pong HTTP/1.1\r\nX: " + std::string(20000, 'x') + "\r\n\r\n", "the upgrade request is not HTTP"}}) {
+    const auto answer = adopt_answer(rundir, ws_adopt(request), {tcp.get()});
+    EXPECT_EQ(answer.rfind("ERROR bad-request: ADOPT: ", 0), 0u) << answer;
+    EXPECT_NE(answer.find(says), std::string::npos) << answer;
+  }
   // None of those was adopted: the far end of the pair was never answered by pongd.
   theirs.reset();
   EXPECT_EQ(read_until_eof(ours.get(), 2s), "");
@@ -595,29 +620,38 @@ TEST_F(Pongd, RefusesBadAdoptionsAndAdoptionsFromOtherUsersAndServesOnUnharmed) 
   EXPECT_TRUE(daemon.running());
 }
 
-TEST_F(Pongd, RefusesAnAdoptionAtItsConnectionCapSoThatTheDaemonRelaysThroughTheBacklog) {
+TEST_F(Pongd, TakesAnAdoptionAtItsConnectionCapOnlyToTellThePeerUnavailable) {
+  // Refused, the daemon would relay it past the cap: the service takes it and says why to the
+  // peer, as to a local client, and the daemon forgets it.
   auto daemon = start_pongd({"--max-connections", "1"});
   const Message adopt{MessageType::adopt, 0, R"({"service":"pong","scheme":"tcp","peer":"192.0.2.7:1"})"};
-  int pair[2];
-  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
-  UniqueFd ours(pair[0]), theirs(pair[1]);
+  // The far end of a fresh pair, adopted: what the peer's end then reads.
+  const auto adopted_then = [&](const std::string& says) {
+    int pair[2];
+    EXPECT_EQ(::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair), 0);
+    UniqueFd ours(pair[0]), theirs(pair[1]);
+    EXPECT_EQ(adopt_answer(rundir, adopt, {theirs.get()}), "DATA ok");
+    theirs.reset();
+    write_all(ours.get(), encode(Message::data(says)));
+    return read_until(ours.get(), [](const std::string& got) {
+      return got.size() >= header_size && got.size() >= header_size + decode_header(got.data()).length;
+    });
+  };
   {
     auto local = client();
     local.send(Message::data("holding the one slot"));
     EXPECT_EQ(local.receive().payload, "holding the one slot");
-    EXPECT_EQ(adopt_answer(rundir, adopt, {theirs.get()}),
-              "ERROR unavailable: the service is at its cap of 1 connections (--max-connections)");
+    EXPECT_EQ(adopted_then("in"),
+              encode(Message::error("unavailable: the service is at its cap of 1 connections (--max-connections)")));
   }
   // The slot is free once the local client has gone.
   std::string answer;
   ASSERT_TRUE(wait_until([&] {
-    answer = adopt_answer(rundir, adopt, {theirs.get()});
-    return answer == "DATA ok";
+    answer = adopted_then("in");
+    return answer == encode(Message::data("in"));
   })) << answer;
-  theirs.reset();
-  write_all(ours.get(), encode(Message::data("in")));
-  EXPECT_EQ(read_until(ours.get(), [](const std::string& got) { return got.size() >= header_size + 2; }),
-            encode(Message::data("in")));
+  EXPECT_NE(daemon.log().find("tcp peer 192.0.2.7:1: unavailable: the service is at its cap"), std::string::npos)
+      << daemon.log();
 }
 
 TEST_F(Pongd, OpensNoAdoptionSocketWithNoAdoptAndRemovesItsOwnAtStop) {

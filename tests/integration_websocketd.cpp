@@ -55,18 +55,34 @@ class Websocketd : public ::testing::Test {
 
   // ipcd lets ws peers from 127.0.0.1 reach pong (and "missing", which nobody serves); every
   // other inbound request is denied, ipcd's default.
-  Host start_host(const std::string& name, std::vector<std::string> websocketd_args = {}, bool with_pongd = true) {
+  Host start_host(const std::string& name, std::vector<std::string> websocketd_args = {}, bool with_pongd = true,
+                  std::vector<std::string> pongd_args = {}) {
     Host host;
     host.rundir = dir / name;
     host.ipcd.emplace(start(host.rundir, "ipcd",
                             {"--allow", "in", "pong", "ws:127.0.0.1", "--allow", "in", "missing", "ws:127.0.0.1"}));
-    if (with_pongd) host.pongd.emplace(start(host.rundir, "pongd", {}));
+    if (with_pongd) host.pongd.emplace(start(host.rundir, "pongd", pongd_args));
     if (std::find(websocketd_args.begin(), websocketd_args.end(), "--no-listen") == websocketd_args.end())
       websocketd_args.insert(websocketd_args.begin(), {"--listen", "127.0.0.1:0"});
     host.websocketd.emplace(start(host.rundir, "websocketd", websocketd_args));
     host.port = bound_port(*host.websocketd);
     return host;
   }
+
+  // The two paths a WebSocket to a service takes (DESIGN §15): handed over to pongd, which
+  // answers the upgrade and speaks the mapping itself, or relayed by websocketd (pongd
+  // --no-adopt). The limits a test sets are those of whoever carries the WebSocket, which also
+  // logs what happens to it.
+  enum class Path { handed_over, relayed };
+  static constexpr Path both_paths[] = {Path::handed_over, Path::relayed};
+  static const char* name_of(Path path) { return path == Path::handed_over ? "handed-over" : "relayed"; }
+  Host start_on(Path path, std::vector<std::string> carrier_flags) {
+    if (path == Path::handed_over) return start_host(name_of(path), {}, true, std::move(carrier_flags));
+    return start_host(name_of(path), std::move(carrier_flags), true, {"--no-adopt"});
+  }
+  static Process& carrier(Host& host, Path path) { return path == Path::handed_over ? *host.pongd : *host.websocketd; }
+  // What the carrier calls itself to a peer ("over websocketd's budget").
+  static std::string carrier_name(Path path) { return path == Path::handed_over ? "pong" : "websocketd"; }
 
   static RunResult client(std::vector<std::string> args, std::chrono::milliseconds timeout = 60s) {
     args.insert(args.begin(), client_script.string());
@@ -191,8 +207,137 @@ std::string binary_frame_header(std::uint64_t length) {
   return header + std::string(4, '\0');
 }
 
+// A client's text message of fewer than 126 bytes (masked with a zero key), and the server's.
+std::string client_text(const std::string& payload) {
+  return std::string{'\x81', static_cast<char>(0x80 | payload.size())} + std::string(4, '\0') + payload;
+}
+std::string server_text(const std::string& payload) {
+  return std::string{'\x81', static_cast<char>(payload.size())} + payload;
+}
+
+// An upgraded connection to `port`'s /pong and the head of the answer to it.
+std::pair<UniqueFd, std::string> upgraded_with_head(const std::string& port, const std::string& path = "/pong") {
+  UniqueFd fd = tcp_connect(std::stoi(port));
+  std::string request = upgrade_from("127.0.0.1", port);
+  request.replace(request.find("/pong"), 5, path);
+  write_all(fd.get(), request);
+  std::string head = read_until(fd.get(), upgrade_answered);
+  return {std::move(fd), std::move(head)};
+}
+
+std::string read_exactly(int fd, std::size_t size) {
+  return read_until(fd, [size](const std::string& got) { return got.size() >= size; });
+}
+
+TEST_F(Websocketd, HandsAPlainWsConnectionToAServiceThatAdoptsAndKeepsNothing) {
+  auto host = start_host("a");
+  // (Idle after a first connection: what starting up leaves open for a while is not counted.)
+  ASSERT_EQ(client({"echo", host.url(), "ipc.text", "warm up"}).status, 0);
+  const long idle_fds = fd_count(host.websocketd->pid());
+  auto [ws, head] = upgraded_with_head(host.port);
+  ASSERT_TRUE(upgrade_answered(head)) << head;
+  // pongd answered the upgrade itself, with the subprotocol websocketd chose.
+  EXPECT_NE(head.find("Server: pong (ipc)"), std::string::npos) << head;
+  EXPECT_NE(head.find("Sec-WebSocket-Protocol: ipc.text"), std::string::npos) << head;
+  write_all(ws.get(), client_text("straight to pong"));
+  EXPECT_EQ(read_exactly(ws.get(), server_text("straight to pong").size()), server_text("straight to pong"));
+  // (The service may answer before websocketd has read its ok and let go of its copy.)
+  EXPECT_TRUE(wait_until([&] { return fd_count(host.websocketd->pid()) <= idle_fds; }, 5s))
+      << fd_count(host.websocketd->pid()) << " descriptors, " << idle_fds << " when idle: websocketd kept something";
+  // Every mapping goes the same way, counted by ipcd as handed over.
+  EXPECT_EQ(client({"echo", host.url(), "none", "no subprotocol"}).status, 0);
+  EXPECT_EQ(client({"frame", host.url()}).status, 0);
+  EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"]["handed_over"], 4) << ipc_paths(host.rundir, "in");
+  EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"].value("relayed", 0), 0) << ipc_paths(host.rundir, "in");
+}
+
+TEST_F(Websocketd, RelaysWhenTheServiceDoesNotAdoptOrHandoffIsOff) {
+  for (const bool no_adopt : {true, false}) {
+    SCOPED_TRACE(no_adopt ? "pongd --no-adopt" : "websocketd --no-handoff");
+    auto host = start_host(no_adopt ? "no-adopt" : "no-handoff", no_adopt ? std::vector<std::string>{}
+                                                                           : std::vector<std::string>{"--no-handoff"},
+                           true, no_adopt ? std::vector<std::string>{"--no-adopt"} : std::vector<std::string>{});
+    auto [ws, head] = upgraded_with_head(host.port);
+    ASSERT_TRUE(upgrade_answered(head)) << head;
+    EXPECT_NE(head.find("Server: websocketd (ipc)"), std::string::npos) << head;
+    write_all(ws.get(), client_text("through the relay"));
+    EXPECT_EQ(read_exactly(ws.get(), server_text("through the relay").size()), server_text("through the relay"));
+    EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"]["relayed"], 1) << ipc_paths(host.rundir, "in");
+    EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"].value("handed_over", 0), 0) << ipc_paths(host.rundir, "in");
+  }
+}
+
+TEST_F(Websocketd, LosesNothingWhenTheServiceWritesFirstAndTheClientWritesAtOnce) {
+  auto host = start_host("a", {}, false);
+  // (ipcd lets ws peers reach "pong": the greeter serves under that name.)
+  auto greeter = start(host.rundir, "greeter", {"--name", "pong"});
+  for (int round = 0; round < 20; ++round) {
+    auto [ws, head] = upgraded_with_head(host.port);
+    ASSERT_TRUE(upgrade_answered(head)) << head;
+    EXPECT_NE(head.find("Server: pong (ipc)"), std::string::npos) << head;
+    // Written the moment the upgrade is answered, while the service may be sending its greeting.
+    write_all(ws.get(), client_text("first " + std::to_string(round)));
+    const std::string rest = head.substr(head.find("\r\n\r\n") + 4);
+    std::string got = rest + read_until(ws.get(), [&](const std::string& more) {
+      const std::string all = rest + more;
+      return all.size() >= 2 && all.size() >= 2 + static_cast<unsigned char>(all[1]) +
+                                                  server_text("first " + std::to_string(round)).size();
+    });
+    ASSERT_GE(got.size(), 2u);
+    const std::size_t greeting_size = 2 + static_cast<unsigned char>(got[1]);
+    const std::string greeting = got.substr(2, greeting_size - 2);
+    EXPECT_EQ(greeting.rfind("hello ws 127.0.0.1:", 0), 0u) << greeting;
+    EXPECT_EQ(got.substr(greeting_size), server_text("first " + std::to_string(round)));
+  }
+}
+
+TEST_F(Websocketd, HoldsMaxPerPeerForHandedOverWebSocketsToo) {
+  // websocketd keeps nothing of a WebSocket it hands over: the service holds its count for it
+  // (ADOPT says the limit), and one more is answered 503, never relayed past the limit.
+  auto host = start_host("a", {"--max-per-peer", "2"});
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 2; ++i) {
+    auto [ws, head] = upgraded_with_head(host.port);
+    ASSERT_TRUE(upgrade_answered(head)) << head;
+    held.push_back(std::move(ws));
+  }
+  const std::string refused = http_exchange(host.port, upgrade_from("127.0.0.1", host.port));
+  EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
+  EXPECT_NE(refused.find("unavailable: 127.0.0.1 already holds 2 adopted connections to this service"),
+            std::string::npos) << refused;
+  EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"].value("relayed", 0), 0) << ipc_paths(host.rundir, "in");
+  held.pop_back();
+  ASSERT_TRUE(wait_until([&] { return client({"echo", host.url(), "ipc.text", "room again"}).status == 0; }, 20s));
+}
+
+TEST_F(Websocketd, KeepsItsDescriptorCountFlatWhileAThousandHandedOverWebSocketsAreOpen) {
+  auto host = start_host("a");
+  ASSERT_EQ(client({"echo", host.url(), "ipc.text", "warm up"}).status, 0);
+  const long idle_fds = fd_count(host.websocketd->pid());
+  const long idle_watches = epoll_watch_count(host.websocketd->pid());
+  std::vector<UniqueFd> open;
+  for (int i = 0; i < 1000; ++i) {
+    auto [ws, head] = upgraded_with_head(host.port);
+    ASSERT_TRUE(upgrade_answered(head)) << i << ": " << head;
+    open.push_back(std::move(ws));
+  }
+  // (The last ones may be answered by the service before websocketd has read its ok.)
+  EXPECT_TRUE(wait_until([&] { return fd_count(host.websocketd->pid()) <= idle_fds; }, 5s))
+      << fd_count(host.websocketd->pid()) << " descriptors, " << idle_fds << " when idle";
+  EXPECT_TRUE(wait_until([&] { return epoll_watch_count(host.websocketd->pid()) <= idle_watches; }, 5s))
+      << epoll_watch_count(host.websocketd->pid()) << " watched, " << idle_watches << " when idle";
+  // All of them are the service's, and each still answers.
+  for (std::size_t i = 0; i < open.size(); i += 100) {
+    write_all(open[i].get(), client_text("still here"));
+    EXPECT_EQ(read_exactly(open[i].get(), server_text("still here").size()), server_text("still here")) << i;
+  }
+  EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"]["handed_over"], 1001);
+}
+
 TEST_F(Websocketd, ClosesTheLargestUnfinishedMessageWhenTheBufferBudgetIsSpent) {
-  auto host = start_host("a", {"--max-buffered", "4194304"});  // 4 MiB for all connections
+ for (const Path path : both_paths) {
+  SCOPED_TRACE(name_of(path));
+  auto host = start_on(path, {"--max-buffered", "4194304"});  // 4 MiB for all connections
   auto big = upgraded(host.port);
   auto small = upgraded(host.port);
   ASSERT_TRUE(big.valid());
@@ -226,23 +371,29 @@ TEST_F(Websocketd, ClosesTheLargestUnfinishedMessageWhenTheBufferBudgetIsSpent) 
   ASSERT_FALSE(reply.empty());
   EXPECT_EQ(static_cast<unsigned char>(reply[0]) & 0x0f, 1) << "a text message (ipc.text, valid UTF-8)";
   EXPECT_EQ(reply.find('\x88'), std::string::npos) << "closed although it held the least";
-  EXPECT_NE(host.websocketd->log().find("over websocketd's budget for unfinished messages"), std::string::npos);
+  EXPECT_NE(carrier(host, path).log().find("over " + carrier_name(path) + "'s budget for unfinished messages"),
+            std::string::npos);
+ }
 }
 
 TEST_F(Websocketd, DropsAWebSocketThatStopsReadingAtTheWriteTimeout) {
-  auto host = start_host("a", {"--write-timeout", "1"});
+ for (const Path path : both_paths) {
+  SCOPED_TRACE(name_of(path));
+  auto host = start_on(path, {"--write-timeout", "1"});
+  Process& carrying = carrier(host, path);
   auto stopped = upgraded(host.port);
   ASSERT_TRUE(stopped.valid());
   // One 15 MiB message, more than the kernel's buffers on both sides hold, and nothing read: its
   // echo stops moving.
   write_all(stopped.get(), binary_frame_header(15 * 1024 * 1024) + std::string(15 * 1024 * 1024, 'z'));
-  ASSERT_TRUE(wait_until([&] { return host.websocketd->log().find("(--write-timeout)") != std::string::npos; }, 30s))
-      << host.websocketd->log();
-  EXPECT_NE(host.websocketd->log().find(": the peer took nothing for 1 s while a message waited for it: dropped"),
-            std::string::npos) << host.websocketd->log();
+  ASSERT_TRUE(wait_until([&] { return carrying.log().find("(--write-timeout)") != std::string::npos; }, 30s))
+      << carrying.log();
+  EXPECT_NE(carrying.log().find(": the peer took nothing for 1 s while a message waited for it: dropped"),
+            std::string::npos) << carrying.log();
   EXPECT_TRUE(closed_within(stopped.get(), 20s));
   const auto r = client({"echo", host.url(), "ipc.text", "still served"});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
+ }
 }
 
 // A client's close frame with `code` (masked, zero key), and the server's close frame with `code`.
@@ -254,7 +405,9 @@ std::string server_close(unsigned code) {
 }
 
 TEST_F(Websocketd, AnswersACloseCodeRfc6455DoesNotDefineWith1002) {
-  auto host = start_host("a");
+ for (const Path path : both_paths) {
+  SCOPED_TRACE(name_of(path));
+  auto host = start_on(path, {});
   for (const unsigned code : {5000u, 65535u}) {
     auto ws = upgraded(host.port);
     ASSERT_TRUE(ws.valid());
@@ -268,9 +421,10 @@ TEST_F(Websocketd, AnswersACloseCodeRfc6455DoesNotDefineWith1002) {
   ASSERT_TRUE(ws.valid());
   write_all(ws.get(), client_close(4000));
   EXPECT_NE(read_until_eof(ws.get()).find(server_close(4000)), std::string::npos);
-  EXPECT_NE(host.websocketd->log().find("close code 5000 is not one RFC 6455 defines: failed with 1002"),
-            std::string::npos) << host.websocketd->log();
+  EXPECT_NE(carrier(host, path).log().find("close code 5000 is not one RFC 6455 defines: failed with 1002"),
+            std::string::npos) << carrier(host, path).log();
   EXPECT_EQ(client({"echo", host.url(), "ipc.text", "still served"}).status, 0);
+ }
 }
 
 TEST_F(Websocketd, RefusesARequestWithTwoHostHeaders) {
@@ -282,7 +436,7 @@ TEST_F(Websocketd, RefusesARequestWithTwoHostHeaders) {
 }
 
 TEST_F(Websocketd, LetsOneRemoteAddressHoldOnlyMaxPerPeerConnections) {
-  auto host = start_host("a", {"--max-per-peer", "2"});
+  auto host = start_host("a", {"--max-per-peer", "2"}, true, {"--no-adopt"});
   // Held through the relay, not only while HTTP is spoken: two upgraded WebSockets.
   std::vector<UniqueFd> held;
   for (int i = 0; i < 2; ++i) {
@@ -375,25 +529,31 @@ TEST_F(Websocketd, CarriesMessagesOfEverySizeAndFragmentedOnesIntact) {
 }
 
 TEST_F(Websocketd, CommitsNoMemoryForAMessageAnnouncedButNotSent) {
-  // 15 MiB announced (under the 16 MiB limit), 1000 bytes sent, then silence: websocketd must
-  // hold what arrived, not what was announced, and go on serving the others.
-  auto host = start_host("a");
+  // 15 MiB announced (under the 16 MiB limit), 1000 bytes sent, then silence: whoever carries
+  // the WebSocket must hold what arrived, not what was announced, and go on serving the others.
+ for (const Path path : both_paths) {
+  SCOPED_TRACE(name_of(path));
+  auto host = start_on(path, {});
   const auto r = client({"stall_announced", host.url(), std::to_string(15 * 1024 * 1024),
-                         std::to_string(host.websocketd->pid())});
+                         std::to_string(carrier(host, path).pid())});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   static const std::regex grown(R"re("grown_kib": (-?[0-9]+), "other": true)re");
   std::smatch match;
   ASSERT_TRUE(std::regex_search(r.out, match, grown)) << r.out << r.err;
   EXPECT_LT(std::stol(match[1].str()), 4 * 1024) << r.out;
+ }
 }
 
 TEST_F(Websocketd, ClosesOnlyTheConnectionWhoseMessageIsTooLarge) {
-  auto host = start_host("a", {"--max-message", "65536"});
+ for (const Path path : both_paths) {
+  SCOPED_TRACE(name_of(path));
+  auto host = start_on(path, {"--max-message", "65536"});
   const auto r = client({"oversized", host.url(), "100000"});
   EXPECT_EQ(r.status, 0) << r.out << r.err;
   EXPECT_NE(r.out.find(R"("code": 1009)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find(R"("other": "still here")"), std::string::npos) << r.out;
-  EXPECT_TRUE(host.websocketd->running());
+  EXPECT_TRUE(carrier(host, path).running());
+ }
 }
 
 TEST_F(Websocketd, Serves100ConcurrentClients) {

@@ -128,7 +128,7 @@ TEST(InboundRequest, CarriesTheAdoptionFlagsOnlyWhenSet) {
 }
 
 TEST(Adopt, RoundTripsThePeersDescription) {
-  const ipc::Adoption sent{{"pong", ipc::Scheme::tls, "[2001:db8::1]:443", "alice", "client.example"}, 8};
+  const ipc::Adoption sent{{"pong", ipc::Scheme::tls, "[2001:db8::1]:443", "alice", "client.example"}, 8, {}, {}};
   const ipc::Message frame = ipc::encode_adopt(sent);
   EXPECT_EQ(frame.type, ipc::MessageType::adopt);
   const ipc::Adoption got = ipc::parse_adopt(frame);
@@ -139,6 +139,22 @@ TEST(Adopt, RoundTripsThePeersDescription) {
   EXPECT_EQ(got.peer.certificate, "client.example");
   EXPECT_EQ(got.max_per_peer, 8u);
   EXPECT_EQ(ipc::adoption_socket_path("/run/ipc", ipc::ServiceName("pong")), std::filesystem::path("/run/ipc/pong@adopt"));
+}
+
+TEST(Adopt, CarriesAWebSocketsRequestAndSubprotocol) {
+  ipc::Adoption sent{{"pong", ipc::Scheme::ws, "127.0.0.1:5555", "", ""}, 0, {}, {}};
+  sent.request = "GET /pong HTTP/1.1\r\nHost: localhost\r\nUpgrade: websocket\r\n\r\n";
+  sent.subprotocol = "ipc.frame";
+  const ipc::Adoption got = ipc::parse_adopt(ipc::encode_adopt(sent));
+  EXPECT_EQ(got.peer.scheme, ipc::Scheme::ws);
+  EXPECT_EQ(got.request, sent.request);
+  EXPECT_EQ(got.subprotocol, "ipc.frame");
+  sent.subprotocol.clear();  // none: the text mapping, as for ipc.text
+  EXPECT_EQ(ipc::parse_adopt(ipc::encode_adopt(sent)).subprotocol, "");
+  // Other schemes carry neither.
+  const auto tcp = ipc::encode_adopt(ipc::Adoption{{"pong", ipc::Scheme::tcp, "127.0.0.1:5555", "", ""}, 0, {}, {}});
+  EXPECT_EQ(tcp.payload.find("request"), std::string::npos);
+  EXPECT_EQ(tcp.payload.find("subprotocol"), std::string::npos);
 }
 
 TEST(Adopt, RefusesWhatIsNotAWellFormedAdoption) {
@@ -152,6 +168,13 @@ TEST(Adopt, RefusesWhatIsNotAWellFormedAdoption) {
       {R"({"service":"pong","scheme":"tcp","adopt":true})", "ADOPT: unknown key 'adopt'"},
       {R"({"service":"pong","scheme":"tcp","max_per_peer":-1})", "'max_per_peer' must be a whole number"},
       {R"({"service":"pong","scheme":"tcp","max_per_peer":"8"})", "'max_per_peer' must be a whole number"},
+      {R"({"service":"pong","scheme":"ws"})", "a ws:// connection needs the 'request'"},
+      {R"({"service":"pong","scheme":"ws","request":""})", "a ws:// connection needs the 'request'"},
+      {R"({"service":"pong","scheme":"ws","request":7})", "'request' must be a string"},
+      {R"({"service":"pong","scheme":"tcp","request":"GET / HTTP/1.1"})", "for ws:// connections only"},
+      {R"({"service":"pong","scheme":"tcp","subprotocol":"ipc.text"})", "for ws:// connections only"},
+      {R"({"service":"pong","scheme":"ws","request":"GET","subprotocol":"chat"})", "unknown subprotocol 'chat'"},
+      {R"({"service":"pong","scheme":"ws","request":"GET","subprotocol":["ipc.text"]})", "'subprotocol' must be a string"},
   };
   for (const auto& [payload, says] : cases) {
     try {

@@ -9,6 +9,7 @@
 
 #include "host_names.hpp"
 #include <ipc/ws/mapping.hpp>
+#include <ipc/ws/server.hpp>
 #include <ipc/ws/budget.hpp>
 #include "origin.hpp"
 #include "static_path.hpp"
@@ -154,6 +155,39 @@ TEST(StaticFiles, NamesTheContentTypes) {
   EXPECT_EQ(content_type_for("x.css"), "text/css; charset=utf-8");
   EXPECT_EQ(content_type_for("logo.svg"), "image/svg+xml");
   EXPECT_EQ(content_type_for("data.bin"), "application/octet-stream");
+}
+
+TEST(UpgradeRequest, GoesIntoAdoptAndComesBackTheSame) {
+  const std::string bytes =
+      "GET /pong?x=1 HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nOrigin: http://127.0.0.1:8080\r\nUpgrade: websocket\r\n"
+      "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n"
+      "Sec-WebSocket-Protocol: chat, ipc.text\r\n\r\n";
+  std::string why;
+  const auto request = ipc::ws::parse_upgrade_request(bytes, why);
+  ASSERT_TRUE(request) << why;
+  EXPECT_EQ(request->target(), "/pong?x=1");
+  EXPECT_EQ((*request)[ipc::ws::http::field::sec_websocket_protocol], "chat, ipc.text");
+  EXPECT_EQ(ipc::ws::request_bytes(*request), bytes);
+  const auto again = ipc::ws::parse_upgrade_request(ipc::ws::request_bytes(*request), why);
+  ASSERT_TRUE(again) << why;
+  EXPECT_EQ(ipc::ws::request_bytes(*again), bytes);
+}
+
+TEST(UpgradeRequest, RefusesWhatIsNotOneWholeUpgrade) {
+  const std::string upgrade = "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                              "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+  for (const auto& [bytes, says] : std::vector<std::pair<std::string, std::string>>{
+           {"", "not whole"},
+           {"GET / HTTP/1.1\r\nHost: h", "not whole"},
+           {"\x16\x03\x01 binary", "not HTTP"},
+           {"GET / HTTP/1.1\r\nHost: h\r\n\r\n", "does not ask for a WebSocket upgrade"},
+           {"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", "not HTTP"},
+           {upgrade + "x", "followed by 1 more bytes"},
+           {"GET / HTTP/1.1\r\nX: " + std::string(ipc::ws::max_request_header, 'x') + "\r\n\r\n", "not HTTP"}}) {
+    std::string why;
+    EXPECT_FALSE(ipc::ws::parse_upgrade_request(bytes, why)) << bytes.substr(0, 40);
+    EXPECT_NE(why.find(says), std::string::npos) << bytes.substr(0, 40) << ": " << why;
+  }
 }
 
 TEST(Mapping, ChoosesTheFirstSubprotocolItSpeaks) {

@@ -2,7 +2,9 @@
 #include "http_session.hpp"
 
 #include <ipc/address.hpp>
+#include <ipc/adopt.hpp>
 #include <ipc/broker.hpp>
+#include <ipc/ws/server.hpp>
 #include <ipc/log.hpp>
 #include <ipc/tcp_socket.hpp>
 #include <ipc/service_name.hpp>
@@ -16,7 +18,7 @@ namespace websocketd {
 namespace {
 
 constexpr std::size_t max_request_body = 64 * 1024;
-constexpr std::uint32_t max_request_header = 16 * 1024;
+using ipc::ws::max_request_header;
 
 // The HTTP status for an error ipcd (or our own checks) gave.
 http::status status_for(ipc::ErrorCode code) {
@@ -116,9 +118,10 @@ asio::awaitable<void> relay_session(std::shared_ptr<Upgraded<Ws>> state, ipc::Se
   session.close = nullptr;
 }
 
-// The checks before upgrading; on success, the local service's connection from ipcd.
-asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string& peer, const char* scheme,
-                                       Subprotocol& mode, std::string& service, Context& context) {
+// The checks before upgrading; on success, ipcd's answer: a connection to the local service, or
+// to its adoption socket when `adopt` asked for that and the service has one.
+asio::awaitable<ipc::InboundAnswer> admit(const Request& request, const std::string& peer, const char* scheme,
+                                          bool adopt, Subprotocol& mode, std::string& service, Context& context) {
   auto path = std::string_view(request.target());
   path = path.substr(0, path.find('?'));
   if (path.empty() || path.front() != '/')
@@ -141,7 +144,24 @@ asio::awaitable<ipc::UnixSocket> admit(const Request& request, const std::string
   // A named local, not a temporary in the co_await expression: GCC 12 destroys such
   // temporaries twice when they are passed by value to a coroutine.
   ipc::InboundRequest inbound{service, ipc::parse_scheme(scheme).value_or(ipc::Scheme::ws), peer, "", ""};
-  co_return co_await ipc::async_inbound(context.settings.rundir, std::move(inbound), context.settings.timeout);
+  inbound.adopt = adopt;
+  co_return co_await ipc::async_inbound_answer(context.settings.rundir, std::move(inbound), context.settings.timeout);
+}
+
+// The request as ADOPT carries it, when a plain ws:// connection may be handed over (DESIGN §15);
+// empty when it must be relayed: wss:// (TLS lives in this process), --no-handoff, or a request
+// that is not UTF-8 (ADOPT is JSON).
+template <class Stream>
+std::string handoff_request(const Request& request, const std::string& peer, Context& context) {
+  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+    return {};
+  } else {
+    if (!context.settings.handoff) return {};
+    std::string bytes = ipc::ws::request_bytes(request);
+    if (is_valid_utf8(bytes)) return bytes;
+    ipc::log_debug("ws ", peer, ": the request is not UTF-8: relayed");
+    return {};
+  }
 }
 
 // `Stream` is beast::tcp_stream (ws://) or TlsStream (wss://).
@@ -151,9 +171,27 @@ asio::awaitable<void> upgrade(Stream stream, Request request, std::optional<ipc:
   Subprotocol mode = Subprotocol::none;
   std::string service;
   std::optional<ipc::Error> refusal;
+  const std::string handoff = handoff_request<Stream>(request, peer, context);
+  ipc::InboundAnswer answer{ipc::UnixSocket(stream.get_executor()), false};
   ipc::UnixSocket local(stream.get_executor());
   try {
-    local = co_await admit(request, peer, scheme, mode, service, context);
+    answer = co_await admit(request, peer, scheme, !handoff.empty(), mode, service, context);
+    if (!answer.adoption) local = std::move(answer.socket);
+    if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
+      if (answer.adoption) {
+        // The service answers the upgrade itself and keeps the connection; websocketd keeps
+        // nothing. Its place under --max-per-peer goes with it: ADOPT says the limit, the service
+        // counts (and answers 503 over it).
+        ipc::Adoption adoption{ipc::InboundRequest{service, ipc::Scheme::ws, peer, "", ""},
+                               context.settings.max_per_peer, handoff,
+                               std::string(mode == Subprotocol::none ? "" : to_string(mode))};
+        auto relayed = co_await ipc::async_adopt_or_relay(stream.socket(), answer.socket, adoption,
+                                                          context.settings.rundir, context.settings.timeout, nullptr,
+                                                          "ws " + peer);
+        if (!relayed) co_return;
+        local = std::move(*relayed);
+      }
+    }
   } catch (const ipc::Error& e) {
     refusal = e;
   }
@@ -179,15 +217,9 @@ asio::awaitable<void> upgrade(Stream stream, Request request, std::optional<ipc:
                    &context.budget, context.settings.write_timeout});
   state->per_peer = std::move(per_peer);
   Ws& ws = state->ws;
-  ws.set_option(websocket::stream_base::timeout{
-      std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.timeout),
-      std::chrono::duration_cast<beast::websocket::stream_base::duration>(context.settings.idle_timeout), true});
-  ws.set_option(websocket::stream_base::decorator([mode](websocket::response_type& response) {
-    response.set(http::field::server, "websocketd (ipc)");
-    if (mode != Subprotocol::none) response.set(http::field::sec_websocket_protocol, to_string(mode));
-  }));
-  // ipc.frame messages carry the 6-byte header on top of the payload.
-  ws.read_message_max(context.settings.max_message + (mode == Subprotocol::frame ? ipc::header_size : 0));
+  ipc::ws::StreamSettings stream_settings{mode, context.settings.max_message, context.settings.timeout,
+                                          context.settings.idle_timeout, "websocketd (ipc)"};
+  ipc::ws::prepare_server_stream(ws, stream_settings);
   auto [ec] = co_await ws.async_accept(request, use_nothrow);
   if (ec) {
     ipc::log_info(scheme, " ", peer, " ", service, ": handshake failed: ", ec.message());

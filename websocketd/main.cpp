@@ -44,6 +44,10 @@ int main(int argc, char* argv[]) {
        "a WebSocket peer silent for half of this gets a ping; silent for all of it, it is dropped")
       ("timeout", ipc::po::value<double>()->value_name("SECONDS")->default_value(10),
        "deadline for HTTP requests, handshakes, close handshakes, ipcd's answers and outbound connects")
+      ("no-handoff",
+       "relay every WebSocket to its service instead of handing a plain ws:// connection to a service that "
+       "adopts it (the default: websocketd then keeps nothing of the connection, and the service answers the "
+       "upgrade itself; wss:// is always relayed)")
       ("tls-cert", ipc::po::value<std::string>()->value_name("FILE"),
        "PEM certificate (chain): the listener speaks TLS (https:// and wss://)")
       ("tls-key", ipc::po::value<std::string>()->value_name("FILE"), "PEM private key of --tls-cert")
@@ -65,6 +69,7 @@ int main(int argc, char* argv[]) {
   websocketd::Settings settings;
   settings.rundir = command_line.common().rundir;
   settings.broker = ipc::trusted_users_flag(command_line, flags, "broker-user", {ipc::broker_user});
+  settings.handoff = !flags.count("no-handoff");
   if (!flags.count("no-listen")) {
     try {
       settings.listen = ipc::parse_listen(flags["listen"].as<std::string>());

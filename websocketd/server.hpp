@@ -37,6 +37,9 @@ struct Settings {
   std::chrono::milliseconds drain{5'000};          // at stop, for open sessions to finish (--drain)
   std::chrono::milliseconds write_timeout{60'000};  // a peer that takes nothing for this long is dropped
   std::chrono::seconds keepalive{60};  // --keepalive: every TCP connection's (ipc::tune_tcp)
+  // ws:// into a service that adopts: hand it the TCP socket (DESIGN §15) rather than relay
+  // (--no-handoff turns it off).
+  bool handoff = true;
   ipc::tls::Files tls;  // --tls-cert/--tls-key: the listener speaks TLS; --tls-ca: trust for wss://
   // Who may send CONNECT on RUNDIR/ws and RUNDIR/wss (--broker-user): ipcd only, never a local
   // program that wants past ipcd's out rules (or a port scanner through our HTTP status).

@@ -187,17 +187,33 @@ InboundRequest parse_inbound_request(const Message& frame) {
 Message encode_adopt(const Adoption& adoption) {
   nlohmann::json body = inbound_json(adoption.peer);
   if (adoption.max_per_peer > 0) body["max_per_peer"] = adoption.max_per_peer;
+  if (!adoption.request.empty()) body["request"] = adoption.request;
+  if (!adoption.subprotocol.empty()) body["subprotocol"] = adoption.subprotocol;
   return Message{MessageType::adopt, 0, body.dump()};
 }
 
 Adoption parse_adopt(const Message& frame) {
   const nlohmann::json body = parse_json_object(frame, MessageType::adopt, "ADOPT");
-  Adoption adoption{inbound_from_json(body, "ADOPT", {"max_per_peer"})};
+  Adoption adoption{inbound_from_json(body, "ADOPT", {"max_per_peer", "request", "subprotocol"}), 0, {}, {}};
   if (body.contains("max_per_peer")) {
     if (!body["max_per_peer"].is_number_unsigned())
       throw Error(ErrorCode::bad_request, "ADOPT: 'max_per_peer' must be a whole number");
     adoption.max_per_peer = body["max_per_peer"].get<std::size_t>();
   }
+  for (const char* key : {"request", "subprotocol"}) {
+    if (body.contains(key) && !body[key].is_string())
+      throw Error(ErrorCode::bad_request, std::string("ADOPT: '") + key + "' must be a string");
+  }
+  adoption.request = body.value("request", "");
+  adoption.subprotocol = body.value("subprotocol", "");
+  const bool ws = adoption.peer.scheme == Scheme::ws;
+  if (ws && adoption.request.empty())
+    throw Error(ErrorCode::bad_request, "ADOPT: a ws:// connection needs the 'request' it upgrades with");
+  if (!ws && (body.contains("request") || body.contains("subprotocol")))
+    throw Error(ErrorCode::bad_request, "ADOPT: 'request' and 'subprotocol' are for ws:// connections only");
+  if (!adoption.subprotocol.empty() && adoption.subprotocol != "ipc.text" && adoption.subprotocol != "ipc.frame")
+    throw Error(ErrorCode::bad_request, "ADOPT: unknown subprotocol '" + printable(adoption.subprotocol) +
+                                            "' (ipc.text or ipc.frame)");
   return adoption;
 }
 

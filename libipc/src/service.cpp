@@ -12,9 +12,11 @@
 #include <csignal>
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/local/connect_pair.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/signal_set.hpp>
 
+#include "ipc/deadline.hpp"
 #include "ipc/fd_async.hpp"
 #include "ipc/address.hpp"
 #include "ipc/broker.hpp"
@@ -22,6 +24,7 @@
 #include "ipc/rundir.hpp"
 #include "ipc/text.hpp"
 #include "ipc/trust.hpp"
+#include "ipc/ws/server.hpp"
 
 namespace ipc {
 
@@ -33,6 +36,9 @@ Service::Service(asio::io_context& io, std::filesystem::path rundir, ServiceOpti
       clients_(server_.group({options.max_connections, options.shed_idle_after, "--max-connections"})),
       // Each holds a slot for one frame's exchange with a trusted daemon (10 s at most).
       adopters_(server_.group({64, std::chrono::milliseconds(0), "the adoption socket's cap"})),
+      // One beside each adopted ws:// client (below the clients' own cap, so never reached).
+      bridges_(server_.group({options.max_connections, std::chrono::milliseconds(0), "--max-connections"})),
+      ws_budget_(options.max_buffered),
       per_peer_(options.max_per_peer),
       signals_(io, SIGINT, SIGTERM, SIGHUP) {
   // Writes to a peer that went away must fail with EPIPE, not kill the process.
@@ -185,6 +191,79 @@ struct Adopted {
   std::optional<PeerLimit::Slot> slot;
 };
 
+// An adopted ws:// connection's WebSocket side, on its way to the session that answers the
+// upgrade and relays (ws::serve_adopted).
+struct Bridged {
+  Bridged(TcpSocket tcp, ws::Request upgrade, ws::StreamSettings stream, UnixSocket pair_end, ConnectionLimits limits,
+          ws::RelayOptions relay)
+      : socket(std::move(tcp)),
+        request(std::move(upgrade)),
+        settings(std::move(stream)),
+        local(std::move(pair_end), limits),
+        options(std::move(relay)) {}
+  TcpSocket socket;
+  ws::Request request;
+  ws::StreamSettings settings;
+  Connection local;
+  ws::RelayOptions options;
+};
+
+// The upgrade an adopted ws:// connection asks for: its request, the mapping websocketd chose.
+struct Upgrade {
+  ws::Request request;
+  ws::Subprotocol mode = ws::Subprotocol::none;
+  int family = AF_INET;  // of the TCP socket
+};
+
+// A connection taken only to be refused (over the service's limits): told why as a local client
+// is (an ERROR frame; for ws://, nothing being upgraded yet, 503 with "code: text"), then closed
+// once the peer has had a moment to read it: closing with its bytes unread would reset the
+// connection, and the answer could be lost with it.
+asio::awaitable<void> refuse_adopted(UniqueFd fd, Error why, bool ws) {
+  std::string answer = encode(Message::error(why.payload()));
+  if (ws) {
+    const std::string body = why.payload() + "\n";
+    answer = "HTTP/1.1 503 Service Unavailable\r\nServer: ipc\r\nContent-Type: text/plain; charset=utf-8\r\n"
+             "Cache-Control: no-store\r\nConnection: close\r\nContent-Length: " +
+             std::to_string(body.size()) + "\r\n\r\n" + body;
+  }
+  // Best effort, as the peer's buffer is empty: one non-blocking send.
+  (void)::send(fd.get(), answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  ::shutdown(fd.get(), SHUT_WR);
+  asio::posix::stream_descriptor stream(co_await asio::this_coro::executor, fd.release());
+  const auto deadline = cancelling(stream, std::chrono::seconds(1));
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < 64 * 1024;) {
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+    drained += n;
+  }
+}
+
+// Never shed and never drained: it ends when the client's session does (at stop, with 1001 going
+// away), or when closed.
+asio::awaitable<void> bridge_session(std::shared_ptr<Bridged> bridged, SessionTicket ticket) {
+  Session& session = *ticket;
+  session.close = [&local = bridged->local](const Error*) { local.close(); };
+  co_await ws::serve_adopted(std::move(bridged->socket), std::move(bridged->request), bridged->settings,
+                             bridged->local, bridged->options);
+  session.close = nullptr;
+}
+
+Upgrade upgrade_of(const Adoption& adoption, int fd) {
+  sockaddr_storage local{};
+  socklen_t length = sizeof local;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
+      (local.ss_family != AF_INET && local.ss_family != AF_INET6))
+    throw Error(ErrorCode::bad_request, "ADOPT: a ws:// connection must be a TCP socket");
+  std::string why;
+  auto request = ws::parse_upgrade_request(adoption.request, why);
+  if (!request) throw Error(ErrorCode::bad_request, "ADOPT: " + why);
+  // (parse_adopt took only the mapping's subprotocols.)
+  const auto mode = adoption.subprotocol.empty() ? ws::Subprotocol::none : *ws::choose_subprotocol(adoption.subprotocol);
+  return Upgrade{std::move(*request), mode, local.ss_family};
+}
+
 // The address part of a peer "192.0.2.7:51234" / "[2001:db8::1]:443", what --max-per-peer counts.
 std::string peer_address(const std::string& peer) {
   try {
@@ -220,7 +299,9 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
   std::optional<Error> failure;
   FrameWithFd got;
   std::optional<Adoption> adopted;
+  std::optional<Upgrade> upgrade;
   std::optional<PeerLimit::Slot> slot;
+  std::optional<Error> over_limit;
   try {
     // The peer description would be believed as it stands: from nobody else (DESIGN §15), and
     // not a byte of theirs is read.
@@ -235,19 +316,22 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
     if (!is_stream_socket(got.fd.get()))
       throw Error(ErrorCode::bad_request, "ADOPT's file descriptor is not a connected stream socket");
     adopted = parse_adopt(got.message);
-    // Adopted sessions count against --max-connections as accepted ones do. At the cap the
-    // daemon is told so and relays instead: its connection then waits in the backlog as any
-    // client does (and may make room by shedding the idlest).
-    if (clients_.open() >= options_.max_connections)
-      throw Error(ErrorCode::unavailable, "the service is at its cap of " + std::to_string(options_.max_connections) +
-                                              " connections (--max-connections)");
-    // The daemon keeps nothing of what it hands over: its per-address limit is held here.
+    if (adopted->peer.scheme == Scheme::ws) upgrade = upgrade_of(*adopted, got.fd.get());
+    // Adopted sessions count against --max-connections as accepted ones do. The daemon keeps
+    // nothing of what it hands over: its per-address limit is held here. Over either, the
+    // connection is taken all the same and the peer told why, as a local client is: refused, the
+    // daemon would relay it, past the limit.
     const std::string address = peer_address(adopted->peer.peer);
-    if (adopted->max_per_peer > 0 && remote_peers_.held(address) >= adopted->max_per_peer)
-      throw Error(ErrorCode::unavailable, printable(address) + " already holds " +
-                                              std::to_string(adopted->max_per_peer) +
-                                              " adopted connections to this service (the daemon's --max-per-peer)");
-    slot = remote_peers_.take(address);  // (its own map: an address never meets a "uid N")
+    if (clients_.open() >= options_.max_connections)
+      over_limit = Error(ErrorCode::unavailable, "the service is at its cap of " +
+                                                     std::to_string(options_.max_connections) +
+                                                     " connections (--max-connections)");
+    else if (adopted->max_per_peer > 0 && remote_peers_.held(address) >= adopted->max_per_peer)
+      over_limit = Error(ErrorCode::unavailable, printable(address) + " already holds " +
+                                                     std::to_string(adopted->max_per_peer) +
+                                                     " adopted connections to this service (the daemon's --max-per-peer)");
+    else
+      slot = remote_peers_.take(address);  // (its own map: an address never meets a "uid N")
   } catch (const Error& e) {
     failure = e;
   }
@@ -270,8 +354,33 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
     log_info("adoption socket: pid ", daemon.pid, ": the ok was not delivered (", e.what(), "): the connection is dropped");
     co_return;
   }
+  if (over_limit) {
+    log_info(to_string(adopted->peer.scheme), " peer ", printable(adopted->peer.peer), ": ", over_limit->what());
+    co_await refuse_adopted(std::move(got.fd), *over_limit, upgrade.has_value());
+    co_return;
+  }
   UnixSocket connection(io_);
-  connection.assign(asio::local::stream_protocol(), got.fd.release());
+  if (upgrade) {
+    // ws://: the WebSocket side (the upgrade, the §11 mapping) runs in a session of its own,
+    // relaying to the client's session through a socket pair, in this process.
+    UnixSocket outer(io_);
+    asio::local::connect_pair(connection, outer);
+    TcpSocket tcp(io_);
+    tcp.assign(upgrade->family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), got.fd.release());
+    const std::string& name = adopted->peer.service;
+    ws::StreamSettings settings{upgrade->mode, options_.limits.max_payload};
+    settings.server = name + " (ipc)";
+    ws::RelayOptions relay{upgrade->mode, options_.limits.max_payload, &server_,
+                           "ws " + printable(adopted->peer.peer) + " -> " + name,
+                           options_.max_buffered > 0 ? &ws_budget_ : nullptr, options_.limits.write_timeout, name};
+    ConnectionLimits local_limits = options_.limits;
+    local_limits.budget = nullptr;  // the frames of this service's own session
+    auto bridged = std::make_shared<Bridged>(std::move(tcp), std::move(upgrade->request), std::move(settings),
+                                             std::move(outer), local_limits, std::move(relay));
+    server_.start(bridges_, [bridged](SessionTicket ticket) { return bridge_session(bridged, std::move(ticket)); });
+  } else {
+    connection.assign(asio::local::stream_protocol(), got.fd.release());
+  }
   auto handed = std::make_shared<Adopted>(
       Adopted{std::move(connection), std::make_unique<const Adoption>(std::move(*adopted)), std::move(slot)});
   server_.start(clients_, [this, handed, handler](SessionTicket client) {

@@ -304,6 +304,13 @@ long rss_kib(pid_t pid) {
   return -1;
 }
 
+nlohmann::json ipc_paths(const std::filesystem::path& rundir, const std::string& direction) {
+  const auto status = run(program("ipcctl"), {"--rundir", rundir.string(), "status"});
+  EXPECT_EQ(status.status, 0) << status.err;
+  if (status.status != 0) return nlohmann::json::object();
+  return nlohmann::json::parse(status.out)["counters"]["paths"].value(direction, nlohmann::json::object());
+}
+
 long fd_count(pid_t pid) {
   std::error_code ec;
   std::filesystem::directory_iterator it("/proc/" + std::to_string(pid) + "/fd", ec);

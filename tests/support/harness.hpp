@@ -16,6 +16,8 @@
 #include <atomic>
 #include <thread>
 
+#include <nlohmann/json.hpp>
+
 #include <ipc/client.hpp>
 #include <ipc/fd.hpp>
 
@@ -124,6 +126,10 @@ bool wait_until(const std::function<bool()>& condition, std::chrono::millisecond
 // A listener on 127.0.0.1, any free port (set in `port`), that completes TCP connections in the
 // kernel's backlog and never says a word: a remote that does not answer. Throws on failure.
 [[nodiscard]] UniqueFd silent_listener(int backlog, int& port);
+
+// ipcd's count of the connections that went each way (`ipcctl status`'s counters.paths, "out"
+// or "in"): {SCHEME: {"handed_over": N, "relayed": N}}; empty when ipcctl failed (a test failure).
+[[nodiscard]] nlohmann::json ipc_paths(const std::filesystem::path& rundir, const std::string& direction);
 
 // A process's resident memory (VmRSS), in KiB; -1 when it cannot be read.
 [[nodiscard]] long rss_kib(pid_t pid);

@@ -33,6 +33,7 @@
 #include "ipc/server.hpp"
 #include "ipc/service_name.hpp"
 #include "ipc/systemd.hpp"
+#include "ipc/ws/budget.hpp"
 
 namespace ipc {
 
@@ -152,6 +153,8 @@ class Service {
   Server server_;
   Server::Group& clients_;
   Server::Group& adopters_;  // connections on adoption sockets, each until its ADOPT is answered
+  Server::Group& bridges_;   // the WebSocket side of each adopted ws:// connection
+  ws::MessageBudget ws_budget_;  // what their unfinished messages hold (--max-buffered)
   std::list<ListeningSocket> sockets_;  // the files to remove at stop
   BufferBudget budget_;
   PeerLimit per_peer_;
