@@ -302,7 +302,7 @@ class Bench:
                                       ready=lambda: answers(f"{b}/tcp") and listening(port))
         hosts["websocketd_b"] = procs.start(
             "websocketd-b", [self.b("websocketd"), "--rundir", b, *common, "--listen", f"127.0.0.1:{ws_port}",
-                             "--max-connections", mc], ready=lambda: answers(f"{b}/ws") and listening(ws_port))
+                             "--max-connections", mc, *relay], ready=lambda: answers(f"{b}/ws") and listening(ws_port))
         hosts["ipcd_a"] = procs.start("ipcd-a", [self.b("ipcd"), "--rundir", a, *common],
                                       ready=lambda: answers(f"{a}/ipc"))
         hosts["tcpd_a"] = procs.start("tcpd-a", [self.b("tcpd"), "--rundir", a, *common, "--no-listen",
@@ -409,40 +409,49 @@ class Bench:
 
     # -- 4. websocket ------------------------------------------------------------------------
     def websocket(self):
-        log("websocket: websocketc -> websocketd -> pongd against Debian's websocketd running cat")
+        log("websocket: websocketc -> websocketd -> pongd (handed over, then relayed) against Debian's websocketd "
+            "running cat")
         debian = shutil.which("websocketd", path="/usr/bin")
         if not debian:
             raise RuntimeError("Debian's websocketd is missing (scripts/install-deps --bench installs it)")
-        with Processes(self.tmp) as procs:
-            h = self.two_hosts(procs)
-            go_port = free_port()
-            procs.start("debian-websocketd", [debian, "--address=127.0.0.1", f"--port={go_port}", "--loglevel=error",
-                                              "cat"], ready=lambda: listening(go_port), ours=False)
-            n = self.n(5000, 500)
-            text, frame, go, floor = [], [], [], []
-            url = f"ws://127.0.0.1:{h['ws_port']}/pong"
+        n = self.n(5000, 500)
+        for handoff in (True, False):
+            path = "handed over" if handoff else "relayed (--no-handoff)"
+            with Processes(self.tmp) as procs:
+                h = self.two_hosts(procs, handoff=handoff)
+                go_port = free_port()
+                procs.start("debian-websocketd", [debian, "--address=127.0.0.1", f"--port={go_port}",
+                                                  "--loglevel=error", "cat"], ready=lambda: listening(go_port),
+                            ours=False)
+                text, frame, go, floor = [], [], [], []
+                url = f"ws://127.0.0.1:{h['ws_port']}/pong"
 
-            def websocketc(target, subprotocol):
-                return median_us(run([self.b("websocketc"), target, "-n", str(n), "-s", "64", "--subprotocol",
-                                      subprotocol]))
+                def websocketc(target, subprotocol):
+                    return median_us(run([self.b("websocketc"), target, "-n", str(n), "-s", "64", "--subprotocol",
+                                          subprotocol]))
 
-            for _ in range(self.rounds):
-                t, f, g, r = self.palindrome(
-                    lambda: websocketc(url, "ipc.text"), lambda: websocketc(url, "ipc.frame"),
-                    lambda: websocketc(f"ws://127.0.0.1:{go_port}/", "none"),
-                    lambda: self.raw(n, 64, relays=1))
-                text.append(t)
-                frame.append(f)
-                go.append(g)
-                floor.append(r)
-            self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.text", "us", text,
-                        "Debian's websocketd running cat", go, target=0.5)
-            self.record("WebSocket round trip, 64 B: websocketc -> websocketd -> pongd, ipc.frame", "us", frame,
-                        "Debian's websocketd running cat", go, target=0.5)
-            self.record("WebSocket round trip, 64 B, ipc.text (vs the floor)", "us", text,
-                        "raw chain of 1 relay over socketpairs (the floor for 1 daemon between)", floor)
-            self.record("Debian's websocketd running cat (vs the floor)", "us", go,
-                        "raw chain of 1 relay over socketpairs (the floor for 1 daemon between)", floor)
+                for _ in range(self.rounds):
+                    t, f, g, r = self.palindrome(
+                        lambda: websocketc(url, "ipc.text"), lambda: websocketc(url, "ipc.frame"),
+                        lambda: websocketc(f"ws://127.0.0.1:{go_port}/", "none"),
+                        lambda: self.raw_tcp(n, 64) if handoff else self.raw(n, 64, relays=1))
+                    text.append(t)
+                    frame.append(f)
+                    go.append(g)
+                    floor.append(r)
+                # Debian's websocketd forks `cat` per connection: one process between, as our relay.
+                target = 0.5 if handoff else None
+                self.record(f"WebSocket round trip, 64 B, {path}: websocketc -> pongd, ipc.text", "us", text,
+                            "Debian's websocketd running cat", go, target=target)
+                self.record(f"WebSocket round trip, 64 B, {path}: websocketc -> pongd, ipc.frame", "us", frame,
+                            "Debian's websocketd running cat", go, target=target)
+                floor_name = ("raw_pingpong -t: two processes over loopback TCP (the floor with no daemon between)"
+                              if handoff else
+                              "raw chain of 1 relay over socketpairs (the floor for 1 daemon between)")
+                self.record(f"WebSocket round trip, 64 B, {path}, ipc.text (vs the floor)", "us", text, floor_name,
+                            floor)
+                if not handoff:
+                    self.record("Debian's websocketd running cat (vs the floor)", "us", go, floor_name, floor)
 
     # -- 5a. idle connections ----------------------------------------------------------------
     def idle(self):
@@ -464,12 +473,14 @@ class Bench:
             watched = ("tcpd_a", "tcpd_b", "websocketd_b", "pongd_b")
             before = {k: rss_kib(h[k].pid) for k in watched}
             grown = {}
-            kinds = [("tcp", [self.b("loadgen"), "hold", "--connections", str(n), "--seconds", "120"],
-                      self.env(h["a"], h["route"]))]
-            if handoff:  # (websocketd's path is the same either way: measured once)
-                kinds.append(("ws", [self.b("loadgen"), "ws-hold", "--connections", str(n), "--seconds", "120",
-                                     f"ws://127.0.0.1:{h['ws_port']}/pong"], self.env(h["b"])))
-            for kind, argv, env in kinds:
+            # A handed-over WebSocket takes three descriptors in pongd (the TCP socket and the
+            # socket pair to its session), a relayed one one.
+            n_ws = min(n, (limit - 300) // 3)
+            kinds = [("tcp", n, [self.b("loadgen"), "hold", "--connections", str(n), "--seconds", "120"],
+                      self.env(h["a"], h["route"])),
+                     ("ws", n_ws, [self.b("loadgen"), "ws-hold", "--connections", str(n_ws), "--seconds", "120",
+                                   f"ws://127.0.0.1:{h['ws_port']}/pong"], self.env(h["b"]))]
+            for kind, count, argv, env in kinds:
                 holder = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                           stderr=subprocess.PIPE, text=True)
                 # Bounded: loadgen ends itself after --seconds (an alarm), and this waits no longer.
@@ -490,7 +501,7 @@ class Bench:
                         break
                     prev = now
                     time.sleep(0.2)
-                grown[kind] = {k: (now[k] - before[k]) / n for k in watched}
+                grown[kind] = {k: (now[k] - before[k]) / count for k in watched}
                 holder.stdin.close()
                 holder.wait(timeout=60)
                 before = {k: rss_kib(h[k].pid) for k in watched}
@@ -500,9 +511,10 @@ class Bench:
                         [grown["tcp"]["tcpd_a"]], target=target)
             self.record(f"RSS per idle {path} connection, answering tcpd ({n} connections)", "KiB",
                         [grown["tcp"]["tcpd_b"]], target=target)
-            if handoff:
-                self.record(f"RSS per idle relayed connection, websocketd ({n} connections)", "KiB",
-                            [grown["ws"]["websocketd_b"]], target=8)
+            self.record(f"RSS per idle {path} WebSocket, websocketd ({n_ws} connections)", "KiB",
+                        [grown["ws"]["websocketd_b"]], target=target)
+            self.record(f"RSS per idle {path} WebSocket, pongd ({n_ws} connections)", "KiB",
+                        [grown["ws"]["pongd_b"]])
             self.record(f"RSS per idle connection, pongd ({n} {path} connections through tcpd)", "KiB",
                         [grown["tcp"]["pongd_b"]])
 

@@ -49,17 +49,18 @@ for r in results:
     # CPU time may round to 0 where the kernel counts it only in 10 ms ticks (no schedstat).
     # A daemon that keeps nothing of a handed-over connection may even shrink a little.
     assert r["value"] > 0 or (r["name"].startswith("CPU") and r["value"] == 0) or \
-        r["name"].startswith("RSS per idle handed-over"), f"{r['name']}: value {r['value']}"
+        r["name"].startswith("RSS per idle"), f"{r['name']}: value {r['value']}"
     if r["reference"]:
         assert r["reference_value"] > 0 and r["ratio"] > 0, r
 names = " | ".join(r["name"] for r in results)
 parts = ["local round trip", "new connection through ipcd", "remote round trip", "remote throughput",
          "round trips per second", "RSS per idle handed-over connection, calling tcpd",
          "RSS per idle relayed (--no-handoff) connection, calling tcpd", "(vs raw TCP)",
-         "RSS per idle relayed connection, websocketd", "CPU per round trip in pongd",
+         "RSS per idle handed-over WebSocket, websocketd", "RSS per idle relayed (--no-handoff) WebSocket, websocketd",
+         "CPU per round trip in pongd",
          "CPU per round trip in the calling tcpd"]
 if websocket:
-    parts.append("WebSocket round trip")
+    parts += ["WebSocket round trip, 64 B, handed over", "WebSocket round trip, 64 B, relayed"]
 for part in parts:
     assert part in names, f"no figure for {part!r} in {names}"
 targets = [r for r in results if r.get("target") is not None]

@@ -310,6 +310,50 @@ TEST_F(Websocketd, HoldsMaxPerPeerForHandedOverWebSocketsToo) {
   ASSERT_TRUE(wait_until([&] { return client({"echo", host.url(), "ipc.text", "room again"}).status == 0; }, 20s));
 }
 
+TEST_F(Websocketd, AnswersBytesSentBeforeTheUpgradeIsAnsweredWith400OnBothPaths) {
+  for (const Path path : both_paths) {
+    SCOPED_TRACE(name_of(path));
+    auto host = start_on(path, {});
+    // A frame in the same write as the request: RFC 6455 says wait for the answer; lost either way.
+    const std::string answer = http_exchange(host.port, upgrade_from("127.0.0.1", host.port) + client_text("early"));
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+    EXPECT_NE(answer.find("bad-request: 11 bytes came after the upgrade request, before its answer"),
+              std::string::npos) << answer;
+    EXPECT_EQ(client({"echo", host.url(), "ipc.text", "still served"}).status, 0);
+  }
+}
+
+TEST_F(Websocketd, HandsOverOnlyTheHandshakeAndRefusesOneThatIsNotUtf8) {
+  auto host = start_host("a", {"--max-per-peer", "2"});
+  // A header that is not UTF-8 stays in websocketd (ADOPT carries the handshake only), so the
+  // connection is handed over like any other and counted there: no way around the limit.
+  std::string odd = upgrade_from("127.0.0.1", host.port);
+  odd.insert(odd.find("\r\n") + 2, "X-Odd: \xff\xfe\r\nCookie: a=b\r\n");
+  std::vector<UniqueFd> held;
+  for (int i = 0; i < 2; ++i) {
+    UniqueFd fd = tcp_connect(std::stoi(host.port));
+    write_all(fd.get(), i == 0 ? odd : upgrade_from("127.0.0.1", host.port));
+    const std::string head = read_until(fd.get(), upgrade_answered);
+    ASSERT_TRUE(upgrade_answered(head)) << head;
+    EXPECT_NE(head.find("Server: pong (ipc)"), std::string::npos) << head;
+    held.push_back(std::move(fd));
+  }
+  const std::string third = http_exchange(host.port, odd);
+  EXPECT_EQ(third.rfind("HTTP/1.1 503", 0), 0u) << third;
+  EXPECT_EQ(ipc_paths(host.rundir, "in")["ws"].value("relayed", 0), 0) << ipc_paths(host.rundir, "in");
+  // A handshake header itself that is not UTF-8 cannot go into ADOPT: 400, not a relay.
+  std::string bad_key = upgrade_from("127.0.0.1", host.port);
+  bad_key.replace(bad_key.find("dGhlIHNhbXBsZSBub25jZQ=="), 4, "\xff\xff\xff\xff");
+  held.pop_back();
+  std::string answer;
+  ASSERT_TRUE(wait_until([&] {
+    answer = http_exchange(host.port, bad_key);
+    return answer.rfind("HTTP/1.1 503", 0) != 0;
+  }, 10s)) << answer;
+  EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << answer;
+  EXPECT_NE(answer.find("the WebSocket handshake's headers are not UTF-8"), std::string::npos) << answer;
+}
+
 TEST_F(Websocketd, KeepsItsDescriptorCountFlatWhileAThousandHandedOverWebSocketsAreOpen) {
   auto host = start_host("a");
   ASSERT_EQ(client({"echo", host.url(), "ipc.text", "warm up"}).status, 0);

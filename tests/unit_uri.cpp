@@ -129,6 +129,25 @@ TEST(Uri, RoundTripsTheFormWithSecretsThroughParse) {
   }
 }
 
+TEST(Uri, RefusesAUriWhoseCanonicalFormWouldBeOverTheLimit) {
+  // (Found by tests/fuzz/fuzz_network: raw bytes in the user name are written out as %XX, three
+  // times as long, and the canonical form must parse again.)
+  const std::string user(700, '\xff');
+  try {
+    (void)Uri::parse("tcp://" + user + "@host.example:1/pong");
+    ADD_FAILURE() << "taken";
+  } catch (const ipc::Error& e) {
+    EXPECT_NE(std::string(e.what()).find("characters written out in full"), std::string::npos)
+        << e.what();
+  }
+  const auto fits = Uri::parse("tcp://" + std::string(600, '\xff') + "@host.example:1/pong");
+  EXPECT_EQ(Uri::parse(fits.str_with_secrets()), fits);
+  // The port the canonical form adds counts too.
+  const std::string no_port = "tcp://" + std::string(Uri::max_length - 13, 'u') + "@h/x";
+  ASSERT_EQ(no_port.size(), Uri::max_length - 3);
+  EXPECT_THROW((void)Uri::parse(no_port), ipc::Error);
+}
+
 TEST(Uri, ShowsThePasswordOnlyWithSecrets) {
   const Uri uri = Uri::parse("tls://alice:p%40ss%3Aw%2Fd@example.com/pong");
   EXPECT_EQ(uri.str(), "tls://alice:***@example.com:9443/pong");
@@ -162,7 +181,7 @@ TEST(Uri, ComparesAllParts) {
 
 TEST(Uri, AcceptsTheLongestAllowedText) {
   const std::string prefix = "tcp://";
-  const std::string suffix = "@h/x";
+  const std::string suffix = "@h:9000/x";  // (in full: the canonical form writes the port)
   const std::string uri = prefix + std::string(Uri::max_length - prefix.size() - suffix.size(), 'u') + suffix;
   ASSERT_EQ(uri.size(), Uri::max_length);
   EXPECT_EQ(Uri::parse(uri).user().size(), Uri::max_length - prefix.size() - suffix.size());

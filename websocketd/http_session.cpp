@@ -18,7 +18,6 @@ namespace websocketd {
 namespace {
 
 constexpr std::size_t max_request_body = 64 * 1024;
-using ipc::ws::max_request_header;
 
 // The HTTP status for an error ipcd (or our own checks) gave.
 http::status status_for(ipc::ErrorCode code) {
@@ -118,10 +117,36 @@ asio::awaitable<void> relay_session(std::shared_ptr<Upgraded<Ws>> state, ipc::Se
   session.close = nullptr;
 }
 
+// The upgrade request ADOPT carries to a service that adopts (DESIGN §15): what the service needs
+// to answer it, and nothing a browser sent besides (cookies, other headers, the query stay here):
+// the request line for /SERVICE, Host, Origin, the WebSocket headers and the one subprotocol
+// chosen. ADOPT is JSON, so it must be UTF-8; a browser's handshake always is, a request that is
+// not gets 400 (relaying it instead would let it past the service's per-address count).
+std::string handoff_request(const Request& request, const std::string& service, Subprotocol mode) {
+  Request minimal{http::verb::get, "/" + service, 11};
+  for (const auto field : {http::field::host, http::field::origin, http::field::sec_websocket_key,
+                           http::field::sec_websocket_version}) {
+    if (const auto it = request.find(field); it != request.end()) minimal.set(field, it->value());
+  }
+  minimal.set(http::field::upgrade, "websocket");
+  minimal.set(http::field::connection, "Upgrade");
+  if (mode != Subprotocol::none) minimal.set(http::field::sec_websocket_protocol, to_string(mode));
+  std::string bytes = ipc::ws::request_bytes(minimal);
+  if (!is_valid_utf8(bytes))
+    throw ipc::Error(ipc::ErrorCode::bad_request, "the WebSocket handshake's headers are not UTF-8");
+  return bytes;
+}
+
 // The checks before upgrading; on success, ipcd's answer: a connection to the local service, or
 // to its adoption socket when `adopt` asked for that and the service has one.
-asio::awaitable<ipc::InboundAnswer> admit(const Request& request, const std::string& peer, const char* scheme,
-                                          bool adopt, Subprotocol& mode, std::string& service, Context& context) {
+asio::awaitable<ipc::InboundAnswer> admit(const Request& request, std::size_t early_bytes, const std::string& peer,
+                                          const char* scheme, bool may_adopt, Subprotocol& mode, std::string& service,
+                                          std::string& handoff, Context& context) {
+  // RFC 6455 4.1: a client waits for the answer before it sends anything more. What came early
+  // would be lost on either path, so it is said instead.
+  if (early_bytes > 0)
+    throw ipc::Error(ipc::ErrorCode::bad_request, std::to_string(early_bytes) +
+                                                      " bytes came after the upgrade request, before its answer");
   auto path = std::string_view(request.target());
   path = path.substr(0, path.find('?'));
   if (path.empty() || path.front() != '/')
@@ -139,43 +164,30 @@ asio::awaitable<ipc::InboundAnswer> admit(const Request& request, const std::str
     throw ipc::Error(ipc::ErrorCode::bad_request,
                      "no subprotocol offered that websocketd speaks (ipc.frame or ipc.text)");
   mode = *chosen;
+  if (may_adopt) handoff = handoff_request(request, service, mode);
 
   // The firewall and redirections live in ipcd, for both directions (DESIGN §8).
   // A named local, not a temporary in the co_await expression: GCC 12 destroys such
   // temporaries twice when they are passed by value to a coroutine.
   ipc::InboundRequest inbound{service, ipc::parse_scheme(scheme).value_or(ipc::Scheme::ws), peer, "", ""};
-  inbound.adopt = adopt;
+  inbound.adopt = !handoff.empty();
   co_return co_await ipc::async_inbound_answer(context.settings.rundir, std::move(inbound), context.settings.timeout);
 }
 
-// The request as ADOPT carries it, when a plain ws:// connection may be handed over (DESIGN §15);
-// empty when it must be relayed: wss:// (TLS lives in this process), --no-handoff, or a request
-// that is not UTF-8 (ADOPT is JSON).
 template <class Stream>
-std::string handoff_request(const Request& request, const std::string& peer, Context& context) {
-  if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-    return {};
-  } else {
-    if (!context.settings.handoff) return {};
-    std::string bytes = ipc::ws::request_bytes(request);
-    if (is_valid_utf8(bytes)) return bytes;
-    ipc::log_debug("ws ", peer, ": the request is not UTF-8: relayed");
-    return {};
-  }
-}
-
-// `Stream` is beast::tcp_stream (ws://) or TlsStream (wss://).
-template <class Stream>
-asio::awaitable<void> upgrade(Stream stream, Request request, std::optional<ipc::PeerLimit::Slot>& per_peer,
-                              const std::string& peer, const char* scheme, Context& context) {
+asio::awaitable<void> upgrade(Stream stream, Request request, std::size_t early_bytes,
+                              std::optional<ipc::PeerLimit::Slot>& per_peer, const std::string& peer,
+                              const char* scheme, Context& context) {
   Subprotocol mode = Subprotocol::none;
   std::string service;
   std::optional<ipc::Error> refusal;
-  const std::string handoff = handoff_request<Stream>(request, peer, context);
+  // Plain ws:// may go to the service itself; wss:// cannot (TLS lives in this process).
+  const bool may_adopt = context.settings.handoff && std::is_same_v<Stream, beast::tcp_stream>;
+  std::string handoff;
   ipc::InboundAnswer answer{ipc::UnixSocket(stream.get_executor()), false};
   ipc::UnixSocket local(stream.get_executor());
   try {
-    answer = co_await admit(request, peer, scheme, !handoff.empty(), mode, service, context);
+    answer = co_await admit(request, early_bytes, peer, scheme, may_adopt, mode, service, handoff, context);
     if (!answer.adoption) local = std::move(answer.socket);
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
       if (answer.adoption) {
@@ -279,7 +291,7 @@ asio::awaitable<void> serve(Stream stream, ipc::Session& session, std::optional<
     }
     if (websocket::is_upgrade(request)) {
       hooks.reset();
-      co_await upgrade(std::move(stream), std::move(request), per_peer, peer, scheme, context);
+      co_await upgrade(std::move(stream), std::move(request), buffer.size(), per_peer, peer, scheme, context);
       co_return;
     }
     auto answer = serve_static(context.settings.static_dir, request);

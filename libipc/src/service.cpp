@@ -106,8 +106,8 @@ void Service::listen(const ServiceName& name, Handler handler) {
     return this->session(std::move(client), std::move(ticket), handler);
   });
   if (adoption.fd() >= 0) {
-    serve(std::move(adoption), adopters_, [this, handler](UnixSocket daemon, SessionTicket ticket) {
-      return this->adoption(std::move(daemon), std::move(ticket), handler);
+    serve(std::move(adoption), adopters_, [this, handler, name](UnixSocket daemon, SessionTicket ticket) {
+      return this->adoption(std::move(daemon), std::move(ticket), handler, name);
     });
   }
 }
@@ -117,6 +117,19 @@ void Service::adopt(UnixSocket socket, Handler handler) {
     return this->session(std::move(client), std::move(ticket), handler);
   });
 }
+
+namespace {
+
+// Who a session's peer is, for the log: "client pid 1234", or "tcp peer 192.0.2.7:51234 (alice)"
+// for a remote peer's adopted connection (what it chose, its identity, with control bytes escaped).
+std::string who_is(const Connection& connection) {
+  if (const Adoption* remote = connection.remote())
+    return std::string(to_string(remote->peer.scheme)) + " peer " + printable(remote->peer.peer) +
+           (remote->peer.identity.empty() ? "" : " (" + printable(remote->peer.identity) + ")");
+  return "client pid " + std::to_string(connection.peer().pid);
+}
+
+}  // namespace
 
 bool Service::take_peer_slot(Connection& connection, std::optional<PeerLimit::Slot>& slot) {
   if (per_peer_.max() == 0) return true;
@@ -142,16 +155,11 @@ asio::awaitable<void> Service::session(UnixSocket socket, SessionTicket ticket, 
   (void)remote_slot;  // held as long as the session runs
   // A remote peer has no uid here: it is counted by address (remote_slot, the daemon's
   // --max-per-peer).
-  std::string who;
-  if (remote) {
-    // (What a remote peer chose, its identity, is written with its control bytes escaped.)
-    who = std::string(to_string(remote->peer.scheme)) + " peer " + printable(remote->peer.peer) +
-          (remote->peer.identity.empty() ? "" : " (" + printable(remote->peer.identity) + ")");
+  if (remote)
     connection.set_remote(std::move(remote));
-  } else {
-    if (!take_peer_slot(connection, slot)) co_return;
-    who = "client pid " + std::to_string(connection.peer().pid);
-  }
+  else if (!take_peer_slot(connection, slot))
+    co_return;
+  const std::string who = who_is(connection);
   session.connection = &connection;
   connection.set_session(&session);
   session.close = [&connection](const Error* why) {
@@ -213,6 +221,8 @@ struct Upgrade {
   ws::Request request;
   ws::Subprotocol mode = ws::Subprotocol::none;
   int family = AF_INET;  // of the TCP socket
+  // The socket pair: the client's session on one end, the WebSocket's relay on the other.
+  UnixSocket session_end, bridge_end;
 };
 
 // A connection taken only to be refused (over the service's limits): told why as a local client
@@ -250,7 +260,7 @@ asio::awaitable<void> bridge_session(std::shared_ptr<Bridged> bridged, SessionTi
   session.close = nullptr;
 }
 
-Upgrade upgrade_of(const Adoption& adoption, int fd) {
+Upgrade upgrade_of(const Adoption& adoption, int fd, asio::io_context& io) {
   sockaddr_storage local{};
   socklen_t length = sizeof local;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) != 0 ||
@@ -261,7 +271,7 @@ Upgrade upgrade_of(const Adoption& adoption, int fd) {
   if (!request) throw Error(ErrorCode::bad_request, "ADOPT: " + why);
   // (parse_adopt took only the mapping's subprotocols.)
   const auto mode = adoption.subprotocol.empty() ? ws::Subprotocol::none : *ws::choose_subprotocol(adoption.subprotocol);
-  return Upgrade{std::move(*request), mode, local.ss_family};
+  return Upgrade{std::move(*request), mode, local.ss_family, UnixSocket(io), UnixSocket(io)};
 }
 
 // The address part of a peer "192.0.2.7:51234" / "[2001:db8::1]:443", what --max-per-peer counts.
@@ -286,7 +296,8 @@ bool is_stream_socket(int fd) {
 
 }  // namespace
 
-asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler) {
+asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler,
+                                        ServiceName name) {
   Session& session = *ticket;
   // Ended at once by a stop or the end of the drain: nothing is adopted any more then.
   const int fd = socket.native_handle();
@@ -316,7 +327,15 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
     if (!is_stream_socket(got.fd.get()))
       throw Error(ErrorCode::bad_request, "ADOPT's file descriptor is not a connected stream socket");
     adopted = parse_adopt(got.message);
-    if (adopted->peer.scheme == Scheme::ws) upgrade = upgrade_of(*adopted, got.fd.get());
+    if (adopted->peer.scheme == Scheme::ws) {
+      upgrade.emplace(upgrade_of(*adopted, got.fd.get(), io_));
+      // The socket pair between the WebSocket side and the session, before the ok: out of
+      // descriptors, the daemon is told so while it can still relay.
+      boost::system::error_code ec;
+      asio::local::connect_pair(upgrade->session_end, upgrade->bridge_end, ec);
+      if (ec)
+        throw Error(ErrorCode::unavailable, "no socket pair for the WebSocket (" + ec.message() + ")");
+    }
     // Adopted sessions count against --max-connections as accepted ones do. The daemon keeps
     // nothing of what it hands over: its per-address limit is held here. Over either, the
     // connection is taken all the same and the peer told why, as a local client is: refused, the
@@ -363,16 +382,17 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
   if (upgrade) {
     // ws://: the WebSocket side (the upgrade, the §11 mapping) runs in a session of its own,
     // relaying to the client's session through a socket pair, in this process.
-    UnixSocket outer(io_);
-    asio::local::connect_pair(connection, outer);
+    connection = std::move(upgrade->session_end);
+    UnixSocket outer = std::move(upgrade->bridge_end);
     TcpSocket tcp(io_);
     tcp.assign(upgrade->family == AF_INET6 ? asio::ip::tcp::v6() : asio::ip::tcp::v4(), got.fd.release());
-    const std::string& name = adopted->peer.service;
+    // (Named as this service is, not as the peer asked: a redirection may have led it here.)
     ws::StreamSettings settings{upgrade->mode, options_.limits.max_payload};
-    settings.server = name + " (ipc)";
+    settings.server = name.str() + " (ipc)";
     ws::RelayOptions relay{upgrade->mode, options_.limits.max_payload, &server_,
-                           "ws " + printable(adopted->peer.peer) + " -> " + name,
-                           options_.max_buffered > 0 ? &ws_budget_ : nullptr, options_.limits.write_timeout, name};
+                           "ws " + printable(adopted->peer.peer) + " -> " + name.str(),
+                           options_.max_buffered > 0 ? &ws_budget_ : nullptr, options_.limits.write_timeout,
+                           name.str()};
     ConnectionLimits local_limits = options_.limits;
     local_limits.budget = nullptr;  // the frames of this service's own session
     auto bridged = std::make_shared<Bridged>(std::move(tcp), std::move(upgrade->request), std::move(settings),
@@ -425,7 +445,7 @@ asio::awaitable<void> Service::close_idle_sessions() {
       Connection* connection = session.connection;
       if (connection == nullptr || !connection->is_open() || now - connection->last_activity() < idle) return;
       const Error idle_error(ErrorCode::timeout, "idle for " + seconds_text(idle) + ": closed (--idle-timeout)");
-      log_info("client pid ", connection->peer().pid, ": ", idle_error.text());
+      log_info(who_is(*connection), ": ", idle_error.text());
       connection->close_with(idle_error);
     });
   }

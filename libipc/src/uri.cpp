@@ -236,6 +236,10 @@ Uri Uri::parse(std::string_view text) {
     if (!port) fail(text, "the port must be a number from 1 to 65535");
     uri.port_ = *port;
   }
+  // What is handed on is the canonical form: it must parse again, within the same limit.
+  if (uri.format(true).size() > max_length)
+    fail(text, "longer than " + std::to_string(max_length) +
+                   " characters written out in full (with the port, the user name and password percent-encoded)");
   return uri;
 }
 

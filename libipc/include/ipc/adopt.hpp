@@ -41,9 +41,10 @@ struct Adoption {
   // hold in the service at once. The daemon keeps nothing of a connection it hands over, so the
   // service counts them for it.
   std::size_t max_per_peer = 0;
-  // ws:// (scheme ws): the browser's HTTP upgrade request as websocketd read it, which the
-  // service answers itself, and the subprotocol websocketd chose from it ("ipc.text",
-  // "ipc.frame", or empty for none). Empty for every other scheme.
+  // ws:// (scheme ws): the handshake of the browser's HTTP upgrade request as websocketd read it
+  // (request line, Host, Origin, the Sec-WebSocket-* headers with the subprotocol chosen), which
+  // the service answers itself, and that subprotocol ("ipc.text", "ipc.frame", or empty for
+  // none). Empty for every other scheme.
   std::string request;
   std::string subprotocol;
 };

@@ -135,7 +135,8 @@ class Service {
                                 std::optional<PeerLimit::Slot> remote_slot = std::nullopt);
   // One connection on the adoption socket: who sent it, its ADOPT, the answer; then the adopted
   // connection becomes a session of the clients' group.
-  asio::awaitable<void> adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler);
+  // `name` is the service's, as listen() was given it.
+  asio::awaitable<void> adoption(UnixSocket socket, SessionTicket ticket, const Handler& handler, ServiceName name);
   // The socket systemd passed for `name` (or the only unnamed one, when `only_one` allows it).
   ListeningSocket inherited(const std::string& name, const std::filesystem::path& path, bool only_one);
   // The client's place in its uid's count (--max-per-peer); false when it is over (it has been
