@@ -183,6 +183,11 @@ TEST(UpgradeRequest, RefusesWhatIsNotOneWholeUpgrade) {
            {"GET / HTTP/1.1\r\nHost: h\r\n\r\n", "does not ask for a WebSocket upgrade"},
            {"POST / HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc", "not HTTP"},
            {upgrade + "x", "followed by 1 more bytes"},
+           // (Found by tests/fuzz/fuzz_upgrade_request: a chunked body written out again did not parse.)
+           {"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n", "announces a body"},
+           {"GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            "Content-Length: 0\r\n\r\n", "announces a body"},
            {"GET / HTTP/1.1\r\nX: " + std::string(ipc::ws::max_request_header, 'x') + "\r\n\r\n", "not HTTP"}}) {
     std::string why;
     EXPECT_FALSE(ipc::ws::parse_upgrade_request(bytes, why)) << bytes.substr(0, 40);

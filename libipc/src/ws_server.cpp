@@ -26,6 +26,11 @@ std::optional<Request> parse_upgrade_request(std::string_view bytes, std::string
     return std::nullopt;
   }
   Request request = parser.release();
+  // An upgrade has no body: one announced (chunked, or a length) is not what a handshake is.
+  if (request.chunked() || request.has_content_length()) {
+    why = "the upgrade request announces a body";
+    return std::nullopt;
+  }
   if (!websocket::is_upgrade(request)) {
     why = "the request does not ask for a WebSocket upgrade";
     return std::nullopt;
