@@ -11,7 +11,6 @@
 #include <ipc/text.hpp>
 
 #include "beast.hpp"
-
 #include "static_files.hpp"
 
 namespace websocketd {
@@ -138,7 +137,8 @@ std::string handoff_request(const Request& request, const std::string& service, 
 }
 
 // The checks before upgrading; on success, ipcd's answer: a connection to the local service, or
-// to its adoption socket when `adopt` asked for that and the service has one.
+// to its adoption socket when the connection `may_adopt` and the service has one (`handoff` is
+// then the request for ADOPT).
 asio::awaitable<ipc::InboundAnswer> admit(const Request& request, std::size_t early_bytes, const std::string& peer,
                                           const char* scheme, bool may_adopt, Subprotocol& mode, std::string& service,
                                           std::string& handoff, Context& context) {
@@ -174,6 +174,8 @@ asio::awaitable<ipc::InboundAnswer> admit(const Request& request, std::size_t ea
   co_return co_await ipc::async_inbound_answer(context.settings.rundir, std::move(inbound), context.settings.timeout);
 }
 
+// `Stream` is beast::tcp_stream (ws://) or TlsStream (wss://). `early_bytes`: what the client
+// sent past its request (read into the HTTP buffer already).
 template <class Stream>
 asio::awaitable<void> upgrade(Stream stream, Request request, std::size_t early_bytes,
                               std::optional<ipc::PeerLimit::Slot>& per_peer, const std::string& peer,

@@ -50,6 +50,14 @@ SEEDS = {
     "ws_mapping": [frame(1, 0, b"hello"), frame(2, 42, b"frame \x00\xff"), frame(9, 0, b""),
                    frame(1, 0, b"ab")[:-1], b"ipc.text", b"chat, ipc.frame, ipc.text", "h\u00e9llo \U0001f600".encode(),
                    b"\xc0\xaf", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"],
+    "handshake": [b'{"version":1,"service":"pong"}', b'{"version":1,"service":"pong","user":"alice","password":"pw"}',
+                  b'{"version":2,"service":"pong"}', b'{"version":1,"service":"../x"}', b'{"version":1}', b"[]"],
+    "ipcd_rules": [b"\x00allow in pong tcp:127.0.0.1", b"\x00deny out * tcp:127.0.0.0/8",
+                   b"\x00allow out pong uid:1000", b"\x00allow in pong tls:cert:client.example",
+                   b"\x00deny in * ws:[::1]", b"\x00allow sideways pong *",
+                   b'\x01{"policy":"deny","rules":["allow in pong tcp:127.0.0.1"],"redirects":{"a":"b"},'
+                   b'"routes":{"x":"tcp://h:1/x"}} // comment',
+                   b'\x01{"rules":[1]}', b'\x01{"redirects":{"a":"a"}}', b"\x01[]"],
     "static_path": [b"/", b"/index.html", b"/sub/a.js?x=1", b"/../secret.txt", b"/%2e%2e/secret.txt",
                     b"/..%2fsecret.txt", b"/out.txt", b"/in.js", b"/up/secret.txt", b"/%00", b"index.html"],
 }

@@ -23,7 +23,6 @@
 
 #include "ipc/asio.hpp"
 #include "ipc/broker.hpp"
-#include "ipc/error.hpp"
 #include "ipc/message.hpp"
 #include "ipc/server.hpp"
 #include "ipc/service_name.hpp"
@@ -76,9 +75,8 @@ struct HandOverResult {
 // daemon's alone, and ipcd is asked again for an ordinary connection to the service (counted as
 // relayed, `replaces_adoption`) for the daemon to relay to; nullopt when that fails too. (A
 // service over its limits takes the connection and refuses the peer itself: the relay must not
-// walk past them.) While
-// the service may hold the socket, `session`'s close (a stop) closes only `adopter`, never the
-// socket. `label` starts each log line ("inbound from 192.0.2.7:5555").
+// walk past them.) While the service may hold the socket, `session`'s close (a stop) closes only
+// `adopter`, never the socket. `label` starts each log line ("inbound from 192.0.2.7:5555").
 [[nodiscard]] asio::awaitable<std::optional<UnixSocket>> async_adopt_or_relay(
     TcpSocket& socket, UnixSocket& adopter, const Adoption& adoption, const std::filesystem::path& rundir,
     std::chrono::milliseconds timeout, Session* session, const std::string& label);
