@@ -103,16 +103,8 @@ asio::awaitable<std::optional<Tcpd::Accepted>> Tcpd::accept_from(RemoteStream& r
   }
   if (tls_failed == ErrorCode::auth_failed) {
     // Closing now, with the peer's last bytes unread, would make the kernel answer with a reset
-    // that can overtake the alert: say we are done, take what still comes for a moment, then close.
-    boost::system::error_code ignored;
-    remote.socket().shutdown(TcpSocket::shutdown_send, ignored);
-    const auto deadline = ipc::cancelling(remote.socket(), std::chrono::seconds(1));
-    char sink[4096];
-    for (std::size_t drained = 0; drained < max_handshake;) {
-      auto [ec, n] = co_await remote.socket().async_read_some(asio::buffer(sink), ipc::use_nothrow);
-      if (ec) break;
-      drained += n;
-    }
+    // that can overtake the alert.
+    co_await ipc::async_linger(remote.socket(), std::chrono::seconds(1), max_handshake);
   }
   if (tls_failed) co_return std::nullopt;
   std::optional<Error> failure;

@@ -16,6 +16,7 @@
 #include "ipc/log.hpp"
 #include "ipc/rundir.hpp"
 #include "ipc/text.hpp"
+#include "ipc/ws/mapping.hpp"
 
 namespace ipc {
 namespace {
@@ -211,7 +212,8 @@ Adoption parse_adopt(const Message& frame) {
     throw Error(ErrorCode::bad_request, "ADOPT: a ws:// connection needs the 'request' it upgrades with");
   if (!ws && (body.contains("request") || body.contains("subprotocol")))
     throw Error(ErrorCode::bad_request, "ADOPT: 'request' and 'subprotocol' are for ws:// connections only");
-  if (!adoption.subprotocol.empty() && adoption.subprotocol != "ipc.text" && adoption.subprotocol != "ipc.frame")
+  if (!adoption.subprotocol.empty() && adoption.subprotocol != ws::subprotocol_text &&
+      adoption.subprotocol != ws::subprotocol_frame)
     throw Error(ErrorCode::bad_request, "ADOPT: unknown subprotocol '" + printable(adoption.subprotocol) +
                                             "' (ipc.text or ipc.frame)");
   return adoption;

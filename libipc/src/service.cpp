@@ -227,8 +227,7 @@ struct Upgrade {
 
 // A connection taken only to be refused (over the service's limits): told why as a local client
 // is (an ERROR frame; for ws://, nothing being upgraded yet, 503 with "code: text"), then closed
-// once the peer has had a moment to read it: closing with its bytes unread would reset the
-// connection, and the answer could be lost with it.
+// once the peer has had a moment to read it (async_linger).
 asio::awaitable<void> refuse_adopted(UniqueFd fd, Error why, bool ws) {
   std::string answer = encode(Message::error(why.payload()));
   if (ws) {
@@ -239,15 +238,8 @@ asio::awaitable<void> refuse_adopted(UniqueFd fd, Error why, bool ws) {
   }
   // Best effort, as the peer's buffer is empty: one non-blocking send.
   (void)::send(fd.get(), answer.data(), answer.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
-  ::shutdown(fd.get(), SHUT_WR);
   asio::posix::stream_descriptor stream(co_await asio::this_coro::executor, fd.release());
-  const auto deadline = cancelling(stream, std::chrono::seconds(1));
-  std::array<char, 4096> sink;
-  for (std::size_t drained = 0; drained < 64 * 1024;) {
-    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_nothrow);
-    if (ec) break;
-    drained += n;
-  }
+  co_await async_linger(stream, std::chrono::seconds(1), 64 * 1024);
 }
 
 // Never shed and never drained: it ends when the client's session does (at stop, with 1001 going
@@ -391,8 +383,7 @@ asio::awaitable<void> Service::adoption(UnixSocket socket, SessionTicket ticket,
     settings.server = name.str() + " (ipc)";
     ws::RelayOptions relay{upgrade->mode, options_.limits.max_payload, &server_,
                            "ws " + printable(adopted->peer.peer) + " -> " + name.str(),
-                           options_.max_buffered > 0 ? &ws_budget_ : nullptr, options_.limits.write_timeout,
-                           name.str()};
+                           &ws_budget_, options_.limits.write_timeout, name.str()};
     ConnectionLimits local_limits = options_.limits;
     local_limits.budget = nullptr;  // the frames of this service's own session
     auto bridged = std::make_shared<Bridged>(std::move(tcp), std::move(upgrade->request), std::move(settings),

@@ -16,7 +16,11 @@
 //   if (deadline.expired()) ...
 #pragma once
 
+#include <sys/socket.h>
+
+#include <array>
 #include <chrono>
+#include <cstddef>
 #include <functional>
 #include <memory>
 
@@ -93,6 +97,21 @@ template <class Socket>
     boost::system::error_code ignored;
     socket.cancel(ignored);
   });
+}
+
+// The end of a connection whose last word has been said: closing it with the peer's bytes unread
+// would make the kernel answer with a reset that can overtake that word. So: shut down sending,
+// then take what still comes, within `timeout` and `max_bytes`; the caller closes afterwards.
+template <class Socket>
+asio::awaitable<void> async_linger(Socket& socket, std::chrono::milliseconds timeout, std::size_t max_bytes) {
+  ::shutdown(socket.native_handle(), SHUT_WR);
+  const auto deadline = cancelling(socket, timeout);
+  std::array<char, 4096> sink;
+  for (std::size_t drained = 0; drained < max_bytes;) {
+    auto [ec, n] = co_await socket.async_read_some(asio::buffer(sink), use_nothrow);
+    if (ec) break;
+    drained += n;
+  }
 }
 
 }  // namespace ipc

@@ -155,7 +155,7 @@ class Service {
   Server::Group& clients_;
   Server::Group& adopters_;  // connections on adoption sockets, each until its ADOPT is answered
   Server::Group& bridges_;   // the WebSocket side of each adopted ws:// connection
-  ws::MessageBudget ws_budget_;  // what their unfinished messages hold (--max-buffered)
+  ws::MessageBudget ws_budget_;  // what their unfinished messages hold (--max-buffered; 0: no bound)
   std::list<ListeningSocket> sockets_;  // the files to remove at stop
   BufferBudget budget_;
   PeerLimit per_peer_;
