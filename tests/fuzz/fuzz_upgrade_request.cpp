@@ -5,7 +5,7 @@
 #include <string>
 #include <string_view>
 
-#include <ipc/ws/server.hpp>
+#include <ipc/ws/request.hpp>
 
 #include "check.hpp"
 

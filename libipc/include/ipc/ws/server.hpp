@@ -1,33 +1,20 @@
 // The server side of a WebSocket, as websocketd and a service that adopted a ws:// connection
-// (DESIGN §15) both answer one: the upgrade request parsed from the bytes websocketd read, the
-// stream set up the same way (timeouts, headers, message limit), and for an adopted connection
-// the whole of it: the upgrade answered in the service, then the §11 mapping relayed to the
-// service's own session in the same process.
+// (DESIGN §15) both answer one: the stream set up the same way (timeouts, headers, message
+// limit), and for an adopted connection the whole of it: the upgrade answered in the service,
+// then the §11 mapping relayed to the service's own session in the same process.
 #pragma once
 
 #include <chrono>
 #include <cstddef>
-#include <optional>
 #include <string>
-#include <string_view>
 
 #include "ipc/connection.hpp"
 #include "ipc/ws/beast.hpp"
 #include "ipc/ws/mapping.hpp"
 #include "ipc/ws/relay.hpp"
+#include "ipc/ws/request.hpp"
 
 namespace ipc::ws {
-
-using Request = http::request<http::string_body>;
-
-// The longest upgrade request taken (its header: websocketd reads no more either).
-inline constexpr std::uint32_t max_request_header = 16 * 1024;
-
-// `bytes` as one whole HTTP request asking for a WebSocket upgrade, nothing after it; nullopt
-// with `why` set when it is not.
-[[nodiscard]] std::optional<Request> parse_upgrade_request(std::string_view bytes, std::string& why);
-// A request as bytes again (what websocketd puts in ADOPT).
-[[nodiscard]] std::string request_bytes(const Request& request);
 
 struct StreamSettings {
   Subprotocol mode = Subprotocol::none;
