@@ -2,6 +2,7 @@
 #include "broker.hpp"
 
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <linux/sockios.h>
 #include <unistd.h>
@@ -51,6 +52,12 @@ const char* daemon_socket(ipc::Scheme scheme) {
   return nullptr;
 }
 
+bool is_unix_socket(int fd) {
+  int domain = 0;
+  socklen_t size = sizeof domain;
+  return ::getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &size) == 0 && domain == AF_UNIX;
+}
+
 // Waits for the first frame of a request, within the deadline.
 asio::awaitable<std::optional<ipc::Message>> first_frame(ipc::Connection& client, std::chrono::milliseconds timeout) {
   ipc::Message request;
@@ -85,7 +92,7 @@ Config build_config(const PolicySource& source) {
 }
 
 Broker::Broker(BrokerSettings settings, PolicySource source, Config config)
-    : settings_(std::move(settings)), source_(std::move(source)), config_(std::move(config)) {
+    : settings_(std::move(settings)), source_(std::move(source)), config_(std::move(config)), held_(settings_.max_held) {
   if (!settings_.timeout_from_command_line && config_.timeout_seconds)
     settings_.timeout = std::chrono::milliseconds(static_cast<long>(*config_.timeout_seconds * 1000));
 }
@@ -152,7 +159,7 @@ Plan Broker::plan_lookup(std::string_view payload, const ClientCredentials& clie
   return Plan{requested, std::move(resolved.hops), std::move(*destination), how, std::move(decision)};
 }
 
-asio::awaitable<ipc::UniqueFd> Broker::open_lookup(const std::string& payload, const ClientCredentials& client,
+asio::awaitable<Broker::Looked> Broker::open_lookup(const std::string& payload, const ClientCredentials& client,
                                                    Clock::time_point deadline) {
   const Plan plan = plan_lookup(payload, client);
   // A decision that depends on the addresses is taken again for each of them in delegate().
@@ -161,8 +168,26 @@ asio::awaitable<ipc::UniqueFd> Broker::open_lookup(const std::string& payload, c
                                        plan.decision.because);
   ipc::log_debug("lookup ", plan.requested.str(), " by uid ", client.uid, " pid ", client.pid, " -> ",
                  plan.destination.str(), " (", plan.route, ")");
-  if (plan.destination.is_local()) co_return co_await connect_local(plan.destination.service(), deadline);
-  co_return co_await delegate(plan, client, deadline);
+  const bool local = plan.destination.is_local();
+  const char* daemon = local ? nullptr : daemon_socket(plan.destination.scheme());
+  Looked looked;
+  if (!trusted(client) && (local || daemon != nullptr)) {
+    const std::string what = local ? "service " + plan.destination.service().str() : std::string("the ") + daemon + " daemon";
+    auto claim = co_await held_.claim(client.uid, what);
+    if (!claim)
+      throw Error(ErrorCode::unavailable, "uid " + std::to_string(client.uid) + " already holds " +
+                                              std::to_string(held_.max()) + " connections to " + what +
+                                              " made through ipcd (--max-held)");
+    looked.held = std::move(*claim);
+  }
+  if (local) {
+    looked.fd = co_await connect_local(plan.destination.service(), deadline);
+  } else {
+    looked.fd = co_await delegate(plan, client, deadline);
+    // A remote socket handed over (§15) occupies no daemon of this host.
+    if (!is_unix_socket(looked.fd.get())) looked.held = HeldConnections::Claim();
+  }
+  co_return looked;
 }
 
 std::vector<std::string> Broker::allowed_addresses(const Plan& plan, const ClientCredentials& client,
@@ -365,10 +390,13 @@ asio::awaitable<void> Broker::serve(ipc::Connection& client) {
       const bool lookup = request->type == ipc::MessageType::lookup;
       std::optional<Error> failure;
       Opened opened;
+      HeldConnections::Claim held;
       try {
         // (Not a ?: with co_await in both arms: GCC 12 evaluates both.)
         if (lookup) {
-          opened.fd = co_await open_lookup(request->payload, who, deadline);
+          Looked looked = co_await open_lookup(request->payload, who, deadline);
+          opened.fd = std::move(looked.fd);
+          held = std::move(looked.held);
         } else {
           opened = co_await open_inbound(request->payload, who, deadline);
         }
@@ -385,6 +413,7 @@ asio::awaitable<void> Broker::serve(ipc::Connection& client) {
       // adoption socket, for the daemon's ADOPT (§15).
       const ipc::Message answer = opened.adoption ? ipc::Message::data("adopt") : ok;
       co_await ipc::async_send_frame_with_fd(client.socket(), answer, opened.fd.get(), settings_.timeout);
+      held.keep(opened.fd.get());
       co_return;
     }
     case ipc::MessageType::status:
@@ -404,9 +433,9 @@ asio::awaitable<void> Broker::serve_legacy(ipc::Connection& client) {
     throw Error(ErrorCode::bad_request, "the network socket only takes LOOKUP");
   const auto who = credentials(client);
   std::optional<Error> failure;
-  ipc::UniqueFd fd;
+  Looked looked;
   try {
-    fd = co_await open_lookup(request->payload, who, deadline);
+    looked = co_await open_lookup(request->payload, who, deadline);
   } catch (const Error& e) {
     failure = e;
   }
@@ -436,7 +465,8 @@ asio::awaitable<void> Broker::serve_legacy(ipc::Connection& client) {
     pause = std::min(pause * 2, std::chrono::milliseconds(100));
   }
   // (fd is blocking, as the original client's recv() expects: see serve.)
-  co_await ipc::async_send_with_fd(client.socket(), std::string_view("\0", 1), fd.get(), left(deadline));
+  co_await ipc::async_send_with_fd(client.socket(), std::string_view("\0", 1), looked.fd.get(), left(deadline));
+  looked.held.keep(looked.fd.get());
 }
 
 asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc::Message& request) {
@@ -507,7 +537,8 @@ nlohmann::json Broker::status() const {
                      {"timeout_seconds", static_cast<double>(settings_.timeout.count()) / 1000.0},
                      {"config_file", source_.config_file ? source_.config_file->string() : ""},
                      {"reloads", reloads_},
-                     {"counters", counters}};
+                     {"counters", counters},
+                     {"held", held_.status()}};
   out.update(config_.policy.to_json());
   return out;
 }

@@ -15,6 +15,7 @@
 #include <optional>
 #include <string>
 
+#include "held.hpp"
 #include "policy.hpp"
 
 namespace ipcd {
@@ -39,6 +40,9 @@ struct BrokerSettings {
   // never a service's user, so that no service can claim to be a remote peer.
   // Set by main() (ipc::trusted_users_flag); empty trusts nobody.
   ipc::TrustedUsers inbound_trust;
+  // Connections one uid may hold at once in one local service, or in one protocol daemon's
+  // relays, through its lookups (--max-held; 0: no limit). The trusted users are not counted.
+  std::size_t max_held = 0;
 };
 
 // What a lookup would do, before doing it (also what `ipcctl lookup` shows).
@@ -70,8 +74,14 @@ class Broker {
   using Clock = std::chrono::steady_clock;
 
   // Each gives the fd for the client blocking, as a freshly connected socket is (DESIGN §15).
-  ipc::asio::awaitable<ipc::UniqueFd> open_lookup(const std::string& payload, const ClientCredentials& client,
-                                                  Clock::time_point deadline);
+  // A lookup's connection comes with its place in the client's count (--max-held), to keep
+  // once the fd is passed on.
+  struct Looked {
+    ipc::UniqueFd fd;
+    HeldConnections::Claim held;
+  };
+  ipc::asio::awaitable<Looked> open_lookup(const std::string& payload, const ClientCredentials& client,
+                                           Clock::time_point deadline);
   // INBOUND's connection: to the service's adoption socket (`adoption` true) when the daemon
   // can adopt and the service has one, else to the service.
   struct Opened {
@@ -106,6 +116,7 @@ class Broker {
   // the data path).
   std::map<std::string, std::map<std::string, std::map<std::string, std::uint64_t>>> paths_;
   std::uint64_t reloads_ = 0;
+  HeldConnections held_;
 };
 
 }  // namespace ipcd

@@ -83,6 +83,10 @@ int main(int argc, char* argv[]) {
       ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
        "requests one uid may have in progress at once (0: no limit); one more gets ERROR unavailable. Root "
        "and the --trust-inbound users, which ask for many remote peers, are not counted")
+      ("max-held", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),
+       "connections one uid may hold at once in one local service, or in one protocol daemon's relays, "
+       "made through its lookups (0: no limit); one more gets ERROR unavailable. Root and the "
+       "--trust-inbound users are not counted; remote connections handed over are not either")
       ("trust-inbound", ipc::po::value<std::vector<std::string>>()->value_name("USER")->composing(),
        "a protocol daemon's user, whose INBOUND requests (remote peers) and reloads are taken; root always is "
        "(repeatable; default: the users ipc-tcpd, ipc-websocketd, ipc-udpd where they exist, and ipcd's own user)");
@@ -105,6 +109,7 @@ int main(int argc, char* argv[]) {
   ipcd::BrokerSettings settings;
   settings.rundir = command_line.common().rundir;
   settings.inbound_trust = ipc::trusted_users_flag(command_line, flags, "trust-inbound", ipc::protocol_daemon_users);
+  settings.max_held = flags["max-held"].as<std::size_t>();
   if (flags.count("timeout")) {
     settings.timeout = ipc::seconds_flag(command_line, flags, "timeout");
     settings.timeout_from_command_line = true;

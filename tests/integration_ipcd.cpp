@@ -427,6 +427,121 @@ TEST_F(Ipcd, LetsOneUidHaveOnlyMaxPerPeerRequestsInProgress) {
   for (int i = 0; i < 4; ++i) expect_echo(lookup("pong;").fd.get());
 }
 
+// A LOOKUP on a connection made as another uid (connect_as): the answer and its fd.
+FrameWithFd lookup_on(int fd, const std::string& payload) {
+  send_frame_with_fd(fd, Message{MessageType::lookup, 0, payload}, -1);
+  return recv_frame_with_fd(fd, default_max_payload, 15000);
+}
+
+TEST_F(Ipcd, LetsOneUidHoldOnlyMaxHeldConnectionsToAServiceThroughIt) {
+  ::chmod(dir.path().c_str(), 0755);  // nobody must reach the run directory
+  auto ipcd = start("ipcd", {"--max-held", "2"});
+  auto pongd = start("pongd");
+  auto askers = connect_as(65534, rundir / "ipc", 4);
+  ASSERT_EQ(askers.size(), 4u);
+  std::vector<FrameWithFd> held;
+  for (int i = 0; i < 2; ++i) {
+    held.push_back(lookup_on(askers[i].get(), "pong;"));
+    ASSERT_EQ(held.back().message, Message::data("ok")) << held.back().message.payload;
+    expect_echo(held.back().fd.get());
+  }
+  // pongd sees ipcd's uid on all of them; ipcd knows they are nobody's, and holds the third back.
+  const auto third = lookup_on(askers[2].get(), "pong;");
+  expect_error(third, "unavailable");
+  EXPECT_NE(third.message.payload.find(
+                "uid 65534 already holds 2 connections to service pong made through ipcd (--max-held)"),
+            std::string::npos)
+      << third.message.payload;
+  // The original client's socket counts the same.
+  auto legacy = connect_as(65534, rundir / "network", 1);
+  ASSERT_EQ(legacy.size(), 1u);
+  write_all(legacy[0].get(), encode(Message{MessageType::lookup, 3, "pong;"}));
+  EXPECT_NE(read_until_eof(legacy[0].get()).find("unavailable: uid 65534 already holds 2"), std::string::npos);
+  // Other uids are not held back by nobody's count, root (the administrator, the protocol
+  // daemons) is not counted at all.
+  auto others = connect_as(65533, rundir / "ipc", 2);
+  ASSERT_EQ(others.size(), 2u);
+  std::vector<FrameWithFd> theirs;
+  for (auto& fd : others) {
+    theirs.push_back(lookup_on(fd.get(), "pong;"));
+    expect_echo(theirs.back().fd.get());
+  }
+  std::vector<FrameWithFd> roots;
+  for (int i = 0; i < 4; ++i) {
+    roots.push_back(lookup("pong;"));
+    expect_echo(roots.back().fd.get());
+  }
+  const auto counted = status()["held"];
+  EXPECT_EQ(counted["max"], 2);
+  EXPECT_EQ(counted["uids"]["65534"]["service pong"], 2) << counted.dump();
+  EXPECT_EQ(counted["uids"]["65533"]["service pong"], 2) << counted.dump();
+  EXPECT_FALSE(counted["uids"].contains("0")) << counted.dump();
+  // Once nobody closes one, it may have another.
+  held[0].fd.reset();
+  const auto again = lookup_on(askers[3].get(), "pong;");
+  ASSERT_EQ(again.message, Message::data("ok")) << again.message.payload;
+  expect_echo(again.fd.get());
+}
+
+// A stand-in protocol daemon that hands over a TCP socket for every CONNECT (DESIGN §15), the
+// way tcpd does for tcp://: the client holds nothing of this host's daemons.
+class HandingOverDaemon {
+ public:
+  HandingOverDaemon(const std::filesystem::path& rundir, const std::string& name, int count)
+      : socket_(ListeningSocket::bind(rundir, ServiceName(name))), remote_(silent_listener(64, port_)) {
+    thread_ = std::thread([this, count] {
+      for (int i = 0; i < count; ++i) {
+        pollfd p{socket_.fd(), POLLIN, 0};
+        if (::poll(&p, 1, 20000) <= 0) return;
+        UniqueFd conn(::accept4(socket_.fd(), nullptr, nullptr, SOCK_CLOEXEC));
+        if (!conn) return;
+        try {
+          (void)recv_frame_with_fd(conn.get(), default_max_payload, 20000);
+          const UniqueFd tcp = tcp_connect(port_);
+          send_frame_with_fd(conn.get(), Message::data("ok"), tcp.get());
+        } catch (const std::exception&) {
+          return;
+        }
+      }
+    });
+  }
+  ~HandingOverDaemon() {
+    ::shutdown(socket_.fd(), SHUT_RDWR);
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  ListeningSocket socket_;
+  int port_ = 0;
+  UniqueFd remote_;
+  std::thread thread_;
+};
+
+TEST_F(Ipcd, CountsRelayedRemoteConnectionsInMaxHeldButNotHandedOverOnes) {
+  ::chmod(dir.path().c_str(), 0755);
+  auto ipcd = start("ipcd", {"--max-held", "1"});
+  auto askers = connect_as(65534, rundir / "ipc", 5);
+  ASSERT_EQ(askers.size(), 5u);
+  // Relayed: the connection occupies the daemon for as long as it is held.
+  FakeProtocolDaemon relaying(rundir, "tcp", "ok");
+  const auto relayed = lookup_on(askers[0].get(), "pong;pong tcp://127.0.0.1:9999/pong");
+  ASSERT_EQ(relayed.message, Message::data("ok")) << relayed.message.payload;
+  expect_echo(relayed.fd.get());
+  const auto refused = lookup_on(askers[1].get(), "pong;pong tcp://127.0.0.1:9999/pong");
+  expect_error(refused, "unavailable");
+  EXPECT_NE(refused.message.payload.find("1 connections to the tcp daemon made through ipcd"), std::string::npos)
+      << refused.message.payload;
+  // Handed over: the TCP socket itself is the client's, no daemon here holds a place for it.
+  HandingOverDaemon handing(rundir, "ws", 3);
+  std::vector<FrameWithFd> direct;
+  for (int i = 2; i < 5; ++i) {
+    direct.push_back(lookup_on(askers[i].get(), "pong;pong ws://127.0.0.1:9999/pong"));
+    ASSERT_EQ(direct.back().message, Message::data("ok")) << direct.back().message.payload;
+    ASSERT_TRUE(direct.back().fd.valid());
+  }
+  EXPECT_FALSE(status()["held"]["uids"]["65534"].contains("the ws daemon"));
+}
+
 TEST_F(Ipcd, GivesLegacyClientsErrorsThatAreNeverTwoBytes) {
   auto ipcd = start("ipcd");
   const auto answer = request(Message{MessageType::lookup, 3, "nothing;"}, "network");
@@ -643,6 +758,8 @@ TEST_F(Ipcd, BadFlagsExitWithStatusTwoAndSayWhy) {
       {{"--route", "pong", "garbage://x/y"}, "--route"},
       {{"--default-in", "maybe"}, "--default-in"},
       {{"--timeout", "-1"}, "--timeout"},
+      {{"--max-held", "many"}, "--max-held"},
+      {{"--max-held", "-1"}, "--max-held"},
       {{"--config", "/nonexistent.json"}, "/nonexistent.json"},
       {{"--frobnicate"}, "frobnicate"},
   };

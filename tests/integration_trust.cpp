@@ -328,6 +328,33 @@ TEST_F(Trust, AUidRuleMatchesUnderTheNamespacesOfTheShippedUnit) {
   EXPECT_EQ(ask(a, "ipc", "lookup", "pong;", "1000"), "DATA ok +fd");
 }
 
+// --max-held learns of closed connections from the kernel's list of Unix sockets: in the shipped
+// unit's own network namespace, which holds the sockets ipcd connects.
+TEST_F(Trust, MaxHeldNoticesClosedConnectionsUnderTheNamespacesOfTheShippedUnit) {
+  auto pongd = start(a, "pongd");
+  auto flags = unit_namespaces();
+  flags.insert(flags.end(), {"--", program("ipcd").string(), "--rundir", a.string(), "--max-held", "1"});
+  Process ipcd("/usr/bin/unshare", flags, dir.path());
+  ASSERT_TRUE(ipcd.ready()) << ipcd.log();
+  auto askers = connect_as(1001, a / "ipc", 3);
+  ASSERT_EQ(askers.size(), 3u);
+  const auto ask_on = [](int fd) {
+    send_frame_with_fd(fd, Message{MessageType::lookup, 0, "pong;"}, -1);
+    return recv_frame_with_fd(fd, default_max_payload, 15000);
+  };
+  auto first = ask_on(askers[0].get());
+  ASSERT_EQ(first.message, Message::data("ok")) << first.message.payload;
+  expect_blocking_echo(first.fd.get(), "held");
+  const auto second = ask_on(askers[1].get());
+  EXPECT_EQ(second.message.type, MessageType::error);
+  EXPECT_EQ(second.message.payload.rfind("unavailable: uid 1001 already holds 1", 0), 0u) << second.message.payload;
+  first.fd.reset();
+  const auto third = ask_on(askers[2].get());
+  ASSERT_EQ(third.message, Message::data("ok")) << third.message.payload << ipcd.log();
+  expect_blocking_echo(third.fd.get(), "after the first closed");
+  EXPECT_EQ(ipcd.stop(), 0);
+}
+
 TEST_F(Trust, AGroupRuleMatchesTheSupplementaryGroupsTheKernelReportsForTheClient) {
   // uid 4242 is in no name service at all: only the kernel knows it holds group "users" (100),
   // because setpriv gave it that group (SO_PEERGROUPS); ipcd asks no name service.
