@@ -68,27 +68,10 @@ asio::awaitable<std::optional<ipc::Message>> first_frame(ipc::Connection& client
 }  // namespace
 
 Config build_config(const PolicySource& source) {
-  nlohmann::json merged = nlohmann::json::object();
-  std::string file = "(command line)";
-  if (source.config_file) {
-    file = source.config_file->string();
-    // Read once; validated on its own first, so that errors name its keys.
-    merged = load_document(file);
-    (void)parse_config(merged, file);
-  }
-  const auto& cli = source.command_line;
-  if (cli.contains("rules")) {
-    nlohmann::json rules = cli["rules"];
-    for (const auto& rule : merged.value("rules", nlohmann::json::array())) rules.push_back(rule);
-    merged["rules"] = rules;
-  }
-  for (const char* key : {"redirects", "routes", "policy"}) {
-    if (!cli.contains(key)) continue;
-    if (!merged.contains(key)) merged[key] = nlohmann::json::object();
-    for (const auto& [k, v] : cli[key].items()) merged[key][k] = v;
-  }
-  if (cli.contains("timeout")) merged["timeout"] = cli["timeout"];
-  return parse_config(merged, file);
+  PolicyLayer file;
+  if (source.config_file) file = parse_layer(load_document(source.config_file->string()), source.config_file->string());
+  const PolicyLayer& cli = source.command_line;
+  return Config{Policy::from(cli, file), cli.timeout_seconds ? cli.timeout_seconds : file.timeout_seconds};
 }
 
 Broker::Broker(BrokerSettings settings, PolicySource source, Config config)

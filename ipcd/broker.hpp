@@ -21,15 +21,15 @@
 namespace ipcd {
 
 // Where the policy comes from: the command line and, optionally, the config file. On reload
-// the file is read again and merged with the same command-line part.
+// the file is read again and taken with the same command-line part.
 struct PolicySource {
-  nlohmann::json command_line = nlohmann::json::object();  // in the config file's shape
+  PolicyLayer command_line;
   std::optional<std::filesystem::path> config_file;
 };
 
-// Builds the policy: command-line rules first (so they win), then the file's; redirects and
-// routes from both, the command line's replacing the file's for the same service; defaults from
-// the command line, else the file. Throws ConfigError (file errors) or ipc::Error.
+// The policy in force: the command line's rules first (so they win), then the file's; redirects,
+// routes and defaults from the command line where it states them, else from the file. Throws
+// ConfigError (file errors).
 [[nodiscard]] Config build_config(const PolicySource& source);
 
 struct BrokerSettings {

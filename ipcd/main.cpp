@@ -11,9 +11,9 @@ namespace {
 
 constexpr const char* default_config = "/etc/ipc/ipcd.json";
 
-// --allow/--deny/--redirect/--route, in the order given, into the config file's JSON shape.
-nlohmann::json policy_flags(const ipc::CommandLine& command_line, const ipc::po::variables_map& flags) {
-  nlohmann::json out = nlohmann::json::object();
+// --allow/--deny/--redirect/--route (in the order given) and --default-in/--default-out.
+ipcd::PolicyLayer policy_flags(const ipc::CommandLine& command_line, const ipc::po::variables_map& flags) {
+  ipcd::PolicyLayer out;
   auto words = [&](const ipc::po::option& option, std::size_t count) {
     if (option.value.size() != count)
       command_line.fail("--" + option.string_key + " takes " + std::to_string(count) + " arguments, got " +
@@ -25,29 +25,25 @@ nlohmann::json policy_flags(const ipc::CommandLine& command_line, const ipc::po:
     try {
       if (key == "allow" || key == "deny") {
         const auto w = words(option, 3);
-        const auto rule = ipcd::Rule::parse(key, w[0], w[1], w[2]);
-        out["rules"].push_back(rule.text());
+        out.rules.push_back(ipcd::Rule::parse(key, w[0], w[1], w[2]));
       } else if (key == "redirect") {
         const auto w = words(option, 2);
-        ipcd::Policy check;
-        check.add_redirect(w[0], w[1]);
-        out["redirects"][w[0]] = w[1];
+        out.add_redirect(w[0], w[1]);
       } else if (key == "route") {
         const auto w = words(option, 2);
-        ipcd::Policy check;
-        check.add_route(w[0], w[1]);
-        out["routes"][w[0]] = w[1];
+        out.add_route(w[0], w[1]);
       }
     } catch (const ipc::Error& e) {
       command_line.fail("--" + key + ": " + e.text());
     }
   }
-  for (const char* direction : {"in", "out"}) {
-    const std::string flag = std::string("default-") + direction;
+  for (const auto direction : {ipcd::Direction::in, ipcd::Direction::out}) {
+    const std::string flag = "default-" + std::string(ipcd::to_string(direction));
     if (!flags.count(flag)) continue;
     const auto value = flags[flag].as<std::string>();
     if (value != "allow" && value != "deny") command_line.fail("--" + flag + " must be allow or deny, not '" + value + "'");
-    out["policy"][direction] = value;
+    (direction == ipcd::Direction::in ? out.default_in : out.default_out) =
+        value == "allow" ? ipcd::Action::allow : ipcd::Action::deny;
   }
   return out;
 }

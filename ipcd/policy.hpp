@@ -21,11 +21,12 @@
 
 #include <sys/types.h>
 
+#include <boost/asio/ip/address.hpp>
+#include <cstdint>
 #include <ipc/error.hpp>
 #include <ipc/service_name.hpp>
 #include <ipc/uri.hpp>
 #include <map>
-#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
@@ -59,6 +60,36 @@ struct RemotePeer {
   std::string certificate;  // the name a verified TLS certificate proves, "" when none
 };
 
+// What a rule's PEER word says, parsed.
+namespace peer {
+struct Any {};
+// SCHEME:HOST[:PORT]
+struct Endpoint {
+  std::optional<ipc::Scheme> scheme;                 // nullopt: any scheme
+  std::string host_glob;                             // lower case; unused when `network` is set
+  std::optional<boost::asio::ip::address> network;   // an address or a CIDR block
+  unsigned prefix = 0;                               // of `network`, in bits
+  std::uint16_t port = 0;                            // 0: any
+
+  // `host` (a name, an address in any spelling, a certificate name) against HOST.
+  [[nodiscard]] bool host_matches(std::string_view host) const;
+  // Could HOST meet an address? A block or an address does; a glob only when every character it
+  // must match literally is one an address's text has (hex digits, '.', ':'): "127.*" could,
+  // "*.example.org" never.
+  [[nodiscard]] bool reads_addresses() const;
+};
+struct Uid {  // uid:N and user:NAME (resolved when parsed)
+  uid_t uid = 0;
+};
+struct Gid {  // group:NAME (resolved when parsed)
+  gid_t gid = 0;
+};
+struct Identity {  // id:GLOB
+  std::string glob;
+};
+}  // namespace peer
+using PeerPattern = std::variant<peer::Any, peer::Endpoint, peer::Uid, peer::Gid, peer::Identity>;
+
 class Rule {
  public:
   // Parses the four words. Throws ipc::Error(bad_request) saying which word is wrong and why
@@ -72,6 +103,7 @@ class Rule {
   [[nodiscard]] Direction direction() const noexcept { return direction_; }
   // The rule as text, normalised ("allow in pong tcp:127.0.0.1").
   [[nodiscard]] const std::string& text() const noexcept { return text_; }
+  [[nodiscard]] const PeerPattern& peer() const noexcept { return peer_; }
 
   // Does this out rule match a client asking for `service` reaching `destination`?
   // user:NAME and group:NAME are resolved to ids when the rule is parsed (an unknown name is a
@@ -94,9 +126,7 @@ class Rule {
   Direction direction_ = Direction::in;
   std::string service_glob_;
   std::string text_;
-  // What the PEER word was parsed into (implementation detail of policy.cpp).
-  struct PeerPattern;
-  std::shared_ptr<const PeerPattern> peer_;
+  PeerPattern peer_;
 };
 
 // Where a service request ends up after redirections.
@@ -114,9 +144,29 @@ struct Decision {
   bool depends_on_addresses = false;
 };
 
+// The policy as one source states it, the command line or the config file: what it says and no
+// more (a default or a timeout it does not state stays unset). Policy::from makes the policy in
+// force from one or two of them.
+struct PolicyLayer {
+  std::vector<Rule> rules;
+  std::map<std::string, ipc::Uri> redirects;  // service -> a local service or a URI
+  std::map<std::string, ipc::Uri> routes;
+  std::optional<Action> default_in;
+  std::optional<Action> default_out;
+  std::optional<double> timeout_seconds;
+
+  // Throw ipc::Error(bad_request) for an invalid SERVICE, TARGET or URI.
+  void add_redirect(std::string_view service, std::string_view target);
+  void add_route(std::string_view service, std::string_view uri);
+};
+
 class Policy {
  public:
   static constexpr int max_redirects = 8;
+
+  // `first`'s rules, then `then`'s (first match wins); redirects, routes and defaults from
+  // `first` where it states them, else from `then`, else the built-in defaults.
+  [[nodiscard]] static Policy from(const PolicyLayer& first, const PolicyLayer& then = {});
 
   void add_rule(Rule rule) { rules_.push_back(std::move(rule)); }
   // Throws ipc::Error(bad_request) for an invalid SERVICE or TARGET.
@@ -143,8 +193,12 @@ class Policy {
   [[nodiscard]] const std::vector<Rule>& rules() const noexcept { return rules_; }
 
  private:
+  // The first rule `matches` takes, as a decision; nullopt when none does.
+  template <class Matches>
+  [[nodiscard]] std::optional<Decision> first_match(const Matches& matches) const;
+
   std::vector<Rule> rules_;
-  std::map<std::string, std::string> redirects_;  // service -> target text (validated)
+  std::map<std::string, ipc::Uri> redirects_;  // service -> a local service or a URI
   std::map<std::string, ipc::Uri> routes_;
   Action default_in_ = Action::deny;
   Action default_out_ = Action::allow;
@@ -173,6 +227,8 @@ struct Config {
 };
 
 // Parses a document (`file` only names it in errors).
+[[nodiscard]] PolicyLayer parse_layer(const nlohmann::json& document, const std::string& file);
+// parse_layer, as the policy in force.
 [[nodiscard]] Config parse_config(const nlohmann::json& document, const std::string& file);
 // Reads a file's JSON document (ipc::read_regular_file: a FIFO or directory is refused at once);
 // an unreadable file is a ConfigError with key "(file)", a syntax error one with "(syntax)".

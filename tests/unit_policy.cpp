@@ -1,6 +1,7 @@
 // Unit tests of ipcd's policy (DESIGN §9): parsing rules in every form, matching out rules against
 // destinations and local clients, in rules against remote peers, first match and defaults,
-// redirection chains and loops, routes, the policy's JSON shape, and the glob matcher the rules use.
+// redirection chains and loops, routes, the command line's layer over the config file's, the
+// policy's JSON shape, and the glob matcher the rules use.
 #include <gtest/gtest.h>
 
 #include <ipc/glob.hpp>
@@ -580,6 +581,21 @@ TEST(ThePolicy, NamesActionsAndDirectionsAsTheRulesSpellThem) {
   EXPECT_EQ(to_string(Direction::out), "out");
 }
 
+TEST(ThePolicy, LetsOutRulesOnTheDestinationsServiceOnlyDenyMore) {
+  auto policy = policy_of({"allow out x *", "deny out secret *", "allow out pong tcp:*.example.com"});
+  policy.set_default(Direction::out, Action::deny);
+  // The name asked for is allowed, the service it leads to denied: denied, and why.
+  const auto denied = policy.check_out(name("x"), ipc::Uri::parse("tcp://h.example.com/secret"), {});
+  EXPECT_EQ(denied.action, Action::deny);
+  EXPECT_EQ(denied.because, "rule 2: deny out secret * (for secret, which x leads to)");
+  EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("secret"), {}).action, Action::deny);
+  // No rule for the destination's service: the decision for the name asked for stands.
+  EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("tcp://h.example.com/other"), {}).because, "rule 1: allow out x *");
+  // An allow for the destination's service does not open what the name asked for is denied.
+  EXPECT_EQ(policy.check_out(name("y"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).because, "default out deny");
+  EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).action, Action::allow);
+}
+
 // --- redirections --------------------------------------------------------------------------
 
 // Builds s0 -> s1 -> ... -> s{hops}.
@@ -748,6 +764,45 @@ TEST(ARoute, RefusesAnInvalidServiceOrUri) {
   }
 }
 
+// --- layers: the command line over the config file ----------------------------------------
+
+TEST(ThePolicy, FromTwoLayersPutsTheFirstsRulesFirstAndTakesWhatItStates) {
+  PolicyLayer command_line;
+  command_line.rules.push_back(Rule::parse("allow in pong tcp:127.0.0.1"));
+  command_line.add_redirect("authd", "newer-authd");
+  command_line.add_route("pong", "tcp://near.example.com/pong");
+  command_line.default_out = Action::deny;
+  PolicyLayer file;
+  file.rules.push_back(Rule::parse("deny in pong *"));
+  file.rules.push_back(Rule::parse("allow out pong *"));
+  file.add_redirect("authd", "old-authd");
+  file.add_redirect("mail", "postd");
+  file.add_route("pong", "tcp://far.example.com/pong");
+  file.add_route("other", "tcp://far.example.com/other");
+  file.default_in = Action::allow;
+  file.default_out = Action::allow;
+  const Policy policy = Policy::from(command_line, file);
+  EXPECT_EQ(policy.to_json(), nlohmann::json::parse(R"({
+    "policy": {"in": "allow", "out": "deny"},
+    "rules": ["allow in pong tcp:127.0.0.1", "deny in pong *", "allow out pong *"],
+    "redirects": {"authd": "newer-authd", "mail": "postd"},
+    "routes": {"pong": "tcp://near.example.com:9000/pong", "other": "tcp://far.example.com:9000/other"}
+  })")) << policy.to_json().dump(2);
+  const RemotePeer local{ipc::Scheme::tcp, "127.0.0.1", 1, "", ""};
+  EXPECT_EQ(policy.check_in(name("pong"), local).because, "rule 1: allow in pong tcp:127.0.0.1");
+  // A layer that states nothing changes nothing: the built-in defaults stand.
+  EXPECT_EQ(Policy::from(PolicyLayer{}).to_json(), Policy{}.to_json());
+}
+
+TEST(ALayer, RefusesAnInvalidRedirectOrRouteAsThePolicyDoes) {
+  PolicyLayer layer;
+  EXPECT_THROW(layer.add_redirect("../x", "y"), ipc::Error);
+  EXPECT_THROW(layer.add_redirect("x", "ftp://host/y"), ipc::Error);
+  EXPECT_THROW(layer.add_route("pong", "tcp://:9000/pong"), ipc::Error);
+  EXPECT_TRUE(layer.redirects.empty());
+  EXPECT_TRUE(layer.routes.empty());
+}
+
 // --- JSON ----------------------------------------------------------------------------------
 
 TEST(ThePolicy, DescribesItselfInTheConfigFilesShape) {
@@ -827,176 +882,6 @@ TEST(TheGlob, StaysLinearOnHostilePatterns) {
   EXPECT_FALSE(ipc::glob_match(std::string(64, '*') + "?b", many_a));
   const auto rule = Rule::parse("deny in " + std::string(30, '*') + "x *");
   EXPECT_FALSE(rule.matches_in(name(std::string(64, 'a')), RemotePeer{}));
-}
-
-// --- the first suite: the seeds' examples, first match, redirections, routes, globs ---------
-
-TEST(Rule, ParsesTheSeedsExamples) {
-  // ipcd --allow in authd tls:example.com --deny in '*' '*' --allow out pong tls:pong.example.com:9000
-  const auto a = Rule::parse("allow", "in", "authd", "tls:example.com");
-  const auto b = Rule::parse("deny", "in", "*", "*");
-  const auto c = Rule::parse("allow", "out", "pong", "tls:pong.example.com:9000");
-  EXPECT_EQ(a.text(), "allow in authd tls:example.com");
-  EXPECT_EQ(b.action(), Action::deny);
-  EXPECT_EQ(c.direction(), Direction::out);
-  Policy policy;
-  policy.add_rule(a);
-  policy.add_rule(b);
-  policy.add_rule(c);
-  RemotePeer cert{ipc::Scheme::tls, "192.0.2.7", 50000, "example.com", "example.com"};
-  EXPECT_EQ(policy.check_in(name("authd"), cert).action, Action::allow);
-  EXPECT_EQ(policy.check_in(name("pong"), cert).action, Action::deny);
-  EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tls://pong.example.com:9000/pong"), {}).because,
-            "rule 3: allow out pong tls:pong.example.com:9000");
-}
-
-TEST(Rule, RefusesMalformedWordsNamingTheProblem) {
-  const std::vector<std::pair<std::string, std::string>> cases{
-      {"permit in pong *", "unknown action 'permit'"},
-      {"allow sideways pong *", "unknown direction 'sideways'"},
-      {"allow in ../x *", "invalid service pattern '../x'"},
-      {"allow in a/b *", "invalid service pattern 'a/b'"},
-      {"allow in pong gopher:host", "unknown scheme 'gopher'"},
-      {"allow in pong uid:0", "only fit out rules"},
-      {"allow out pong id:alice", "only fit in rules"},
-      {"allow out pong uid:abc", "uid: takes a number"},
-      {"allow out pong user:no-such-user-here", "no user named"},
-      {"allow out pong group:no-such-group-here", "no group named"},
-      {"allow in pong tcp:10.0.0.0/33", "CIDR prefix must be 0 to 32"},
-      {"allow in pong tcp:[::1]/129", "CIDR prefix must be 0 to 128"},
-      {"allow in pong tcp:host:0", "port must be 1 to 65535"},
-      {"allow in pong tcp:host:70000", "port must be 1 to 65535"},
-      {"allow in pong tcp:[::1", "missing ']'"},
-      {"allow in pong tcp:ho$t", "is not a host name"},
-      {"allow in pong tcp:", "missing host"},
-      {"allow in pong nonsense", "invalid peer 'nonsense'"},
-      {"allow in pong", "expected four words"},
-      {"allow in pong * extra", "expected four words"},
-  };
-  for (const auto& [text, says] : cases) {
-    try {
-      (void)Rule::parse(text);
-      ADD_FAILURE() << text << ": parsed";
-    } catch (const ipc::Error& e) {
-      EXPECT_EQ(e.code(), ipc::ErrorCode::bad_request) << text;
-      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << text << ": " << e.what();
-    }
-  }
-}
-
-TEST(Rule, MatchesOutRulesAgainstTheClientsCredentials) {
-  const ClientCredentials root{0, 0, 1, {}};
-  const ClientCredentials other{4242, 4242, 2, {}};
-  const auto uid = Rule::parse("deny out pong uid:4242");
-  EXPECT_TRUE(uid.matches_out(name("pong"), ipc::Uri::parse("pong"), other));
-  EXPECT_FALSE(uid.matches_out(name("pong"), ipc::Uri::parse("pong"), root));
-  EXPECT_FALSE(uid.matches_out(name("other"), ipc::Uri::parse("pong"), other));
-  const auto user = Rule::parse("deny out p* user:root");
-  EXPECT_TRUE(user.matches_out(name("pong"), ipc::Uri::parse("pong"), root));
-  EXPECT_FALSE(user.matches_out(name("pong"), ipc::Uri::parse("pong"), other));
-  const auto group = Rule::parse("deny out ?ong group:root");
-  EXPECT_TRUE(group.matches_out(name("pong"), ipc::Uri::parse("tcp://h/pong"), root));
-  EXPECT_FALSE(group.matches_out(name("pong"), ipc::Uri::parse("tcp://h/pong"), other));
-  EXPECT_FALSE(group.matches_out(name("ponng"), ipc::Uri::parse("tcp://h/pong"), root));
-}
-
-TEST(Rule, MatchesInRulesOnSchemeAddressPortAndIdentity) {
-  struct Case {
-    std::string peer;
-    RemotePeer remote;
-    bool matches;
-  };
-  const std::vector<Case> cases{
-      {"tcp:127.0.0.1", {ipc::Scheme::tcp, "127.0.0.1", 5000, "", ""}, true},
-      {"tcp:127.0.0.1", {ipc::Scheme::ws, "127.0.0.1", 5000, "", ""}, false},
-      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "127.9.9.9", 1, "", ""}, true},
-      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "::ffff:127.0.0.2", 1, "", ""}, true},
-      {"tcp:127.0.0.0/8", {ipc::Scheme::tcp, "128.0.0.1", 1, "", ""}, false},
-      {"*:[2001:db8::]/32", {ipc::Scheme::wss, "2001:db8::7", 1, "", ""}, true},
-      {"*:[2001:db8::]/32", {ipc::Scheme::wss, "2001:db9::7", 1, "", ""}, false},
-      {"tcp:127.0.0.1:5000", {ipc::Scheme::tcp, "127.0.0.1", 5001, "", ""}, false},
-      {"tls:*.example.com", {ipc::Scheme::tls, "192.0.2.1", 1, "node.example.com", "node.example.com"}, true},
-      {"tls:*.example.com", {ipc::Scheme::tls, "192.0.2.1", 1, "", ""}, false},
-      {"id:alice", {ipc::Scheme::tls, "192.0.2.1", 1, "alice", ""}, true},
-      {"id:al*", {ipc::Scheme::tls, "192.0.2.1", 1, "alfred", ""}, true},
-      {"id:alice", {ipc::Scheme::tls, "192.0.2.1", 1, "bob", ""}, false},
-      {"id:*", {ipc::Scheme::tcp, "192.0.2.1", 1, "", ""}, false},
-  };
-  for (const auto& c : cases) {
-    const auto rule = Rule::parse("allow", "in", "pong", c.peer);
-    EXPECT_EQ(rule.matches_in(name("pong"), c.remote), c.matches) << c.peer << " vs " << c.remote.address;
-  }
-}
-
-TEST(Policy, FirstMatchWinsAndDefaultsApplyWithoutMatch) {
-  auto policy = policy_of({"deny out pong tcp:*.example.org", "allow out * *", "allow in pong tcp:127.0.0.1"});
-  EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://a.example.org/pong"), {}).action, Action::deny);
-  EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://a.example.com/pong"), {}).because,
-            "rule 2: allow out * *");
-  const RemotePeer stranger{ipc::Scheme::tcp, "192.0.2.9", 1, "", ""};
-  EXPECT_EQ(policy.check_in(name("pong"), stranger).action, Action::deny);
-  EXPECT_EQ(policy.check_in(name("pong"), stranger).because, "default in deny");
-  Policy empty;
-  EXPECT_EQ(empty.check_out(name("x"), ipc::Uri::parse("x"), {}).because, "default out allow");
-  empty.set_default(Direction::in, Action::allow);
-  empty.set_default(Direction::out, Action::deny);
-  EXPECT_EQ(empty.check_in(name("x"), stranger).action, Action::allow);
-  EXPECT_EQ(empty.check_out(name("x"), ipc::Uri::parse("x"), {}).action, Action::deny);
-}
-
-TEST(Policy, OutRulesOnTheDestinationsServiceCanOnlyDenyMore) {
-  auto policy = policy_of({"allow out x *", "deny out secret *", "allow out pong tcp:*.example.com"});
-  policy.set_default(Direction::out, Action::deny);
-  // The name asked for is allowed, the service it leads to denied: denied, and why.
-  const auto denied = policy.check_out(name("x"), ipc::Uri::parse("tcp://h.example.com/secret"), {});
-  EXPECT_EQ(denied.action, Action::deny);
-  EXPECT_EQ(denied.because, "rule 2: deny out secret * (for secret, which x leads to)");
-  EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("secret"), {}).action, Action::deny);
-  // No rule for the destination's service: the decision for the name asked for stands.
-  EXPECT_EQ(policy.check_out(name("x"), ipc::Uri::parse("tcp://h.example.com/other"), {}).because, "rule 1: allow out x *");
-  // An allow for the destination's service does not open what the name asked for is denied.
-  EXPECT_EQ(policy.check_out(name("y"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).because, "default out deny");
-  EXPECT_EQ(policy.check_out(name("pong"), ipc::Uri::parse("tcp://h.example.com/pong"), {}).action, Action::allow);
-}
-
-TEST(Policy, StopsAtARedirectToAUri) {
-  Policy policy;
-  policy.add_redirect("authd", "nextversion-authd");
-  policy.add_redirect("nextversion-authd", "tls://auth.example.com/authd2");
-  const auto resolved = policy.resolve(name("authd"));
-  ASSERT_TRUE(resolved.uri);
-  EXPECT_EQ(resolved.uri->host(), "auth.example.com");
-  EXPECT_EQ(resolved.service.str(), "authd2");
-  EXPECT_EQ(resolved.hops, (std::vector<std::string>{"authd", "nextversion-authd", "tls://auth.example.com:9443/authd2"}));
-  EXPECT_THROW(policy.add_redirect("../x", "y"), ipc::Error);
-  EXPECT_THROW(policy.add_redirect("x", "ftp://host/y"), ipc::Error);
-}
-
-TEST(Policy, KeepsStaticRoutes) {
-  Policy policy;
-  policy.add_route("pong", "tcp://pong.example.com:9000/pong");
-  ASSERT_NE(policy.route(name("pong")), nullptr);
-  EXPECT_EQ(policy.route(name("pong"))->port(), 9000);
-  EXPECT_EQ(policy.route(name("other")), nullptr);
-  EXPECT_THROW(policy.add_route("pong", "tcp://:9000/pong"), ipc::Error);
-  policy.add_route("secret", "tls://user:pw@example.com/secret");
-  const auto json = policy.to_json();
-  EXPECT_EQ(json["routes"]["secret"], "tls://user:***@example.com:9443/secret");
-  EXPECT_EQ(json["policy"]["in"], "deny");
-}
-
-TEST(Glob, MatchesStarsAndQuestionMarksWithoutBlowingUp) {
-  using ipc::glob_match;
-  EXPECT_TRUE(glob_match("*", ""));
-  EXPECT_TRUE(glob_match("p*g", "pong"));
-  EXPECT_TRUE(glob_match("p?ng", "pong"));
-  EXPECT_FALSE(glob_match("p?ng", "pooong"));
-  EXPECT_FALSE(glob_match("pong", "Pong"));
-  EXPECT_TRUE(glob_match("pong", "Pong", ipc::Case::insensitive));
-  EXPECT_TRUE(glob_match("a*", "a*b"));
-  EXPECT_FALSE(glob_match("a*c", "a*b"));
-  EXPECT_TRUE(glob_match("*a*a*a*a*a*a*a*b", std::string(40, 'a') + "b"));
-  EXPECT_FALSE(glob_match("*a*a*a*a*a*a*a*a*b", std::string(5000, 'a')));  // linear, not exponential
 }
 
 }  // namespace
