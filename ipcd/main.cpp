@@ -73,7 +73,8 @@ int main(int argc, char* argv[]) {
        "what happens to lookups no rule matches (default allow)")
       ("timeout", ipc::po::value<double>()->value_name("SECONDS"), "deadline for every step of a request (default 10)")
       ("config", ipc::po::value<std::string>()->value_name("FILE"),
-       "JSON config file (default /etc/ipc/ipcd.json when it exists); SIGHUP or `ipcctl reload` re-reads it")
+       "JSON config file (default /etc/ipc/ipcd.json when it exists; // and /* */ comments allowed); SIGHUP or "
+       "`ipcctl reload` re-reads it")
       ("max-connections", ipc::po::value<std::size_t>()->value_name("N")->default_value(4096),
        "requests served at once; more wait in the backlog")
       ("max-per-peer", ipc::po::value<std::size_t>()->value_name("N")->default_value(0),

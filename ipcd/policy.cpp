@@ -522,7 +522,7 @@ nlohmann::json load_document(const std::string& file) {
     throw ConfigError(file, "(file)", e.what());
   }
   try {
-    return nlohmann::json::parse(text);
+    return nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);  // // and /* */
   } catch (const nlohmann::json::exception& e) {
     throw ConfigError(file, "(syntax)", e.what());
   }

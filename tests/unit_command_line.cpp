@@ -43,6 +43,13 @@ TEST(CommandLine, LetsFlagsAndAnExplicitConfigWinOverTheDefaultFile) {
   EXPECT_EQ(parse(flag, {"--name", "from-flag"})["name"].as<std::string>(), "from-flag");
 }
 
+TEST(CommandLine, TakesCommentsInTheConfigFile) {
+  TempDir dir;
+  std::ofstream(dir / "prog.json") << "// which name\n{\"name\": /* the second */ \"echo2\"}\n";
+  auto command_line = daemon_flags(dir / "prog.json");
+  EXPECT_EQ(parse(command_line, {})["name"].as<std::string>(), "echo2");
+}
+
 TEST(CommandLine, GoesWithoutTheDefaultConfigFileWhenThereIsNone) {
   TempDir dir;
   auto command_line = daemon_flags(dir / "missing.json");

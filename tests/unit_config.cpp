@@ -218,6 +218,13 @@ TEST(TheConfigFile, LoadsFromDisk) {
   EXPECT_EQ(config.policy.to_json(), nlohmann::json::parse(design_example));
 }
 
+TEST(TheConfigFile, TakesCommentsOfBothKinds) {
+  const TempDir dir;
+  const auto file = dir.write("ipcd.json", "// ipcd on this host\n/* remote peers may\n   reach pong */\n"
+                                           "{\"rules\": [\"allow in pong *\"] // and nothing else\n}\n");
+  EXPECT_EQ(load_config(file).policy.rules().size(), 1u);
+}
+
 TEST(TheConfigFile, ThatIsMissingIsAFileError) {
   const TempDir dir;
   const std::string file = (dir.path() / "absent.json").string();

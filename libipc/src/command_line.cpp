@@ -43,7 +43,7 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
       ("log-level", po::value<std::string>()->value_name("LEVEL")->default_value("info"),
        "error, warn, info or debug");
   if (config_enabled_) {
-    const std::string help = "JSON file whose keys mirror the long flags; flags win" +
+    const std::string help = "JSON file whose keys mirror the long flags (// and /* */ comments allowed); flags win" +
                              (default_config_.empty() ? std::string()
                                                       : " (default " + default_config_.string() + " when it exists)");
     common.add_options()("config", po::value<std::string>()->value_name("FILE"), help.c_str());
@@ -112,7 +112,7 @@ void CommandLine::load_config(po::variables_map& vm, const po::options_descripti
   }
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text);
+    doc = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);  // // and /* */
   } catch (const nlohmann::json::exception& e) {
     fail("config file " + path.string() + ": not valid JSON: " + e.what());
   }

@@ -235,7 +235,7 @@ class Soak:
                 self.resources[f"{host.name}/{daemon}"] = {"start": self.measure(host, daemon)}
 
     def write_b_config(self, valid):
-        text = ('{"rules": ["allow in pong *"]}\n' if valid
+        text = ('// host B: remote peers may reach pong\n{"rules": ["allow in pong *"]}\n' if valid
                 else '{"rules": ["allow in pong *"\n')  # cut short: a syntax error
         with open(self.b_config + ".new", "w") as f:
             f.write(text)
