@@ -39,6 +39,16 @@ def log(*parts):
     print(*parts, file=sys.stderr, flush=True)
 
 
+def log_tails(directory, lines=5):
+    """The last lines of every program's log in `directory`, on stderr."""
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".log"):
+            with open(os.path.join(directory, name), errors="replace") as f:
+                tail = f.readlines()[-lines:]
+            if tail:
+                log(f"--- {name}:\n" + "".join(tail).rstrip())
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -555,13 +565,7 @@ def main():
             if not args.only or part in args.only:
                 getattr(bench, part)()
     except Exception:
-        # What the programs logged says more than the traceback.
-        for name in sorted(os.listdir(bench.tmp)):
-            if name.endswith(".log"):
-                with open(os.path.join(bench.tmp, name), errors="replace") as f:
-                    tail = f.readlines()[-5:]
-                if tail:
-                    log(f"--- {name}:\n" + "".join(tail).rstrip())
+        log_tails(bench.tmp)  # what the programs logged says more than the traceback
         raise
     finally:
         shutil.rmtree(bench.tmp, ignore_errors=True)

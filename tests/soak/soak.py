@@ -45,7 +45,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from run import answers, free_port, listening, log, rss_kib, wait_until  # noqa: E402
+from run import answers, free_port, listening, log, log_tails, rss_kib, wait_until  # noqa: E402
 
 import websockets  # noqa: E402
 
@@ -674,12 +674,7 @@ def main():
     try:
         report = soak.run()
     except Exception:
-        for name in sorted(os.listdir(soak.tmp)):
-            if name.endswith(".log"):
-                with open(os.path.join(soak.tmp, name), errors="replace") as f:
-                    tail = f.readlines()[-5:]
-                if tail:
-                    log(f"--- {name}:\n" + "".join(tail).rstrip())
+        log_tails(soak.tmp)
         raise
     finally:
         for host in (getattr(soak, "a", None), getattr(soak, "b", None)):
