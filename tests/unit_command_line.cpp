@@ -50,6 +50,39 @@ TEST(CommandLine, TakesCommentsInTheConfigFile) {
   EXPECT_EQ(parse(command_line, {})["name"].as<std::string>(), "echo2");
 }
 
+TEST(CommandLine, TurnsAConfigFileIntoTheFlagsItStandsFor) {
+  po::options_description options;
+  options.add_options()("name", po::value<std::string>(), "")("listen", po::value<std::vector<std::string>>(), "")(
+      "allow", po::value<std::vector<std::string>>()->multitoken(), "")("quiet", "")("timeout", po::value<double>(), "");
+  using Tokens = std::vector<std::string>;
+  EXPECT_EQ(config_tokens(R"({"name": "echo2", "timeout": 2.5, "quiet": true})", options),
+            (Tokens{"--name", "echo2", "--quiet", "--timeout", "2.5"}));
+  EXPECT_EQ(config_tokens(R"({"listen": ["a:1", "b:2"], "quiet": false, "timeout": 3})", options),
+            (Tokens{"--listen", "a:1", "--listen", "b:2", "--timeout", "3"}));
+  EXPECT_EQ(config_tokens(R"({"allow": [["in", "pong", "*"]]})", options), (Tokens{"--allow", "in", "pong", "*"}));
+  const std::vector<std::pair<std::string, std::string>> bad{
+      {"", "not valid JSON"},
+      {"[1]", "expected a JSON object"},
+      {R"({"frobnicate": 1})", "unknown key 'frobnicate'"},
+      {R"({"": "echo "})", "unknown key ''"},  // (found by fuzzing: Program_options' "ambiguous" escaped)
+      {R"({"n": "echo"})", "unknown key 'n'"},
+      {R"({"config": "/etc/x"})", "key 'config' is not allowed"},
+      {R"({"help": true})", "key 'help' is not allowed"},
+      {R"({"quiet": 1})", "key 'quiet': expected true or false"},
+      {R"({"name": {"a": 1}})", "key 'name': expected a string or a number"},
+      {R"({"name": null})", "key 'name': expected a string or a number"},
+      {R"({"name": "x" /* unclosed)", "not valid JSON"},
+  };
+  for (const auto& [text, says] : bad) {
+    try {
+      (void)config_tokens(text, options);
+      ADD_FAILURE() << text << ": taken";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << text << ": " << e.what();
+    }
+  }
+}
+
 TEST(CommandLine, GoesWithoutTheDefaultConfigFileWhenThereIsNone) {
   TempDir dir;
   auto command_line = daemon_flags(dir / "missing.json");

@@ -32,7 +32,7 @@ TEST(HostOf, TakesTheHostPartOfAHostHeader) {
   EXPECT_EQ(host_of("[0:0::FFFF:127.0.0.1]"), "127.0.0.1");
   EXPECT_EQ(host_of("localhost:"), "localhost");  // an empty port is allowed (RFC 3986)
   for (const char* bad : {"", ":80", "host:80x", "host:123456", "[::1", "[::1]x", "[1.2.3.4]", "::1:80",
-                          "a b", "evil.example/x", "host\r\nX: y", "."}) {
+                          "a b", "evil.example/x", "host\r\nX: y", ".", "a..", ".a", "a..b", "..:80"}) {
     EXPECT_EQ(host_of(bad), "") << bad;
   }
 }

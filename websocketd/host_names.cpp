@@ -43,6 +43,8 @@ std::string host_of(std::string_view header) {
   for (char c : header.substr(0, colon)) host += ipc::ascii_lower(c);
   if (!host.empty() && host.back() == '.') host.pop_back();
   if (host.empty() || host.size() > 253 || !std::all_of(host.begin(), host.end(), is_name_char)) return "";
+  // No empty label: "a..", ".a" and "a..b" name nothing (found by fuzzing: "a.." came out as "a.").
+  if (host.front() == '.' || host.back() == '.' || host.find("..") != std::string::npos) return "";
   return host;
 }
 

@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 #include <sstream>
+#include <stdexcept>
 
 #include "ipc/file.hpp"
 #include "ipc/rundir.hpp"
@@ -100,39 +101,32 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
   return vm;
 }
 
-// Turns {"key": value} into "--key value" tokens and stores them after the command line, so
-// that flags given on the command line win (po::store keeps the first value it sees).
-void CommandLine::load_config(po::variables_map& vm, const po::options_description& all) {
-  const auto& path = common_.config;
-  std::string text;
-  try {
-    text = read_regular_file(path, max_config_file_bytes);
-  } catch (const std::runtime_error& e) {
-    fail("cannot read config file " + path.string() + ": " + e.what());
-  }
+std::vector<std::string> config_tokens(std::string_view text, const po::options_description& options) {
   nlohmann::json doc;
   try {
-    doc = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);  // // and /* */
+    doc = nlohmann::json::parse(text, nullptr, true, /*ignore_comments=*/true);
   } catch (const nlohmann::json::exception& e) {
-    fail("config file " + path.string() + ": not valid JSON: " + e.what());
+    throw std::invalid_argument(std::string("not valid JSON: ") + e.what());
   }
-  if (!doc.is_object()) fail("config file " + path.string() + ": expected a JSON object");
-
+  if (!doc.is_object()) throw std::invalid_argument("expected a JSON object");
   std::vector<std::string> tokens;
   auto scalar = [&](const std::string& key, const nlohmann::json& v) -> std::string {
     if (v.is_string()) return v.get<std::string>();
     if (v.is_number_integer()) return std::to_string(v.get<long long>());
     if (v.is_number()) return v.dump();
-    fail("config file " + path.string() + ": key '" + key + "': expected a string or a number");
+    throw std::invalid_argument("key '" + key + "': expected a string or a number");
   };
   for (const auto& [key, value] : doc.items()) {
     if (key == "config" || key == "help" || key == "version")
-      fail("config file " + path.string() + ": key '" + key + "' is not allowed in a config file");
-    const auto* option = all.find_nothrow(key, false);
-    if (option == nullptr) fail("config file " + path.string() + ": unknown key '" + key + "'");
-    const bool is_switch = option->semantic()->max_tokens() == 0;
-    if (is_switch) {
-      if (!value.is_boolean()) fail("config file " + path.string() + ": key '" + key + "': expected true or false");
+      throw std::invalid_argument("key '" + key + "' is not allowed in a config file");
+    const po::option_description* option = nullptr;
+    try {
+      option = key.empty() ? nullptr : options.find_nothrow(key, false);
+    } catch (const po::error&) {  // (a key that is a prefix of several flags: no flag either)
+    }
+    if (option == nullptr) throw std::invalid_argument("unknown key '" + key + "'");
+    if (option->semantic()->max_tokens() == 0) {  // a switch
+      if (!value.is_boolean()) throw std::invalid_argument("key '" + key + "': expected true or false");
       if (value.get<bool>()) tokens.push_back("--" + key);
       continue;
     }
@@ -146,8 +140,23 @@ void CommandLine::load_config(po::variables_map& vm, const po::options_descripti
       }
     }
   }
+  return tokens;
+}
+
+// The config file's tokens are stored after the command line, so that flags given on the
+// command line win (po::store keeps the first value it sees).
+void CommandLine::load_config(po::variables_map& vm, const po::options_description& all) {
+  const auto& path = common_.config;
+  std::string text;
   try {
-    po::store(po::command_line_parser(tokens).options(all).run(), vm);
+    text = read_regular_file(path, max_config_file_bytes);
+  } catch (const std::runtime_error& e) {
+    fail("cannot read config file " + path.string() + ": " + e.what());
+  }
+  try {
+    po::store(po::command_line_parser(config_tokens(text, all)).options(all).run(), vm);
+  } catch (const std::invalid_argument& e) {
+    fail("config file " + path.string() + ": " + e.what());
   } catch (const po::error& e) {
     fail("config file " + path.string() + ": " + e.what());
   }

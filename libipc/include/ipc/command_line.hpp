@@ -9,6 +9,8 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "ipc/log.hpp"
 
@@ -66,6 +68,13 @@ class CommandLine {
   CommonOptions common_;
   std::vector<po::option> ordered_;
 };
+
+// A daemon's config file as the command-line tokens it stands for: {"key": value} becomes
+// "--key value" (an array: the flag repeated; an array in it: a flag's several words; true: a
+// switch given, false: not). Comments (// and /* */) are allowed. Throws std::invalid_argument
+// saying why: not JSON, not an object, a key `options` does not have (or config, help, version),
+// a value of the wrong kind.
+[[nodiscard]] std::vector<std::string> config_tokens(std::string_view text, const po::options_description& options);
 
 // A duration flag given in seconds (fractions allowed): more than 0 (or 0 itself when
 // `zero_allowed`, where 0 means "never") and at most 86400. Anything else exits 2 saying so.
