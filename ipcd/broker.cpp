@@ -52,6 +52,19 @@ const char* daemon_socket(ipc::Scheme scheme) {
   return nullptr;
 }
 
+// The protocol daemon that serves the scheme (one place in --max-held's count for all of its
+// schemes: tcp and tls are one tcpd's relays).
+const char* daemon_program(ipc::Scheme scheme) {
+  switch (scheme) {
+    case ipc::Scheme::tcp:
+    case ipc::Scheme::tls: return "tcpd";
+    case ipc::Scheme::ws:
+    case ipc::Scheme::wss: return "websocketd";
+    case ipc::Scheme::unix_socket: break;
+  }
+  return nullptr;
+}
+
 bool is_unix_socket(int fd) {
   int domain = 0;
   socklen_t size = sizeof domain;
@@ -152,14 +165,14 @@ asio::awaitable<Broker::Looked> Broker::open_lookup(const std::string& payload, 
   ipc::log_debug("lookup ", plan.requested.str(), " by uid ", client.uid, " pid ", client.pid, " -> ",
                  plan.destination.str(), " (", plan.route, ")");
   const bool local = plan.destination.is_local();
-  const char* daemon = local ? nullptr : daemon_socket(plan.destination.scheme());
+  const char* daemon = local ? nullptr : daemon_program(plan.destination.scheme());
   Looked looked;
   if (!trusted(client) && (local || daemon != nullptr)) {
-    const std::string what = local ? "service " + plan.destination.service().str() : std::string("the ") + daemon + " daemon";
+    const std::string what = local ? "to service " + plan.destination.service().str() : std::string("relayed by ") + daemon;
     auto claim = co_await held_.claim(client.uid, what);
     if (!claim)
       throw Error(ErrorCode::unavailable, "uid " + std::to_string(client.uid) + " already holds " +
-                                              std::to_string(held_.max()) + " connections to " + what +
+                                              std::to_string(held_.max()) + " connections " + what +
                                               " made through ipcd (--max-held)");
     looked.held = std::move(*claim);
   }
@@ -468,7 +481,7 @@ asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc:
   }
   nlohmann::json reply;
   if (command == "status") {
-    reply = status();
+    reply = status(who);
   } else if (command == "lookup") {
     if (!body.contains("service") || !body["service"].is_string())
       throw Error(ErrorCode::bad_request, "lookup: \"service\" (a string) is required");
@@ -509,7 +522,7 @@ asio::awaitable<void> Broker::answer_command(ipc::Connection& client, const ipc:
   co_await client.send(answer);
 }
 
-nlohmann::json Broker::status() const {
+nlohmann::json Broker::status(const ClientCredentials& asker) const {
   const auto uptime = std::chrono::duration<double>(Clock::now() - started_).count();
   nlohmann::json counters{{"lookups", lookups_}, {"inbound", inbound_}, {"delegations", delegations_},
                           {"paths", paths_}};
@@ -521,7 +534,7 @@ nlohmann::json Broker::status() const {
                      {"config_file", source_.config_file ? source_.config_file->string() : ""},
                      {"reloads", reloads_},
                      {"counters", counters},
-                     {"held", held_.status()}};
+                     {"held", trusted(asker) ? held_.status() : held_.status(asker.uid)}};
   out.update(config_.policy.to_json());
   return out;
 }

@@ -68,7 +68,9 @@ class Broker {
   // LOOKUP "SERVICE;ROUTES" -> plan. Throws ipc::Error (bad-request, loop).
   [[nodiscard]] Plan plan_lookup(std::string_view payload, const ClientCredentials& client) const;
 
-  [[nodiscard]] nlohmann::json status() const;
+  // What `ipcctl status` shows `asker`: the counts of --max-held only of its own uid, unless it
+  // is trusted (root, the protocol daemons).
+  [[nodiscard]] nlohmann::json status(const ClientCredentials& asker) const;
 
  private:
   using Clock = std::chrono::steady_clock;

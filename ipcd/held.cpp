@@ -93,6 +93,7 @@ std::uint64_t socket_cookie(int fd) noexcept {
 
 void HeldConnections::State::survey() {
   surveyed = Clock::now();
+  next_survey = surveyed + survey_interval;  // (also when the kernel cannot say)
   const auto live = live_unix_sockets();
   recorded = 0;
   for (auto it = places.begin(); it != places.end();) {
@@ -102,6 +103,7 @@ void HeldConnections::State::survey() {
     it = cookies.empty() && it->second.pending == 0 ? places.erase(it) : std::next(it);
   }
   live_after_survey = recorded;
+  next_survey = std::max(next_survey, Clock::now() + 10 * (Clock::now() - surveyed));
 }
 
 HeldConnections::HeldConnections(std::size_t max) : max_(max) {
@@ -164,8 +166,8 @@ asio::awaitable<std::optional<HeldConnections::Claim>> HeldConnections::claim(ui
     // Which of them are closed: ask the kernel, unless it was asked a moment ago, then wait
     // for the moment to pass (one survey serves every lookup waiting for it).
     const auto asked = Clock::now();
-    if (state_->surveyed + survey_interval > asked) {
-      asio::steady_timer moment(co_await asio::this_coro::executor, state_->surveyed + survey_interval);
+    if (state_->next_survey > asked) {
+      asio::steady_timer moment(co_await asio::this_coro::executor, state_->next_survey);
       co_await moment.async_wait(ipc::use_nothrow);
     }
     if (state_->surveyed < asked) {
@@ -181,10 +183,11 @@ asio::awaitable<std::optional<HeldConnections::Claim>> HeldConnections::claim(ui
   co_return Claim(state_, std::move(key));
 }
 
-nlohmann::json HeldConnections::status() const {
+nlohmann::json HeldConnections::status(std::optional<uid_t> only) const {
   nlohmann::json uids = nlohmann::json::object();
   for (const auto& [key, place] : state_->places)
-    if (!place.cookies.empty()) uids[std::to_string(key.first)][key.second] = place.cookies.size();
+    if (!place.cookies.empty() && (!only || *only == key.first))
+      uids[std::to_string(key.first)][key.second] = place.cookies.size();
   return {{"max", max_}, {"uids", uids}};
 }
 

@@ -4,8 +4,8 @@
 // protocol daemon that relays it), the sockets it connected and passed on. It keeps no copy of
 // them, so it learns that one has closed from the kernel's list of the Unix sockets that still
 // exist (sock_diag, what `ss -x` reads), and asks only when a uid is at its limit, at most once
-// every 20 ms however many ask. A remote connection whose socket was handed over (DESIGN §15)
-// occupies nothing here and is not counted.
+// every 20 ms however many ask (and never for more than a tenth of the time). A remote
+// connection whose socket was handed over (DESIGN §15) occupies nothing here and is not counted.
 #pragma once
 
 #include <sys/types.h>
@@ -34,7 +34,8 @@ namespace ipcd {
 class HeldConnections {
  public:
   using Clock = std::chrono::steady_clock;
-  // The longest a lookup at the limit waits for the kernel to be asked again.
+  // The least time between two surveys; at least ten times as long as the last one took, too,
+  // so that surveys of a namespace with many sockets take no more than a tenth of ipcd's time.
   static constexpr std::chrono::milliseconds survey_interval{20};
 
   // `max` 0: no limit. When there is one, the kernel is asked once here, so that a kernel
@@ -49,7 +50,8 @@ class HeldConnections {
   };
   struct State {
     std::map<Key, Place> places;
-    Clock::time_point surveyed{};
+    Clock::time_point surveyed{};     // when the last survey began
+    Clock::time_point next_survey{};  // the earliest the next may begin
     std::size_t recorded = 0;            // cookies in all places
     std::size_t live_after_survey = 0;   // of them, after the last survey
     void survey();
@@ -77,13 +79,13 @@ class HeldConnections {
     Key key_;
   };
 
-  // A place for one more of `uid`'s connections to `what` ("service pong", "the tcp daemon"),
+  // A place for one more of `uid`'s connections `what` ("to service pong", "relayed by tcpd"),
   // or nullopt when the uid holds max there, closed sockets taken off first.
   ipc::asio::awaitable<std::optional<Claim>> claim(uid_t uid, std::string what);
   [[nodiscard]] std::size_t max() const noexcept { return max_; }
   // {"max": N, "uids": {"UID": {"WHAT": connections}}}: the connections as last counted (some
-  // may have closed since).
-  [[nodiscard]] nlohmann::json status() const;
+  // may have closed since); of every uid, or only of `only` when given.
+  [[nodiscard]] nlohmann::json status(std::optional<uid_t> only = std::nullopt) const;
 
  private:
   std::shared_ptr<State> state_ = std::make_shared<State>();

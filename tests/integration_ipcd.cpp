@@ -473,9 +473,15 @@ TEST_F(Ipcd, LetsOneUidHoldOnlyMaxHeldConnectionsToAServiceThroughIt) {
   }
   const auto counted = status()["held"];
   EXPECT_EQ(counted["max"], 2);
-  EXPECT_EQ(counted["uids"]["65534"]["service pong"], 2) << counted.dump();
-  EXPECT_EQ(counted["uids"]["65533"]["service pong"], 2) << counted.dump();
+  EXPECT_EQ(counted["uids"]["65534"]["to service pong"], 2) << counted.dump();
+  EXPECT_EQ(counted["uids"]["65533"]["to service pong"], 2) << counted.dump();
   EXPECT_FALSE(counted["uids"].contains("0")) << counted.dump();
+  // A uid that is not trusted sees only its own counts.
+  auto asking = connect_as(65533, rundir / "ipc", 1);
+  ASSERT_EQ(asking.size(), 1u);
+  send_frame_with_fd(asking[0].get(), Message{MessageType::status, 0, ""}, -1);
+  const auto own = nlohmann::json::parse(recv_frame_with_fd(asking[0].get(), default_max_payload, 15000).message.payload);
+  EXPECT_EQ(own["held"]["uids"], nlohmann::json::parse(R"({"65533": {"to service pong": 2}})")) << own["held"].dump();
   // Once nobody closes one, it may have another.
   held[0].fd.reset();
   const auto again = lookup_on(askers[3].get(), "pong;");
@@ -520,8 +526,8 @@ class HandingOverDaemon {
 TEST_F(Ipcd, CountsRelayedRemoteConnectionsInMaxHeldButNotHandedOverOnes) {
   ::chmod(dir.path().c_str(), 0755);
   auto ipcd = start("ipcd", {"--max-held", "1"});
-  auto askers = connect_as(65534, rundir / "ipc", 5);
-  ASSERT_EQ(askers.size(), 5u);
+  auto askers = connect_as(65534, rundir / "ipc", 6);
+  ASSERT_EQ(askers.size(), 6u);
   // Relayed: the connection occupies the daemon for as long as it is held.
   FakeProtocolDaemon relaying(rundir, "tcp", "ok");
   const auto relayed = lookup_on(askers[0].get(), "pong;pong tcp://127.0.0.1:9999/pong");
@@ -529,8 +535,12 @@ TEST_F(Ipcd, CountsRelayedRemoteConnectionsInMaxHeldButNotHandedOverOnes) {
   expect_echo(relayed.fd.get());
   const auto refused = lookup_on(askers[1].get(), "pong;pong tcp://127.0.0.1:9999/pong");
   expect_error(refused, "unavailable");
-  EXPECT_NE(refused.message.payload.find("1 connections to the tcp daemon made through ipcd"), std::string::npos)
+  EXPECT_NE(refused.message.payload.find("1 connections relayed by tcpd made through ipcd"), std::string::npos)
       << refused.message.payload;
+  // tls:// is the same tcpd's: one place for both.
+  const auto tls = lookup_on(askers[5].get(), "pong;pong tls://127.0.0.1:9999/pong");
+  expect_error(tls, "unavailable");
+  EXPECT_NE(tls.message.payload.find("relayed by tcpd"), std::string::npos) << tls.message.payload;
   // Handed over: the TCP socket itself is the client's, no daemon here holds a place for it.
   HandingOverDaemon handing(rundir, "ws", 3);
   std::vector<FrameWithFd> direct;
@@ -539,7 +549,7 @@ TEST_F(Ipcd, CountsRelayedRemoteConnectionsInMaxHeldButNotHandedOverOnes) {
     ASSERT_EQ(direct.back().message, Message::data("ok")) << direct.back().message.payload;
     ASSERT_TRUE(direct.back().fd.valid());
   }
-  EXPECT_FALSE(status()["held"]["uids"]["65534"].contains("the ws daemon"));
+  EXPECT_FALSE(status()["held"]["uids"]["65534"].contains("relayed by websocketd"));
 }
 
 TEST_F(Ipcd, GivesLegacyClientsErrorsThatAreNeverTwoBytes) {
