@@ -1,11 +1,14 @@
 // The byte relay (see relay.hpp).
 #include "relay.hpp"
 
+#include <poll.h>
+
 #include <ipc/log.hpp>
 #include <ipc/run_both.hpp>
 #include <ipc/stream_write.hpp>
 #include <ipc/text.hpp>
 #include <memory>
+#include <type_traits>
 #include <vector>
 
 namespace tcpd {
@@ -72,6 +75,12 @@ asio::awaitable<void> shutdown_send(ipc::UnixSocket& side, std::chrono::millisec
 asio::awaitable<void> shutdown_send(RemoteStream& side, std::chrono::milliseconds stall) {
   return side.shutdown_send(stall);
 }
+// Whether the side has closed entirely: its socket is gone, not only shut down for sending
+// (POLLHUP: both directions of our end are shut).
+bool entirely_closed(ipc::UnixSocket& side) {
+  pollfd p{side.native_handle(), 0, 0};
+  return ::poll(&p, 1, 0) == 1 && (p.revents & POLLHUP) != 0;
+}
 const char* name_of(const ipc::UnixSocket&) { return "the local side"; }
 const char* name_of(const RemoteStream&) { return "the remote side"; }
 std::string tls_reason(const ipc::UnixSocket&) { return {}; }
@@ -86,6 +95,7 @@ void Relay::close() noexcept {
   boost::system::error_code ignored;
   unix_side_.close(ignored);
   remote_.close();
+  if (last_moment_ != nullptr) last_moment_->cancel();
 }
 
 void Relay::finish() noexcept {
@@ -112,6 +122,7 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
     }
     std::string().swap(first);  // its memory goes now, not when the relay ends
   }
+  bool unix_gone = false;  // it closed entirely: both directions are done, or nobody reads the rest
   for (;;) {
     // Wait for data before holding a buffer: idle connections cost no buffer memory. (An
     // async_read_some into a small buffer of the pump's own would save Asio's epoll_ctl that
@@ -124,7 +135,7 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
     // Move what `from` has, chunk by chunk, until it has nothing more right now; then the chunk
     // goes back to the pool (end of this scope) and the loop waits again.
     Borrowed buffer;
-    bool failed = false;
+    bool ended = false;  // a side failed, or the Unix side has gone
     for (;;) {
       boost::system::error_code read_error;
       const std::size_t n = from.read_some(asio::buffer(buffer.data(), chunk), read_error);
@@ -132,24 +143,44 @@ asio::awaitable<void> Relay::pump(From& from, To& to, std::string first) {
       if (read_error == asio::error::eof) {
         // Half-close: the other side learns there is no more, and may go on sending.
         co_await shutdown_send(to, write_timeout_);
-        co_return;
+        if constexpr (std::is_same_v<From, ipc::UnixSocket>) {
+          // The other direction goes on, unless nobody is left to read it.
+          if (remote_ended_ || !entirely_closed(unix_side_)) co_return;
+          unix_gone = true;
+          ended = true;
+          break;
+        } else {
+          remote_ended_ = true;
+          if (last_moment_ != nullptr) last_moment_->cancel();  // the Unix side's wait is over
+          co_return;
+        }
       }
       if (read_error) {
-        failed = true;
+        ended = true;
         break;
       }
       // The next read waits for this write: one chunk in flight is the backpressure.
       if (const auto ec = co_await write_all(to, asio::buffer(buffer.data(), n), write_timeout_)) {
         failed_write(ec);
-        failed = true;
+        ended = true;
         break;
       }
       // A short read means the socket is empty for now: no need to try again before waiting.
       if (n < chunk) break;
     }
-    if (failed) break;
+    if (ended) break;
   }
-  // Either side failed, or close() was called: closing both ends the other direction's wait.
+  if (unix_gone) {
+    // The Unix side has gone: what the remote still sends has nobody to read it. Its last moment
+    // to end on its own (the other direction then sees its EOF and closes both), then it is closed.
+    asio::steady_timer moment(unix_side_.get_executor(),
+                              write_timeout_.count() > 0 ? write_timeout_ : std::chrono::milliseconds(10'000));
+    last_moment_ = &moment;
+    co_await moment.async_wait(ipc::use_nothrow);
+    last_moment_ = nullptr;
+  }
+  // Either side failed, close() was called, or both directions are done: closing both ends the
+  // other direction's wait.
   close();
 }
 

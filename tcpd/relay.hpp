@@ -30,7 +30,11 @@ class Relay {
   Relay& operator=(const Relay&) = delete;
 
   // Relays until both directions are done. `to_remote_first` / `to_unix_first` are bytes already
-  // read from the other side that must go out before anything else.
+  // read from the other side that must go out before anything else. An EOF from either side is
+  // passed on as a half-close, and the other direction goes on; but once the Unix side has
+  // closed entirely (not only shut down its sending), nobody is left to read what the remote
+  // sends: the remote then gets --write-timeout (10 s without one) to end, and the relay ends
+  // either way, so that a remote that never closes cannot hold it.
   ipc::asio::awaitable<void> run(std::string to_remote_first = {}, std::string to_unix_first = {});
 
   // Closes both sides now (shutdown): run() then returns promptly.
@@ -47,6 +51,9 @@ class Relay {
   ipc::UnixSocket unix_side_;
   RemoteStream remote_;
   std::chrono::milliseconds write_timeout_;
+  // While the Unix side is gone and the remote is given its last moment: close() ends the wait.
+  ipc::asio::steady_timer* last_moment_ = nullptr;
+  bool remote_ended_ = false;  // the remote's EOF has been passed on
 };
 
 }  // namespace tcpd

@@ -625,6 +625,41 @@ TEST_F(Tcpd, PassesAHalfCloseOnBothWays) {
   EXPECT_EQ(read_until_eof(c.fd(), std::chrono::seconds(10)), frame);
 }
 
+TEST_F(Tcpd, EndsARelayWhoseClientClosedEvenWhenTheRemoteNeverDoes) {
+  // A remote that answers the handshake, then never closes and never sends: after the client
+  // has closed, nobody is left to read it, and it must not keep the relay (and its slot).
+  int port = 0;
+  const UniqueFd listener = silent_listener(16, port);
+  std::atomic<bool> saw_eof{false};
+  std::atomic<bool> done{false};
+  std::thread remote([&] {
+    pollfd p{listener.get(), POLLIN, 0};
+    if (::poll(&p, 1, 20000) != 1) return;
+    UniqueFd peer(::accept4(listener.get(), nullptr, nullptr, SOCK_CLOEXEC));
+    try {
+      (void)recv_frame_with_fd(peer.get(), default_max_payload, 20000);
+      write_all(peer.get(), encode(Message::data("ok")));
+      (void)read_until_eof(peer.get(), std::chrono::seconds(20));
+      saw_eof = true;
+    } catch (const std::exception&) {
+    }
+    while (!done) std::this_thread::sleep_for(std::chrono::milliseconds(10));  // holds it open
+  });
+  auto ipcd = start(a, "ipcd");
+  auto tcpd = start(a, "tcpd", {"--no-listen", "--no-handoff", "--write-timeout", "1"});
+  const long before = fd_count(tcpd.pid());
+  {
+    auto c = client(port);
+    EXPECT_GT(fd_count(tcpd.pid()), before);
+  }
+  EXPECT_TRUE(wait_until([&] { return saw_eof.load(); }, std::chrono::seconds(10)));  // passed on as EOF
+  // (At most as many as before: one it had at start may have been closed since.)
+  EXPECT_TRUE(wait_until([&] { return fd_count(tcpd.pid()) <= before; }, std::chrono::seconds(10)))
+      << fd_count(tcpd.pid()) << " descriptors, " << before << " before";
+  done = true;
+  remote.join();
+}
+
 TEST_F(Tcpd, EndsAnIdleOutboundRelayAtOnceOnSigterm) {
   auto hb = start_b({"--allow", "in", "pong", "tcp:127.0.0.1"});
   // (Relayed, not handed over: the relay's drain is what is tested.)
