@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes the certificates the TLS tests use, with the openssl command, in DIR (created):
 #   ca.pem ca.key                the test CA both hosts trust
-#   server.pem server.key        from the CA, for DNS:localhost and IP:127.0.0.1
+#   server.pem server.key        from the CA, for DNS:localhost, IP:127.0.0.1 and IP:192.0.2.2
+#                                (the soak's host B in its network namespace)
 #   client.pem client.key        from the CA, for DNS:client.example (a mutual-TLS client)
 #   expired.pem expired.key      from the CA, for localhost/127.0.0.1, expired yesterday
 #   wrongname.pem wrongname.key  from the CA, for DNS:elsewhere.example only
@@ -30,7 +31,7 @@ leaf() {  # NAME CA CN SAN DAYS
 
 ca ca "ipc test CA"
 ca rogue-ca "rogue CA"
-leaf server ca localhost "DNS:localhost,IP:127.0.0.1" 30
+leaf server ca localhost "DNS:localhost,IP:127.0.0.1,IP:192.0.2.2" 30
 leaf client ca client.example "DNS:client.example" 30
 # -days -1: valid from now until yesterday, so expired from the start.
 leaf expired ca localhost "DNS:localhost,IP:127.0.0.1" -1

@@ -3,8 +3,11 @@
 
 Host A runs ipcd, tcpd (outbound only), websocketd (outbound only) and pongd; host B runs ipcd
 (its `in` rule from a config file), tcpd (plain and TLS, with a certificate and a pre-shared
-key), websocketd and pongd: two run directories on loopback, ephemeral ports. Clients on A
-then, all at once and all the time:
+key), websocketd and pongd. As root (--net netns, the default when root) each host is a network
+namespace of its own, joined by a veth pair (192.0.2.1 on A, 192.0.2.2 on B: TEST-NET-1, inside
+the two namespaces only), and the soak itself runs in A's; otherwise (--net loopback) the two
+are run directories on loopback. Ports are ephemeral. Clients on A then, all at once and all
+the time:
 
   local      pong on A through A's ipcd
   tcp        pong on B through tcp:// (the socket handed over)
@@ -19,7 +22,10 @@ an echo is checked by content and order; sizes go from 16 bytes to 1 MiB; connec
 opened and closed all the time, and idle ones are held open and checked now and then. The
 faults, in turn: kill -9 and restart of each daemon of both hosts, SIGHUP of B's ipcd with a
 valid and with a broken config, a reader that stalls (it must be dropped at the write timeout),
-and a burst of hostile bytes at every entry point.
+a burst of hostile bytes at every entry point, descriptor exhaustion (Release builds), and in
+netns mode a peer that vanishes without FIN: B's link goes down for VANISH seconds, longer
+than the daemons' keepalive (--keepalive KEEPALIVE) takes to notice, so every connection that
+crosses it must end with an error (not hang), and traffic must come back with the link.
 
 Per kind of traffic it counts frames sent, echoed intact, lost on a connection that was told
 (an ERROR, a close or a reset, in the window of a fault that explains it), lost otherwise,
@@ -31,6 +37,7 @@ Loopback only; every loop is bounded by the run's duration.
 """
 import argparse
 import asyncio
+import ctypes
 import json
 import os
 import random
@@ -45,7 +52,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bench"))
-from run import answers, free_port, listening, log, log_tails, rss_kib, wait_until  # noqa: E402
+from run import answers, free_port, log, log_tails, rss_kib, wait_until  # noqa: E402
 
 import websockets  # noqa: E402
 
@@ -55,6 +62,10 @@ DATA, ERROR, LOOKUP = 2, 1, 3
 DEADLINE = 20.0      # a round trip that takes longer is a hung client
 WINDOW = 4.0         # after a daemon is back, losses it caused may still surface this long
 WRITE_TIMEOUT = "3"  # every daemon's --write-timeout: the stalled reader's deadline
+KEEPALIVE = "2"      # tcpd's and websocketd's --keepalive: a vanished peer is noticed in 6 s
+VANISH = 9.0         # how long B's link is down (longer than KEEPALIVE's 6 s)
+A_ADDR, B_ADDR = "192.0.2.1", "192.0.2.2"  # netns mode: the veth pair's ends
+CLONE_NEWNET = 0x40000000
 PSK = "alice:00112233445566778899aabbccddeeff"
 SIZES = [16, 64, 1000, 4096, 65536, 1048576]
 WEIGHTS = [30, 30, 20, 10, 8, 2]
@@ -67,6 +78,66 @@ def encode(kind, payload, user_type=0):
 
 def fd_count(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+def listening(host, port):
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+class Namespaces:
+    """Two network namespaces joined by a veth pair: host A's (the soak joins it) and host B's."""
+
+    def __init__(self):
+        tag = os.getpid()
+        self.a, self.b = f"ipc-soak-{tag}-a", f"ipc-soak-{tag}-b"
+        self.veth_a, self.veth_b = f"isk{tag % 100000}a", f"isk{tag % 100000}b"
+        self.made = []
+
+    def ip(self, *args):
+        subprocess.run(["ip", *args], check=True, capture_output=True, text=True)
+
+    def create(self):
+        for ns in (self.a, self.b):
+            self.ip("netns", "add", ns)
+            self.made.append(ns)
+            self.ip("-n", ns, "link", "set", "lo", "up")
+        self.ip("-n", self.a, "link", "add", self.veth_a, "type", "veth", "peer", "name", self.veth_b, "netns", self.b)
+        self.ip("-n", self.a, "addr", "add", f"{A_ADDR}/24", "dev", self.veth_a)
+        self.ip("-n", self.b, "addr", "add", f"{B_ADDR}/24", "dev", self.veth_b)
+        self.ip("-n", self.a, "link", "set", self.veth_a, "up")
+        self.ip("-n", self.b, "link", "set", self.veth_b, "up")
+        # The soak (this thread, before any other starts, and every process it starts) joins A.
+        libc = ctypes.CDLL(None, use_errno=True)
+        fd = os.open(f"/run/netns/{self.a}", os.O_RDONLY)
+        try:
+            if libc.setns(fd, CLONE_NEWNET) != 0:
+                raise OSError(ctypes.get_errno(), "setns into " + self.a)
+        finally:
+            os.close(fd)
+
+    def in_b(self):
+        return ["nsenter", f"--net=/run/netns/{self.b}", "--"]
+
+    def link_b(self, up):
+        self.ip("-n", self.b, "link", "set", self.veth_b, "up" if up else "down")
+
+    def remove(self):
+        for ns in self.made:
+            subprocess.run(["ip", "netns", "delete", ns], capture_output=True)
+
+
+def netns_usable():
+    if os.geteuid() != 0 or shutil.which("ip") is None or shutil.which("nsenter") is None:
+        return False
+    probe = f"ipc-soak-{os.getpid()}-probe"
+    if subprocess.run(["ip", "netns", "add", probe], capture_output=True).returncode != 0:
+        return False
+    subprocess.run(["ip", "netns", "delete", probe], capture_output=True)
+    return True
 
 
 class Told(Exception):
@@ -145,8 +216,8 @@ class Tally:
 class Host:
     """One simulated host: a run directory and its daemons, each restartable with the same flags."""
 
-    def __init__(self, soak, name):
-        self.soak, self.name = soak, name
+    def __init__(self, soak, name, prefix=()):
+        self.soak, self.name, self.prefix = soak, name, list(prefix)
         self.rundir = os.path.join(soak.tmp, name)
         os.makedirs(self.rundir)
         self.daemons = {}  # name -> [argv, ready, process]
@@ -159,6 +230,7 @@ class Host:
 
     def launch(self, daemon, nofile=None):
         argv, ready, _ = self.daemons[daemon]
+        argv = [*self.prefix, *argv]
         if nofile is not None:
             argv = ["prlimit", f"--nofile={nofile}:{nofile}", "--", *argv]
         logfile = open(self.log_path(daemon), "ab")
@@ -180,6 +252,8 @@ class Host:
 class Soak:
     def __init__(self, args):
         self.bin = args.bin
+        self.net = Namespaces() if args.net == "netns" else None
+        self.b_addr = B_ADDR if self.net else "127.0.0.1"
         self.seconds = args.minutes * 60
         self.tmp = tempfile.mkdtemp(prefix="ipc-soak-")
         self.tally = Tally()
@@ -201,28 +275,32 @@ class Soak:
         subprocess.run([os.path.join(ROOT, "tests", "tls_certs.sh"), certs], check=True)
         cert = lambda name: os.path.join(certs, name)  # noqa: E731
         common = ["--write-timeout", WRITE_TIMEOUT]
-        self.a, self.b = Host(self, "a"), Host(self, "b")
+        keep = ["--keepalive", KEEPALIVE]
+        if self.net:
+            self.net.create()
+        self.a, self.b = Host(self, "a"), Host(self, "b", self.net.in_b() if self.net else ())
         a, b = self.a, self.b
         self.tcp_port, self.tls_port, self.ws_port = free_port(), free_port(), free_port()
         self.b_config = os.path.join(self.tmp, "ipcd-b.json")
         self.write_b_config(valid=True)
         b.start("ipcd", ["--config", self.b_config], lambda: answers(f"{b.rundir}/ipc"))
         b.start("pongd", common, lambda: answers(f"{b.rundir}/pong"))
-        b.start("tcpd", [*common, "--listen", f"127.0.0.1:{self.tcp_port}", "--listen-tls", f"127.0.0.1:{self.tls_port}",
+        far = self.b_addr
+        b.start("tcpd", [*common, *keep, "--listen", f"{far}:{self.tcp_port}", "--listen-tls", f"{far}:{self.tls_port}",
                          "--tls-cert", cert("server.pem"), "--tls-key", cert("server.key"), "--psk", PSK],
-                lambda: listening(self.tcp_port) and listening(self.tls_port))
-        b.start("websocketd", [*common, "--listen", f"127.0.0.1:{self.ws_port}"], lambda: listening(self.ws_port))
+                lambda: listening(far, self.tcp_port) and listening(far, self.tls_port))
+        b.start("websocketd", [*common, *keep, "--listen", f"{far}:{self.ws_port}"], lambda: listening(far, self.ws_port))
         a.start("ipcd", [], lambda: answers(f"{a.rundir}/ipc"))
         a.start("pongd", common, lambda: answers(f"{a.rundir}/pong"))
-        a.start("tcpd", [*common, "--no-listen", "--tls-ca", cert("ca.pem"), "--psk", PSK],
+        a.start("tcpd", [*common, *keep, "--no-listen", "--tls-ca", cert("ca.pem"), "--psk", PSK],
                 lambda: answers(f"{a.rundir}/tcp"))
-        a.start("websocketd", [*common, "--no-listen"], lambda: answers(f"{a.rundir}/ws"))
+        a.start("websocketd", [*common, *keep, "--no-listen"], lambda: answers(f"{a.rundir}/ws"))
         self.routes = {
             "local": "pong;",
-            "tcp": f"pong;pong tcp://127.0.0.1:{self.tcp_port}/pong",
-            "tls-cert": f"pong;pong tls://127.0.0.1:{self.tls_port}/pong",
-            "tls-psk": f"pong;pong tls://alice@127.0.0.1:{self.tls_port}/pong",
-            "ws": f"pong;pong ws://127.0.0.1:{self.ws_port}/pong",
+            "tcp": f"pong;pong tcp://{far}:{self.tcp_port}/pong",
+            "tls-cert": f"pong;pong tls://{far}:{self.tls_port}/pong",
+            "tls-psk": f"pong;pong tls://alice@{far}:{self.tls_port}/pong",
+            "ws": f"pong;pong ws://{far}:{self.ws_port}/pong",
         }
         # Each path answers once before the clocks start.
         for kind, route in self.routes.items():
@@ -327,12 +405,15 @@ class Soak:
         async def one(client):
             rng = random.Random(f"{self.seed}/{client}")
             seq = 0
-            url = f"ws://127.0.0.1:{self.ws_port}/pong"
+            url = f"ws://{self.b_addr}:{self.ws_port}/pong"
             while not self.stop.is_set():
                 began = time.monotonic()
                 try:
+                    # Pings as often as the daemons' keepalive: a server that vanished is noticed.
                     ws = await asyncio.wait_for(websockets.connect(url, subprotocols=["ipc.text"], max_size=None,
-                                                                   origin=f"http://127.0.0.1:{self.ws_port}"), 10)
+                                                                   origin=f"http://{self.b_addr}:{self.ws_port}",
+                                                                   ping_interval=float(KEEPALIVE),
+                                                                   ping_timeout=2 * float(KEEPALIVE)), 10)
                 except Exception as e:  # refused, reset, a 503 during a restart
                     self.tally.add("ws-stock", "connect_failed")
                     self.lost("ws-stock", began, f"connect: {e}", in_flight=False)
@@ -503,7 +584,7 @@ class Soak:
                             s.settimeout(2)
                             s.connect(where)
                         else:
-                            s = socket.create_connection(("127.0.0.1", where), timeout=2)
+                            s = socket.create_connection((self.b_addr, where), timeout=2)
                         with s:
                             s.sendall(blob)
                             s.shutdown(socket.SHUT_WR)
@@ -517,6 +598,34 @@ class Soak:
             alive = all(h.daemons[d][2].poll() is None for h in (self.a, self.b) for d in h.daemons)
             self.checks.append(("hostile bytes at every entry point: every daemon still up", alive, ""))
         return "hostile bytes at every entry point", fault
+
+    def vanish(self):
+        def fault():
+            window = self.open_window()
+            self.net.link_b(False)
+            try:
+                self.stop.wait(VANISH)
+            finally:
+                self.net.link_b(True)
+            self.close_window(window)
+            # Every remote path answers again once the link is back.
+            back, why = [], ""
+            for kind in ("tcp", "tls-cert", "ws"):
+                deadline = time.monotonic() + DEADLINE
+                while time.monotonic() < deadline:
+                    try:
+                        with lookup(self.a.rundir, self.routes[kind]) as conn:
+                            conn.sendall(encode(DATA, b"back"))
+                            if recv_frame(conn, time.monotonic() + DEADLINE)[2] == b"back":
+                                back.append(kind)
+                                break
+                    except (Told, Hung, OSError) as e:
+                        why = f"{kind}: {e}"
+                        time.sleep(0.2)
+            ok = len(back) == 3
+            self.checks.append((f"a peer that vanishes without FIN for {VANISH:.0f} s: every path back after",
+                                ok, "" if ok else f"not back within {DEADLINE:.0f} s: {why}"))
+        return f"B's link down for {VANISH:.0f} s (a peer that vanishes without FIN)", fault
 
     def descriptor_exhaustion(self, host, daemon, nofile=20, seconds=8):
         def fault():
@@ -539,6 +648,10 @@ class Soak:
     def schedule(self):
         faults = [self.kill_and_restart(h, d) for d in ("pongd", "tcpd", "websocketd", "ipcd") for h in (self.b, self.a)]
         faults[4:4] = [self.reload(True), self.hostile()]
+        if self.net:
+            faults[6:6] = [self.vanish()]
+        else:
+            log("soak: loopback: no link to drop, no vanishing peer (it runs with --net netns)")
         faults += [self.reload(False), self.stalled_reader()]
         # A sanitizer build out of descriptors reports UBSan "invalid vptr" errors that are false
         # (its checks need a descriptor of their own): this fault runs on a Release build only.
@@ -638,7 +751,7 @@ class Soak:
         for what, ok, detail in self.checks:
             if not ok:
                 failures.append(f"{what}: {detail or 'failed'}")
-        return {"seconds": self.seconds, "seed": self.seed, "sanitized": self.sanitized, "traffic": self.tally.counts, "totals": totals,
+        return {"seconds": self.seconds, "seed": self.seed, "net": "netns" if self.net else "loopback", "sanitized": self.sanitized, "traffic": self.tally.counts, "totals": totals,
                 "daemons": {name: {**r, "restarts": self.restarts.get(name, 0), "sanitizer_reports": sanitizer[name]}
                             for name, r in self.resources.items()},
                 "faults": self.faults, "checks": self.checks, "failures": failures}
@@ -656,6 +769,8 @@ def table(report):
                      f"{d['start']['fds']:>6}/{d['end']['fds']:<6} {d['sanitizer_reports']:>9}")
     lines.append("")
     held = sum(ok for _, ok, _ in report["checks"])
+    lines.append(f"hosts: {'two network namespaces' if report['net'] == 'netns' else 'two run directories on loopback'}; "
+                 f"build: {'ASan+UBSan' if report['sanitized'] else 'Release (no sanitizer)'}; {report['seconds'] / 60:g} minutes")
     lines.append(f"{len(report['faults'])} faults injected; {held} of {len(report['checks'])} checks held")
     return "\n".join(lines)
 
@@ -666,10 +781,18 @@ def main():
     parser.add_argument("--minutes", type=float, default=60, help="how long the traffic runs (default 60)")
     parser.add_argument("--report", help="where to write the JSON report")
     parser.add_argument("--seed", type=int, default=1, help="the seed of every random choice (default 1)")
+    parser.add_argument("--net", choices=("auto", "netns", "loopback"), default="auto",
+                        help="two network namespaces joined by a veth pair, or two run directories on loopback "
+                             "(default auto: netns when root and `ip netns` works)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs) at the end")
     args = parser.parse_args()
     if not 0.5 <= args.minutes <= 24 * 60:
         parser.error("--minutes: from 0.5 to 1440")
+    if args.net == "auto":
+        args.net = "netns" if netns_usable() else "loopback"
+    elif args.net == "netns" and not netns_usable():
+        parser.error("--net netns: needs root, ip and nsenter")
+    log(f"soak: {'two network namespaces joined by a veth pair' if args.net == 'netns' else 'two run directories on loopback'}")
     soak = Soak(args)
     try:
         report = soak.run()
@@ -682,6 +805,8 @@ def main():
                 if entry[2] is not None and entry[2].poll() is None:
                     entry[2].kill()
                     entry[2].wait()
+        if soak.net:
+            soak.net.remove()
         if not args.keep:
             shutil.rmtree(soak.tmp, ignore_errors=True)
     if args.report:
