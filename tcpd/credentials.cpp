@@ -166,6 +166,38 @@ void PskKeys::add(std::string_view flag) {
     throw std::invalid_argument("the identity '" + std::string(id) + "' is given twice");
 }
 
+void PskKeys::add_lines(std::string_view text, const std::string& name) {
+  int number = 0;
+  while (!text.empty()) {
+    ++number;
+    const auto end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) line.remove_suffix(1);
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (line.empty() || line.front() == '#') continue;
+    try {
+      add(line);
+    } catch (const std::invalid_argument& e) {
+      throw std::invalid_argument(name + ":" + std::to_string(number) + ": " + e.what());
+    }
+  }
+}
+
+void PskKeys::load(const std::filesystem::path& file) {
+  std::string text;
+  try {
+    text = ipc::read_secret_file(file, 1024 * 1024);
+  } catch (const std::runtime_error& e) {
+    throw std::runtime_error(file.string() + ": " + e.what());
+  }
+  try {
+    add_lines(text, file.string());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(e.what());
+  }
+}
+
 const Key* PskKeys::find(std::string_view identity) const {
   const auto it = keys_.find(identity);
   return it == keys_.end() ? nullptr : &it->second;

@@ -1,5 +1,6 @@
 // What tcpd authenticates tls:// peers with besides certificates (DESIGN §14):
-//   PskKeys   --psk ID:HEXKEY: TLS 1.3 external pre-shared keys. The calling side uses ID's key for
+//   PskKeys   --psk ID:HEXKEY and --psk-file FILE (one a line): TLS 1.3 external pre-shared keys.
+//             The calling side uses ID's key for
 //             tls://ID@HOST/SERVICE; the answering side accepts only identities it holds a key for
 //             (an unknown identity aborts the handshake) and the identity is ID.
 //   Users     --users FILE: lines "user:salt:hash", salted PBKDF2-SHA256 (OpenSSL), compared in
@@ -28,6 +29,13 @@ class PskKeys {
   // "ID:HEXKEY". Throws std::invalid_argument saying why (no colon, bad identity, odd or non-hex
   // key, key too short or too long, identity given twice).
   void add(std::string_view flag);
+  // The text of a --psk-file named `name`: one ID:HEXKEY a line; blank lines and lines whose
+  // first non-blank character is '#' are ignored. Throws std::invalid_argument "NAME:LINE: why"
+  // (never quoting a key).
+  void add_lines(std::string_view text, const std::string& name);
+  // FILE's keys (add_lines), read with ipc::read_secret_file: a file its group or others have any
+  // permission on is refused. Throws std::runtime_error "FILE: why" or "FILE:LINE: why".
+  void load(const std::filesystem::path& file);
   [[nodiscard]] const Key* find(std::string_view identity) const;
   [[nodiscard]] bool empty() const noexcept { return keys_.empty(); }
 

@@ -82,7 +82,7 @@ int main(int argc, char* argv[]) {
       ("listen", ipc::po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
        "accept remote tcpd's on HOST:PORT (repeatable; default 127.0.0.1:9000; port 0 picks a free one)")
       ("listen-tls", ipc::po::value<std::vector<std::string>>()->value_name("HOST:PORT")->composing(),
-       "accept remote tcpd's over TLS on HOST:PORT (repeatable; needs --tls-cert/--tls-key or --psk)")
+       "accept remote tcpd's over TLS on HOST:PORT (repeatable; needs --tls-cert/--tls-key, --psk or --psk-file)")
       ("no-listen", "outbound only: accept no remote connections")
       ("no-handoff",
        "relay plain tcp:// connections instead of handing their TCP socket to the client (the default: "
@@ -95,7 +95,11 @@ int main(int argc, char* argv[]) {
        "default the system store")
       ("psk", ipc::po::value<std::vector<std::string>>()->value_name("ID:HEXKEY")->composing(),
        "a TLS 1.3 pre-shared key of 16 to 64 bytes in hex (repeatable): used for tls://ID@HOST/SVC, and "
-       "the only identities accepted by PSK on --listen-tls")
+       "the only identities accepted by PSK on --listen-tls; every user can read it in the process list: give "
+       "keys with --psk-file")
+      ("psk-file", ipc::po::value<std::string>()->value_name("FILE"),
+       "pre-shared keys as --psk takes them, one ID:HEXKEY a line (blank lines and '#' comments ignored), from "
+       "a file its group and others have no permission on (refused otherwise, as ssh refuses such a key)")
       ("users", ipc::po::value<std::string>()->value_name("FILE"),
        "users allowed to log in with tls://USER:PASSWORD@...: lines user:salt:hash (PBKDF2-SHA256, "
        "see --hash-password)")
@@ -152,8 +156,15 @@ int main(int argc, char* argv[]) {
       }
     }
   }
+  if (const auto file = path_flag(flags, "psk-file")) {
+    try {
+      settings.psk.load(*file);
+    } catch (const std::exception& e) {
+      command_line.fail(std::string("--psk-file: ") + e.what());
+    }
+  }
   if (!settings.listen_tls.empty() && !settings.tls.cert && settings.psk.empty())
-    command_line.fail("--listen-tls needs a certificate (--tls-cert, --tls-key) or pre-shared keys (--psk)");
+    command_line.fail("--listen-tls needs a certificate (--tls-cert, --tls-key) or pre-shared keys (--psk, --psk-file)");
   if (const auto users = path_flag(flags, "users")) {
     try {
       settings.users = tcpd::Users::load(*users);

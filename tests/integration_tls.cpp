@@ -224,6 +224,43 @@ TEST_F(Tls, AuthenticatesWithAPreSharedKeyAndRefusesUnknownIdentities) {
   EXPECT_EQ(hb.tcpd.stop(), 0) << hb.tcpd.log();
 }
 
+TEST_F(Tls, TakesPreSharedKeysFromAFileOnlyItsOwnerCanRead) {
+  const auto keys = [&](const std::string& name, const std::string& text, unsigned mode) {
+    const auto file = dir / name;
+    std::ofstream(file) << text;
+    std::filesystem::permissions(file, static_cast<std::filesystem::perms>(mode));
+    return file.string();
+  };
+  const auto b_keys = keys("b.psk", "# who may call B\nalice:" + std::string(alice_key) + "\n", 0600);
+  const auto a_keys = keys("a.psk", "alice:" + std::string(alice_key) + "\n", 0400);
+  auto hb = start_b({"--allow", "in", "pong", "id:alice", "--deny", "in", "*", "*"}, {"--psk-file", b_keys});
+  auto ha = start_a({"--psk-file", a_keys});
+  const auto ok = pong(tls(hb.tls_port, "alice"), {"-n", "20"});
+  EXPECT_EQ(ok.status, 0) << ok.err << hb.tcpd.log();
+  // The key is in no process's command line.
+  for (const Process* p : {&ha.tcpd, &hb.tcpd}) {
+    std::ifstream in("/proc/" + std::to_string(p->pid()) + "/cmdline");
+    const std::string cmdline((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    EXPECT_NE(cmdline.find("--psk-file"), std::string::npos);
+    EXPECT_EQ(cmdline.find(alice_key), std::string::npos);
+  }
+  // A file others may read is refused at start, naming it and its mode; so is a bad line, by number.
+  const auto open = keys("open.psk", "alice:" + std::string(alice_key) + "\n", 0644);
+  const auto r = run(program("tcpd"), {"--rundir", (dir / "c").string(), "--psk-file", open});
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.err.find("--psk-file: " + open + ": permissions 0644 are too open"), std::string::npos) << r.err;
+  const auto bad = keys("bad.psk", "alice:" + std::string(alice_key) + "\n\nbob:00\n", 0600);
+  const auto r2 = run(program("tcpd"), {"--rundir", (dir / "c").string(), "--psk-file", bad});
+  EXPECT_EQ(r2.status, 2);
+  EXPECT_NE(r2.err.find("--psk-file: " + bad + ":3: the key of 'bob' has 1 bytes"), std::string::npos) << r2.err;
+  EXPECT_EQ(r2.err.find(alice_key), std::string::npos) << r2.err;
+  // The same identity in the file and in --psk is given twice.
+  const auto r3 = run(program("tcpd"), {"--rundir", (dir / "c").string(), "--psk", "alice:" + std::string(mallory_key),
+                                        "--psk-file", b_keys});
+  EXPECT_EQ(r3.status, 2);
+  EXPECT_NE(r3.err.find("the identity 'alice' is given twice"), std::string::npos) << r3.err;
+}
+
 TEST_F(Tls, APreSharedKeyIdentityNeverPassesForACertificateName) {
   // A rule for the host name of a certificate must not let in whoever holds a key named like it.
   auto hb = start_b({"--allow", "in", "pong", "tls:client.example", "--deny", "in", "*", "*"},

@@ -1,11 +1,14 @@
 // Unit tests of tcpd's pure parts: the remote handshake (DESIGN §7), ipcd's CONNECT request
 // (DESIGN §6), --listen addresses, pre-shared keys and the users file (DESIGN §14).
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <ipc/address.hpp>
 
 #include <ipc/error.hpp>
 #include <ipc/message.hpp>
+#include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "credentials.hpp"
@@ -113,6 +116,69 @@ TEST(PskKeys, RefuseMalformedFlagsSayingWhy) {
   PskKeys twice;
   twice.add("alice:00112233445566778899aabbccddeeff");
   EXPECT_THROW(twice.add("alice:ffeeddccbbaa99887766554433221100"), std::invalid_argument);
+}
+
+TEST(PskKeys, TakeAFileOfOneKeyALineWithCommentsAndBlankLines) {
+  PskKeys keys;
+  keys.add_lines("# the hosts that may call\n\n  alice:00112233445566778899aabbccddeeff  \r\n\t# bob left\n"
+                 "carol:" + std::string(64, 'f') + "\n",
+                 "keys");
+  ASSERT_NE(keys.find("alice"), nullptr);
+  EXPECT_EQ(keys.find("alice")->size(), 16u);
+  ASSERT_NE(keys.find("carol"), nullptr);
+  EXPECT_EQ(keys.find("carol")->size(), 32u);
+  EXPECT_EQ(keys.find("bob"), nullptr);
+  PskKeys none;
+  none.add_lines("# nothing yet\n", "keys");
+  EXPECT_TRUE(none.empty());
+}
+
+TEST(PskKeys, RefuseABadFileLineNamingItAndNeverQuotingAKey) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {"alice:00112233445566778899aabbccddeeff\nbob 0011\n", "keys:2: expected ID:HEXKEY"},
+      {"#\n\nalice:00112233445566778899aabbccddeeZZ\n", "keys:3: the key of 'alice' is not hexadecimal"},
+      {"alice:00112233445566778899aabbccddeeff\nalice:00112233445566778899aabbccddeeff\n",
+       "keys:2: the identity 'alice' is given twice"},
+      {"alice:0011\n", "keys:1: the key of 'alice' has 2 bytes"},
+  };
+  for (const auto& [text, says] : cases) {
+    PskKeys keys;
+    try {
+      keys.add_lines(text, "keys");
+      ADD_FAILURE() << text << " was taken";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).rfind(says, 0), 0u) << text << ": " << e.what();
+      EXPECT_EQ(std::string(e.what()).find("0011"), std::string::npos) << e.what();
+    }
+  }
+}
+
+TEST(PskKeys, LoadAFileOnlyItsOwnerHasPermissionsOn) {
+  const auto dir = std::filesystem::temp_directory_path() / ("psk-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  const auto file = dir / "keys";
+  std::ofstream(file) << "alice:00112233445566778899aabbccddeeff\n";
+  std::filesystem::permissions(file, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  PskKeys keys;
+  keys.load(file);
+  EXPECT_NE(keys.find("alice"), nullptr);
+  for (const auto& [mode, shown] : std::vector<std::pair<unsigned, std::string>>{{0640, "0640"}, {0604, "0604"}, {0620, "0620"}, {0400 | 01, "0401"}}) {
+    std::filesystem::permissions(file, static_cast<std::filesystem::perms>(mode));
+    PskKeys refused;
+    try {
+      refused.load(file);
+      ADD_FAILURE() << shown << " was taken";
+    } catch (const std::runtime_error& e) {
+      EXPECT_EQ(std::string(e.what()), file.string() + ": permissions " + shown +
+                                           " are too open: its group and others must have none (chmod 600)");
+    }
+    EXPECT_TRUE(refused.empty());
+  }
+  PskKeys missing;
+  EXPECT_THROW(missing.load(dir / "none"), std::runtime_error);
+  PskKeys directory;
+  EXPECT_THROW(directory.load(dir), std::runtime_error);
+  std::filesystem::remove_all(dir);
 }
 
 TEST(Users, CheckTheRightPasswordAndRefuseWrongOnesAndStrangers) {

@@ -80,10 +80,11 @@ po::variables_map CommandLine::parse(int argc, const char* const argv[]) {
   }
 
   // Boost's lexical_cast reads "-5" into an unsigned flag as 2^64-5: no count or size is that large,
-  // so such a value can only be a negative one.
+  // so such a value is either a negative one or out of any sensible range; the message covers both.
+  constexpr std::size_t largest = std::size_t{1} << 62;
   for (const auto& [name, value] : vm) {
-    if (value.value().type() == typeid(std::size_t) && value.as<std::size_t>() > (std::size_t{1} << 62))
-      fail("--" + name + ": expected a number from 0 up, not a negative one");
+    if (value.value().type() == typeid(std::size_t) && value.as<std::size_t>() > largest)
+      fail("--" + name + ": expected a number from 0 to " + std::to_string(largest));
   }
 
   const auto level_text = vm["log-level"].as<std::string>();

@@ -1,4 +1,4 @@
-// Reading the small files an operator gives a daemon (config, users): never blocking on them.
+// Reading the small files an operator gives a daemon (config, users, keys): never blocking on them.
 #pragma once
 
 #include <cstddef>
@@ -16,5 +16,10 @@ inline constexpr std::size_t max_config_file_bytes = 16 * 1024 * 1024;
 // loop). Throws std::runtime_error with the reason alone ("No such file or directory", "not a
 // regular file (a FIFO)", "larger than 16777216 bytes"); callers add the path.
 [[nodiscard]] std::string read_regular_file(const std::filesystem::path& path, std::size_t max_bytes);
+
+// As read_regular_file, for a file of secrets (pre-shared keys): refused as well when its group
+// or others have any permission on it, as ssh refuses such a private key, checked on the opened
+// file ("permissions 0640 are too open: ...").
+[[nodiscard]] std::string read_secret_file(const std::filesystem::path& path, std::size_t max_bytes);
 
 }  // namespace ipc
