@@ -1,6 +1,7 @@
 // The remote handshake: encoding and validation.
 #include "handshake.hpp"
 
+#include <algorithm>
 #include <ipc/error.hpp>
 #include <ipc/json_frame.hpp>
 #include <nlohmann/json.hpp>
@@ -40,6 +41,19 @@ Handshake parse_handshake(const ipc::Message& frame) {
   if (body.contains("user")) out.user = string_field(body, "handshake", "user");
   if (body.contains("password")) out.password = string_field(body, "handshake", "password");
   return out;
+}
+
+std::optional<std::string_view> foreign_protocol(std::span<const std::uint8_t> first) {
+  const auto starts = [&](std::string_view word) {
+    return first.size() >= word.size() && std::equal(word.begin(), word.end(), first.begin(),
+                                                     [](char a, std::uint8_t b) { return static_cast<std::uint8_t>(a) == b; });
+  };
+  if (starts("SSH-")) return "SSH";
+  if (starts("HTTP/")) return "HTTP";
+  // A TLS record: content type 21 (alert) or 22 (handshake), then version 3.x.
+  if (first.size() >= 2 && (first[0] == 21 || first[0] == 22) && first[1] == 3) return "TLS";
+  if (!first.empty() && !ipc::is_known_type(first[0])) return "not the ipc protocol";
+  return std::nullopt;
 }
 
 }  // namespace tcpd

@@ -4,9 +4,11 @@
 // the URI has them); the answering side replies DATA "ok" or ERROR "code: text".
 #pragma once
 
+#include <cstdint>
 #include <ipc/message.hpp>
 #include <ipc/service_name.hpp>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 
@@ -26,5 +28,11 @@ struct Handshake {
 // Validates a CONNECT frame from a remote peer. Throws ipc::Error(bad_request) saying what is
 // wrong (wrong type, not JSON, unknown key, wrong version, bad service name).
 [[nodiscard]] Handshake parse_handshake(const ipc::Message& frame);
+
+// The protocol a far side that is not a tcpd answered the handshake in, told from the first bytes
+// of its answer (a frame header's worth): "SSH" (its banner), "HTTP" (a status line), "TLS" (a
+// record: an alert or a handshake), "not the ipc protocol" (a type no frame has); nothing when
+// they can be the header of a frame.
+[[nodiscard]] std::optional<std::string_view> foreign_protocol(std::span<const std::uint8_t> first);
 
 }  // namespace tcpd

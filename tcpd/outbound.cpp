@@ -78,12 +78,30 @@ asio::awaitable<std::optional<Tcpd::Connected>> Tcpd::connect_for(ipc::Connectio
   const ipc::Message hello = encode_handshake({uri.service(), uri.user(), uri.password()});
   co_await write_frame(remote, hello, settings_.handshake_timeout);
   std::optional<ipc::Message> answered;
+  // Something that is not a tcpd says so in its first bytes: SSH's banner, HTTP's status line,
+  // a TLS alert (a TLS port given tcp://).
+  const auto not_a_tcpd = [&](std::span<const std::uint8_t> header) {
+    const auto other = foreign_protocol(header);
+    if (!other) return;
+    if (*other == "TLS")
+      throw Error(ErrorCode::refused, uri.authority() + " speaks TLS, not plain tcp://: use tls://" + uri.authority() +
+                                          "/" + std::string(uri.service().str()));
+    throw Error(ErrorCode::refused, uri.authority() + " is not a tcpd (it answered " +
+                                        (*other == "not the ipc protocol" ? std::string(*other) : "like " + std::string(*other)) + ")");
+  };
   try {
-    answered = co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the remote handshake");
+    answered = co_await read_frame(remote, max_handshake, settings_.handshake_timeout, "the remote handshake", not_a_tcpd);
   } catch (const Error& e) {
     // The far side refused TLS after our side of the handshake was done: say what TLS said.
     if (e.code() == ErrorCode::unavailable && !remote.tls_failure().empty())
       throw Error(ErrorCode::auth_failed, uri.authority() + ": TLS: " + remote.tls_failure());
+    // A TLS server given a plain handshake closes without a word (OpenSSL does); so does anything
+    // else that is not a tcpd. `unavailable` is for a daemon of ours that is not running.
+    if (e.code() == ErrorCode::unavailable && scheme == ipc::Scheme::tcp)
+      throw Error(ErrorCode::refused, uri.authority() + " closed the connection without answering the remote "
+                                          "handshake: it is not a tcpd's plain port (a TLS port wants tls://)");
+    if (e.code() == ErrorCode::timeout)
+      throw Error(ErrorCode::timeout, uri.authority() + ": " + std::string(e.text()) + " (is it a tcpd?)");
     throw;
   }
   const ipc::Message& answer = *answered;
@@ -113,7 +131,20 @@ asio::awaitable<RemoteStream> Tcpd::secure(TcpSocket socket, const ipc::Uri& uri
   } catch (const Error& e) {
     const std::string with_psk = psk ? " (with the pre-shared key of '" + uri.user() + "')" : "";
     ipc::log_info("CONNECT ", uri.str(), ": ", uri.authority(), ": ", e.what(), with_psk);
-    throw Error(e.code(), uri.authority() + ": " + std::string(e.text()) + with_psk);
+    const std::string text(e.text());
+    // What OpenSSL says when the far side answered with no TLS record (a plain port): the
+    // protocol is wrong, not the credentials.
+    if (text.find("wrong version number") != std::string::npos || text.find("packet length too long") != std::string::npos)
+      throw Error(ErrorCode::refused, uri.authority() + " does not speak TLS (" + text +
+                                          "): a plain tcpd port wants tcp://" + uri.authority() + "/" +
+                                          std::string(uri.service().str()));
+    // A server that refuses every ClientHello without a key: it takes pre-shared keys only, or
+    // wants a client certificate.
+    if (text.find("alert handshake failure") != std::string::npos && psk == nullptr)
+      throw Error(ErrorCode::auth_failed,
+                  uri.authority() + ": " + text + ": the server wants a pre-shared key (tls://ID@" + uri.authority() +
+                      "/" + std::string(uri.service().str()) + ", the key in --psk-file) or a client certificate it trusts (--tls-cert)");
+    throw Error(e.code(), uri.authority() + ": " + text + with_psk);
   }
   // An offered PSK the server did not take means the server authenticated some other way: not
   // what the URI asked for.

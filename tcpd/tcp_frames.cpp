@@ -13,12 +13,14 @@ using ipc::Error;
 using ipc::ErrorCode;
 
 asio::awaitable<ipc::Message> read_frame(RemoteStream& stream, std::size_t max_payload,
-                                         std::chrono::milliseconds timeout, const std::string& what) {
+                                         std::chrono::milliseconds timeout, const std::string& what,
+                                         std::function<void(std::span<const std::uint8_t>)> check_header) {
   const auto deadline = ipc::cancelling(stream.socket(), timeout);
   std::uint8_t header[ipc::header_size];
   const auto ec = co_await stream.read_exact(asio::buffer(header));
   if (deadline.expired()) throw Error(ErrorCode::timeout, what + " did not complete within " + ipc::seconds_text(timeout));
   if (ec) throw Error(ErrorCode::unavailable, what + ": the connection closed (" + ec.message() + ")");
+  if (check_header) check_header(header);
   const auto h = ipc::decode_header(header);
   // The size is checked before anything is allocated for it.
   if (h.length > max_payload)

@@ -21,6 +21,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <thread>
+#include <tuple>
 
 #include "support/harness.hpp"
 
@@ -421,6 +422,59 @@ TEST_F(Tcpd, MatchesAnIPv4MappedPeerAsTheIPv4AddressItIs) {
   EXPECT_EQ(pong(route(hb.port)).status, 0);
 }
 
+// A server of another protocol on a free port: it takes one connection, writes `answer` (after
+// reading what the caller sent, when `read_first`) and closes it.
+class ForeignServer {
+ public:
+  ForeignServer(std::string answer, bool read_first) : listener_(silent_listener(4, port_)) {
+    thread_ = std::thread([this, answer = std::move(answer), read_first] {
+      pollfd p{listener_.get(), POLLIN, 0};
+      if (::poll(&p, 1, 20000) != 1) return;
+      UniqueFd peer(::accept4(listener_.get(), nullptr, nullptr, SOCK_CLOEXEC));
+      if (!peer) return;
+      if (read_first) {
+        char buffer[256];
+        (void)::recv(peer.get(), buffer, sizeof buffer, 0);
+      }
+      (void)::send(peer.get(), answer.data(), answer.size(), MSG_NOSIGNAL);
+      (void)read_until_eof(peer.get(), 5s);
+    });
+  }
+  ForeignServer(const ForeignServer&) = delete;
+  ForeignServer& operator=(const ForeignServer&) = delete;
+  ~ForeignServer() { thread_.join(); }
+  [[nodiscard]] int port() const noexcept { return port_; }
+
+ private:
+  int port_ = 0;
+  UniqueFd listener_;
+  std::thread thread_;
+};
+
+TEST_F(Tcpd, SaysAPortIsNotATcpdAndWhatItSpeaksInstead) {
+  auto ha = start_a();
+  const std::vector<std::tuple<std::string, bool, std::string>> cases{
+      {"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", false, "is not a tcpd (it answered like SSH)"},
+      {"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n", true, "is not a tcpd (it answered like HTTP)"},
+      {std::string("\x15\x03\x03\x00\x02\x02\x46", 7), true, "speaks TLS, not plain tcp://: use tls://127.0.0.1:"},
+      {"220 mail.example ESMTP\r\n", false, "is not a tcpd (it answered not the ipc protocol)"},
+      {"", true, "closed the connection without answering the remote handshake: it is not a tcpd's plain port"},
+  };
+  for (const auto& [answer, read_first, says] : cases) {
+    ForeignServer server(answer, read_first);
+    const std::string where = "127.0.0.1:" + std::to_string(server.port());
+    const auto r = pong("pong tcp://" + where + "/pong");
+    EXPECT_EQ(r.status, 1) << says;
+    EXPECT_NE(r.err.find("refused: " + where + " "), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(says), std::string::npos) << r.err;
+  }
+  // tcpd serves the next client as before.
+  auto hb = start_b({"--allow", "in", "pong", "*"});
+  const auto ok = pong("pong tcp://127.0.0.1:" + std::to_string(hb.port) + "/pong");
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(ha.tcpd.stop(), 0) << ha.tcpd.log();
+}
+
 TEST_F(Tcpd, HoldsOutRulesOnAddressesForEveryNameAndSpellingOfTheHost) {
   // A host whose tcpd would answer anything: nothing may reach it past the rule.
   int port = 0;
@@ -581,7 +635,9 @@ TEST_F(Tcpd, ReportsATimeoutWhenTheRemoteNeverAnswersTheHandshake) {
   const auto started = std::chrono::steady_clock::now();
   const auto r = pong(route(port));
   EXPECT_EQ(r.status, 1);
-  EXPECT_NE(r.err.find("timeout: the remote handshake did not complete within 1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("timeout: 127.0.0.1:" + std::to_string(port) + ": the remote handshake did not complete within 1"),
+            std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("(is it a tcpd?)"), std::string::npos) << r.err;
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(5));
 }
 

@@ -261,6 +261,41 @@ TEST_F(Tls, TakesPreSharedKeysFromAFileOnlyItsOwnerCanRead) {
   EXPECT_NE(r3.err.find("the identity 'alice' is given twice"), std::string::npos) << r3.err;
 }
 
+TEST_F(Tls, SaysWhenAPortSpeaksTheOtherProtocolOrWantsAKey) {
+  auto hb = start_b({"--allow", "in", "pong", "*"});
+  auto ha = start_a();
+  // tls:// to the plain port, tcp:// to the TLS port: each says which the port speaks.
+  const auto to_plain = pong(tls(hb.port));
+  EXPECT_EQ(to_plain.status, 1);
+  EXPECT_NE(to_plain.err.find("refused: 127.0.0.1:" + std::to_string(hb.port) + " does not speak TLS"), std::string::npos)
+      << to_plain.err;
+  EXPECT_NE(to_plain.err.find("a plain tcpd port wants tcp://127.0.0.1:" + std::to_string(hb.port) + "/pong"),
+            std::string::npos) << to_plain.err;
+  const auto to_tls = run(program("pong"), {"--rundir", a.string()},
+                          {{"IPC_NETWORK", "pong tcp://127.0.0.1:" + std::to_string(hb.tls_port) + "/pong"}});
+  EXPECT_EQ(to_tls.status, 1);
+  EXPECT_NE(to_tls.err.find("refused: 127.0.0.1:" + std::to_string(hb.tls_port) +
+                            " closed the connection without answering the remote handshake"),
+            std::string::npos) << to_tls.err;
+  EXPECT_NE(to_tls.err.find("(a TLS port wants tls://)"), std::string::npos) << to_tls.err;
+  // A port that takes pre-shared keys only, called without one: it wants a key.
+  const auto c = dir / "c";
+  auto psk_only = start(c, "tcpd", {"--listen-tls", "127.0.0.1:0", "--no-handoff", "--psk", std::string("alice:") + alice_key});
+  const int port = logged_port(psk_only, "listening for TLS on");
+  ASSERT_GT(port, 0) << psk_only.log();
+  const auto no_key = pong(tls(port));
+  EXPECT_EQ(no_key.status, 1);
+  EXPECT_NE(no_key.err.find("auth-failed: 127.0.0.1:" + std::to_string(port) + ": TLS handshake failed"), std::string::npos)
+      << no_key.err;
+  EXPECT_NE(no_key.err.find("the server wants a pre-shared key (tls://ID@127.0.0.1:" + std::to_string(port) + "/pong"),
+            std::string::npos) << no_key.err;
+  // And every one of them leaves the daemons serving.
+  const auto ok = pong(tls(hb.tls_port), {"-n", "5"});
+  EXPECT_EQ(ok.status, 0) << ok.err;
+  EXPECT_EQ(ha.tcpd.stop(), 0) << ha.tcpd.log();
+  EXPECT_EQ(hb.tcpd.stop(), 0) << hb.tcpd.log();
+}
+
 TEST_F(Tls, APreSharedKeyIdentityNeverPassesForACertificateName) {
   // A rule for the host name of a certificate must not let in whoever holds a key named like it.
   auto hb = start_b({"--allow", "in", "pong", "tls:client.example", "--deny", "in", "*", "*"},

@@ -75,6 +75,23 @@ TEST(TcpdHandshake, RefusesAFrameThatIsNotAnObjectOfTheRightShape) {
 }  // namespace
 }  // namespace ipc::test
 
+TEST(Handshake, TellsAnswersInOtherProtocolsFromTheirFirstBytes) {
+  const auto of = [](std::string_view bytes) {
+    return tcpd::foreign_protocol({reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size()});
+  };
+  EXPECT_EQ(of("SSH-2."), "SSH");
+  EXPECT_EQ(of("HTTP/1"), "HTTP");
+  EXPECT_EQ(of(std::string_view("\x15\x03\x03\x00\x02\x02", 6)), "TLS");  // an alert
+  EXPECT_EQ(of(std::string_view("\x16\x03\x01\x00\x50\x01", 6)), "TLS");  // a handshake record
+  EXPECT_EQ(of("GET / "), "not the ipc protocol");
+  EXPECT_EQ(of(std::string_view("\x08\x00\x00\x00\x00\x00", 6)), "not the ipc protocol");
+  // Frame headers: DATA "ok", an ERROR, even one as long as an alert's first bytes would be.
+  EXPECT_EQ(of(std::string_view("\x02\x00\x00\x00\x02\x00", 6)), std::nullopt);
+  EXPECT_EQ(of(std::string_view("\x01\x00\x00\x00\x30\x00", 6)), std::nullopt);
+  EXPECT_EQ(of(std::string_view("\x07\x03\x03\x00\x02\x02", 6)), std::nullopt);
+  EXPECT_EQ(of(""), std::nullopt);
+}
+
 // --- credentials: --psk, --users, --hash-password ------------------------------------------------
 
 namespace tcpd {

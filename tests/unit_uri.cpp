@@ -291,6 +291,31 @@ TEST(Uri, RefusesInvalidUrisSayingWhy) {
   }
 }
 
+TEST(Uri, SaysHowToWriteUserAtPasswordColonHostWithoutRepeatingThePassword) {
+  // The first README's spelling: USER@PASSWORD:HOST:PORT.
+  try {
+    (void)Uri::parse("tls://user@passwd:example.com:9000/authd");
+    ADD_FAILURE() << "accepted";
+  } catch (const ipc::Error& e) {
+    EXPECT_EQ(e.code(), ipc::ErrorCode::bad_request);
+    EXPECT_NE(e.text().find("USER@PASSWORD:HOST:PORT is not how a password is given; write USER:PASSWORD@HOST:PORT"),
+              std::string::npos) << e.what();
+    EXPECT_EQ(e.text().find("passwd"), std::string::npos) << e.what();
+  }
+  // The right spelling, and addresses that only look alike, are what they always were.
+  const auto right = Uri::parse("tls://user:passwd@example.com:9000/authd");
+  EXPECT_EQ(right.user(), "user");
+  EXPECT_EQ(right.host(), "example.com");
+  for (const std::string text : {"tcp://alice@fe80::1:9000/pong", "tcp://alice@::1:9000/pong", "tcp://a:b@h:1:2/pong"}) {
+    try {
+      (void)Uri::parse(text);
+      ADD_FAILURE() << text << " accepted";
+    } catch (const ipc::Error& e) {
+      EXPECT_NE(e.text().find("an IPv6 address must be written in brackets"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST(Uri, NeverEchoesControlCharactersOrHugeTextInItsErrors) {
   using namespace std::string_literals;
   for (const std::string& text : {"tcp://h/a\nb"s, "tcp://h/a\0b"s, "\x1b[31mred"s, std::string(5000, 'x')}) {

@@ -1,6 +1,8 @@
 // URI parsing and formatting (DESIGN §4).
 #include "ipc/uri.hpp"
 
+#include <algorithm>
+
 #include <arpa/inet.h>
 
 #include <array>
@@ -171,10 +173,12 @@ Uri Uri::parse(std::string_view text) {
   uri.service_ = ServiceName(path);
 
   // USER[:PASSWORD]@ ; the last '@' ends it so an (encoded or not) '@' may sit in a password.
+  bool user_alone = false;  // USER@ without a password
   if (const auto at = authority.rfind('@'); at != std::string_view::npos) {
     const std::string_view userinfo = authority.substr(0, at);
     authority = authority.substr(at + 1);
     const auto colon = userinfo.find(':');
+    user_alone = colon == std::string_view::npos;
     uri.user_ = percent_decode(text, userinfo.substr(0, colon), "the user name");
     if (uri.user_.empty()) fail(text, "empty user name before '@'");
     if (colon != std::string_view::npos)
@@ -201,8 +205,20 @@ Uri Uri::parse(std::string_view text) {
     }
   } else {
     const auto colon = authority.find(':');
-    if (colon != std::string_view::npos && authority.find(':', colon + 1) != std::string_view::npos)
+    if (colon != std::string_view::npos && authority.find(':', colon + 1) != std::string_view::npos) {
+      // USER@PASSWORD:HOST:PORT, as the first README of the project wrote it (tls://user@passwd:
+      // example.com:9000/authd): said as such, without repeating the password.
+      const auto second = authority.find(':', colon + 1);
+      const std::string_view middle = authority.substr(colon + 1, second - colon - 1);
+      const std::string_view last = authority.substr(second + 1);
+      const bool seeds = user_alone && colon > 0 && !middle.empty() && last.find(':') == std::string_view::npos &&
+                         !last.empty() && std::all_of(last.begin(), last.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
+                         std::any_of(middle.begin(), middle.end(), [](char c) { return c == '.' || (c >= 'g' && c <= 'z') || (c >= 'G' && c <= 'Z'); });
+      if (seeds)
+        throw Error(ErrorCode::bad_request, "invalid URI: USER@PASSWORD:HOST:PORT is not how a password is given; write "
+                                            "USER:PASSWORD@HOST:PORT, e.g. tls://alice:secret@example.com:9000/authd");
       fail(text, "an IPv6 address must be written in brackets, e.g. tcp://[::1]:9000/pong");
+    }
     const std::string_view host = authority.substr(0, colon);
     if (host.empty()) fail(text, "missing host");
     for (char c : host) uri.host_ += ascii_lower(c);
